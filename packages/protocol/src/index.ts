@@ -1,1 +1,23 @@
+/**
+ * @dtrain/protocol — the wire contract between coordinator and workers.
+ *
+ * One WebSocket binary message is one frame: `encodeMessage` on send,
+ * `decodeMessage` on receive. Decoding validates every field and returns a
+ * typed message, or throws a ProtocolError.
+ *
+ * Error handling contract for callers (coordinator and worker): on ANY
+ * ProtocolError from `decodeMessage` or `assertCompatibleHello`, send
+ * `toErrorMessage(err)` if the socket is still writable and close THAT
+ * connection (CloseCode.protocolError); other connections are unaffected.
+ * A peer that sent one bad frame is not trusted with the next. The one
+ * exception is DTRAIN_PROTOCOL_BIG_ENDIAN_HOST, which means this process
+ * cannot run at all.
+ */
 export * from './messages.js';
+export { encodeMessage, encodeMessageParts } from './encode.js';
+export { decodeMessage, type DecodeOptions } from './decode.js';
+export { validateMessage } from './validate-message.js';
+export { assertCompatibleHello } from './handshake.js';
+export { ProtocolError, ProtocolErrorCode } from './errors.js';
+export { toErrorMessage, MAX_ERROR_MESSAGE_CHARS } from './error-message.js';
+export { DEFAULT_MAX_MESSAGE_BYTES, FRAME_MAGIC, FRAME_PREFIX_BYTES } from './frame-layout.js';

@@ -1,0 +1,196 @@
+/**
+ * Fixed sample messages (one per kind) and seeded random ones, for tests.
+ * Test-only (excluded from the build).
+ */
+import { randomFillSync } from 'node:crypto';
+import type { Message, MessageKind, WeightEntry } from '../messages.js';
+
+type MessageOf<K extends MessageKind> = Extract<Message, { type: K }>;
+
+/** One valid message of each kind, every optional field present, tensors non-empty. */
+export function sampleMessages(): { readonly [K in MessageKind]: MessageOf<K> } {
+  return {
+    hello: {
+      type: 'hello',
+      protocolVersion: 1,
+      token: 's3cret',
+      capabilities: { backend: 'wasm', devices: ['cpu'], host: 'node-a' },
+      previousWorkerId: 3,
+    },
+    welcome: {
+      type: 'welcome',
+      workerId: 2,
+      job: { name: 'mnist', loss: 'categoricalCrossentropy', batchSize: 128, seed: 42, heartbeatIntervalMs: 1000 },
+      modelTopology: { class_name: 'Sequential', config: { name: 'm', layers: [] } },
+      layout: [
+        { name: 'dense/kernel', shape: [2, 3], offset: 0, size: 6, trainable: true },
+        { name: 'dense/bias', shape: [3], offset: 6, size: 3, trainable: true },
+      ],
+      version: 7,
+      weights: new Float32Array([0.5, -1, 2, 3, 4, 5, 6, 7, 8]),
+      data: { numSamples: 60000, featureShape: [784], labelShape: [10], chunkSize: 1024 },
+    },
+    assignment: { type: 'assignment', step: 5, epoch: 1, version: 5, batchId: 9, sampleIds: new Uint32Array([4, 8, 15]) },
+    dataChunk: {
+      type: 'dataChunk',
+      chunkId: 1,
+      start: 2,
+      count: 2,
+      features: new Float32Array([0.1, 0.2, 0.3, 0.4]),
+      labels: new Float32Array([1, 0]),
+    },
+    gradients: {
+      type: 'gradients',
+      workerId: 1,
+      step: 5,
+      version: 5,
+      batchId: 9,
+      sampleCount: 128,
+      loss: 0.25,
+      computeSeconds: 0.03,
+      gradients: new Float32Array([1, -2, 3]),
+    },
+    weights: { type: 'weights', version: 6, step: 5, weights: new Float32Array([9, 8, 7]) },
+    heartbeat: { type: 'heartbeat', kind: 'ping', sentAt: 1_712_345_678_901.25 },
+    leave: { type: 'leave', reason: 'SIGTERM' },
+    error: { type: 'error', code: 'DTRAIN_PROTOCOL_MALFORMED', message: 'bad' },
+    standby: { type: 'standby', reason: 'above maxWorkers' },
+    shutdown: { type: 'shutdown', reason: 'done', success: true },
+  };
+}
+
+/** mulberry32: small, seedable, good enough to pick test inputs. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+export class RandomMessages {
+  readonly #next: () => number;
+
+  constructor(seed: number) {
+    this.#next = seededRandom(seed);
+  }
+
+  int(max: number): number {
+    return Math.floor(this.#next() * (max + 1));
+  }
+  /** Integers spread over magnitudes up to 2^53-1, small ones most often. */
+  uint(): number {
+    const bits = this.int(53);
+    return Math.min(Number.MAX_SAFE_INTEGER, Math.floor(this.#next() * 2 ** bits));
+  }
+  finite(): number {
+    return (this.#next() - 0.5) * 10 ** (this.int(40) - 20);
+  }
+  string(): string {
+    // Code points, not UTF-16 units: a lone surrogate cannot survive UTF-8 (it becomes U+FFFD).
+    const alphabet = Array.from('ab/_ é中🚀\u0000"\\');
+    return Array.from({ length: this.int(12) }, () => alphabet[this.int(alphabet.length - 1)] ?? 'a').join('');
+  }
+  /** Random bit patterns: every float32 value incl. NaN payloads, ±Inf, subnormals. */
+  float32(length: number): Float32Array {
+    const tensor = new Float32Array(length);
+    randomFillSync(new Uint8Array(tensor.buffer));
+    return tensor;
+  }
+  uint32(length: number): Uint32Array {
+    const tensor = new Uint32Array(length);
+    randomFillSync(new Uint8Array(tensor.buffer));
+    return tensor;
+  }
+  /** Tensor lengths 0..maxLength, with 0 and 1 over-represented. */
+  length(maxLength: number): number {
+    const pick = this.int(9);
+    return pick === 0 ? 0 : pick === 1 ? 1 : this.int(maxLength);
+  }
+
+  message<K extends MessageKind>(kind: K, maxLength = 300): MessageOf<K> {
+    return this.#build(kind, maxLength) as MessageOf<K>;
+  }
+
+  #build(kind: MessageKind, maxLength: number): Message {
+    switch (kind) {
+      case 'hello':
+        return {
+          type: 'hello',
+          protocolVersion: this.int(255),
+          token: this.string(),
+          capabilities: { backend: this.string(), devices: Array.from({ length: this.int(3) }, () => this.string()), host: this.string() },
+          ...(this.int(1) === 0 ? {} : { previousWorkerId: this.uint() }),
+        };
+      case 'welcome': {
+        const layout: WeightEntry[] = [];
+        let offset = 0;
+        for (let i = this.int(4); i > 0; i--) {
+          const shape = Array.from({ length: this.int(3) }, () => this.int(6));
+          const size = shape.reduce((a, b) => a * b, 1);
+          layout.push({ name: this.string(), shape, offset, size, trainable: this.int(1) === 1 });
+          offset += size;
+        }
+        return {
+          type: 'welcome',
+          workerId: this.uint(),
+          job: { name: this.string(), loss: this.string(), batchSize: 1 + this.int(512), seed: this.int(1) ? this.uint() : -1 - this.int(2 ** 31), heartbeatIntervalMs: 1 + this.int(10_000) },
+          modelTopology: { class_name: this.string(), config: { layers: [{ units: this.int(100) }] } },
+          layout,
+          version: this.uint(),
+          weights: this.float32(offset + this.length(maxLength)),
+          data: { numSamples: this.uint(), featureShape: [this.int(1000)], labelShape: [this.int(10), 1], chunkSize: 1 + this.int(4096) },
+        };
+      }
+      case 'assignment':
+        return { type: 'assignment', step: this.uint(), epoch: this.uint(), version: this.uint(), batchId: this.uint(), sampleIds: this.uint32(1 + this.length(maxLength)) };
+      case 'dataChunk':
+        return { type: 'dataChunk', chunkId: this.uint(), start: this.uint(), count: this.uint(), features: this.float32(this.length(maxLength)), labels: this.float32(this.length(maxLength)) };
+      case 'gradients':
+        return {
+          type: 'gradients',
+          workerId: this.uint(),
+          step: this.uint(),
+          version: this.uint(),
+          batchId: this.uint(),
+          sampleCount: 1 + this.int(4096),
+          loss: this.finite(),
+          computeSeconds: Math.abs(this.finite()),
+          gradients: this.float32(this.length(maxLength)),
+        };
+      case 'weights':
+        return { type: 'weights', version: this.uint(), step: this.uint(), weights: this.float32(this.length(maxLength)) };
+      case 'heartbeat':
+        return { type: 'heartbeat', kind: this.int(1) ? 'ping' : 'pong', sentAt: Math.abs(this.finite()) };
+      case 'leave':
+        return { type: 'leave', reason: this.string() };
+      case 'error':
+        return { type: 'error', code: this.string(), message: this.string() };
+      case 'standby':
+        return { type: 'standby', reason: this.string() };
+      case 'shutdown':
+        return { type: 'shutdown', reason: this.string(), success: this.int(1) === 1 };
+    }
+  }
+}
+
+/** Tensor fields of a message as raw bytes, for byte-exact comparison (NaN payloads included). */
+export function tensorBytes(message: object): Record<string, Uint8Array> {
+  const out: Record<string, Uint8Array> = {};
+  for (const [key, value] of Object.entries(message)) {
+    if (value instanceof Float32Array || value instanceof Uint32Array) out[key] = new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  }
+  return out;
+}
+
+/** The message with its tensors replaced by their element counts and classes, for toEqual on the rest. */
+export function withoutTensors(message: object): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(message)) {
+    out[key] = value instanceof Float32Array || value instanceof Uint32Array ? `${value.constructor.name}(${value.length})` : value;
+  }
+  return out;
+}

@@ -1,0 +1,163 @@
+/**
+ * Guards, one per message type: they read every field, check its type and
+ * range, and build a fresh message holding only the contract's fields (so
+ * nothing a peer adds — extra keys, `__proto__` tricks — reaches the caller).
+ *
+ * Header numbers must be finite; tensor values are never inspected: a NaN
+ * gradient is a training event the parameter server counts, not a protocol
+ * violation, and scanning would cost a pass over every payload.
+ */
+import { ProtocolError, ProtocolErrorCode, describeValue, malformed } from './errors.js';
+import {
+  FieldReader,
+  arrayOf,
+  boolean,
+  anyNumber,
+  float32Array,
+  isPlainObject,
+  nonNegativeFiniteNumber,
+  nonNegativeInteger,
+  objectCheck,
+  oneOf,
+  plainObject,
+  positiveFiniteNumber,
+  positiveInteger,
+  safeInteger,
+  string,
+  uint32Array,
+} from './field-checks.js';
+import { MessageType, type DataDescriptor, type Message, type MessageKind, type WeightEntry } from './messages.js';
+
+type MessageOf<K extends MessageKind> = Extract<Message, { type: K }>;
+
+const readWeightEntry = objectCheck(
+  (r): WeightEntry => ({
+    name: r.get('name', string),
+    shape: r.get('shape', arrayOf(nonNegativeInteger)),
+    offset: r.get('offset', nonNegativeInteger),
+    size: r.get('size', nonNegativeInteger),
+    trainable: r.get('trainable', boolean),
+  }),
+);
+
+function readDataDescriptor(r: FieldReader): DataDescriptor {
+  return {
+    numSamples: r.get('numSamples', nonNegativeInteger),
+    featureShape: r.get('featureShape', arrayOf(nonNegativeInteger)),
+    labelShape: r.get('labelShape', arrayOf(nonNegativeInteger)),
+    chunkSize: r.get('chunkSize', positiveInteger),
+  };
+}
+
+/** Layout entries must describe their own shape and lie inside the weights they index. */
+function checkLayout(layout: readonly WeightEntry[], weightsLength: number, path: string): void {
+  layout.forEach((entry, index) => {
+    const shapeSize = entry.shape.reduce((product, dim) => product * dim, 1);
+    if (entry.size !== shapeSize) {
+      malformed(`${path}[${index}].size`, `${shapeSize} (the product of shape [${entry.shape.join(',')}])`, entry.size);
+    }
+    if (entry.offset + entry.size > weightsLength) {
+      malformed(`${path}[${index}].offset`, `offset + size (${entry.size}) ≤ weights length ${weightsLength}`, entry.offset);
+    }
+  });
+}
+
+const GUARDS: { readonly [K in MessageKind]: (r: FieldReader) => MessageOf<K> } = {
+  hello: (r) => {
+    const previousWorkerId = r.optional('previousWorkerId', nonNegativeInteger);
+    return {
+      type: 'hello',
+      protocolVersion: r.get('protocolVersion', nonNegativeInteger),
+      token: r.get('token', string),
+      capabilities: r.object('capabilities', (c) => ({
+        backend: c.get('backend', string),
+        devices: c.get('devices', arrayOf(string)),
+        host: c.get('host', string),
+      })),
+      ...(previousWorkerId === undefined ? {} : { previousWorkerId }),
+    };
+  },
+  welcome: (r) => {
+    const message: MessageOf<'welcome'> = {
+      type: 'welcome',
+      workerId: r.get('workerId', nonNegativeInteger),
+      job: r.object('job', (j) => ({
+        name: j.get('name', string),
+        loss: j.get('loss', string),
+        batchSize: j.get('batchSize', positiveInteger),
+        seed: j.get('seed', safeInteger),
+        heartbeatIntervalMs: j.get('heartbeatIntervalMs', positiveFiniteNumber),
+      })),
+      // A tfjs Layers topology is a JSON object; its inside is tfjs's to judge.
+      modelTopology: r.get('modelTopology', plainObject),
+      layout: r.get('layout', arrayOf(readWeightEntry)),
+      version: r.get('version', nonNegativeInteger),
+      weights: r.get('weights', float32Array),
+      data: r.object('data', readDataDescriptor),
+    };
+    checkLayout(message.layout, message.weights.length, `${r.path}.layout`);
+    return message;
+  },
+  assignment: (r) => ({
+    type: 'assignment',
+    step: r.get('step', nonNegativeInteger),
+    epoch: r.get('epoch', nonNegativeInteger),
+    version: r.get('version', nonNegativeInteger),
+    batchId: r.get('batchId', nonNegativeInteger),
+    sampleIds: r.get('sampleIds', uint32Array(1)),
+  }),
+  dataChunk: (r) => ({
+    type: 'dataChunk',
+    chunkId: r.get('chunkId', nonNegativeInteger),
+    start: r.get('start', nonNegativeInteger),
+    count: r.get('count', nonNegativeInteger),
+    features: r.get('features', float32Array),
+    labels: r.get('labels', float32Array),
+  }),
+  gradients: (r) => ({
+    type: 'gradients',
+    workerId: r.get('workerId', nonNegativeInteger),
+    step: r.get('step', nonNegativeInteger),
+    version: r.get('version', nonNegativeInteger),
+    batchId: r.get('batchId', nonNegativeInteger),
+    // Gradients are averaged weighted by sample count: zero samples would divide by zero.
+    sampleCount: r.get('sampleCount', positiveInteger),
+    loss: r.get('loss', anyNumber),
+    computeSeconds: r.get('computeSeconds', nonNegativeFiniteNumber),
+    gradients: r.get('gradients', float32Array),
+  }),
+  weights: (r) => ({
+    type: 'weights',
+    version: r.get('version', nonNegativeInteger),
+    step: r.get('step', nonNegativeInteger),
+    weights: r.get('weights', float32Array),
+  }),
+  heartbeat: (r) => ({
+    type: 'heartbeat',
+    kind: r.get('kind', oneOf(['ping', 'pong'])),
+    sentAt: r.get('sentAt', nonNegativeFiniteNumber),
+  }),
+  leave: (r) => ({ type: 'leave', reason: r.get('reason', string) }),
+  error: (r) => ({ type: 'error', code: r.get('code', string), message: r.get('message', string) }),
+  standby: (r) => ({ type: 'standby', reason: r.get('reason', string) }),
+  shutdown: (r) => ({ type: 'shutdown', reason: r.get('reason', string), success: r.get('success', boolean) }),
+};
+
+export function isMessageKind(value: unknown): value is MessageKind {
+  return typeof value === 'string' && Object.hasOwn(MessageType, value);
+}
+
+/**
+ * Checks any value against the message contract and returns a fresh, typed
+ * message, or throws ProtocolError (UNKNOWN_TYPE for an unknown `type`,
+ * MALFORMED naming the first bad field otherwise). Tensors are passed
+ * through by reference, not copied.
+ */
+export function validateMessage(value: unknown): Message {
+  if (!isPlainObject(value)) return malformed('message', 'an object', value);
+  const kind = value['type'];
+  if (!isMessageKind(kind)) {
+    throw new ProtocolError(ProtocolErrorCode.UNKNOWN_TYPE, `message.type: unknown message type ${describeValue(kind)}`);
+  }
+  return GUARDS[kind](new FieldReader(value, kind));
+}
