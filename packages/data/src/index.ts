@@ -1,1 +1,38 @@
 export type * from './dataset.js';
+
+export { DataError, isDataError } from './data-error.js';
+export type { DataErrorCode, DataErrorDetails, DataPosition } from './data-error.js';
+
+export { createRng, deriveSeed } from './rng.js';
+export type { Rng } from './rng.js';
+
+export { ReaderRegistry, createReaderRegistry } from './reader-registry.js';
+export type { BuiltinReaderOptions, DatasetReader } from './reader-registry.js';
+export { idxReader } from './idx-reader.js';
+export type { IdxReaderOptions } from './idx-reader.js';
+export { encodeIdx, parseIdx, IDX_TYPES } from './idx-format.js';
+export type { IdxArray, IdxTypeCode } from './idx-format.js';
+export { csvReader } from './csv-reader.js';
+export { parseCsv, parseNumberCell } from './csv-parse.js';
+export type { CsvRecordHandler } from './csv-parse.js';
+export type { CsvReaderOptions } from './csv-reader.js';
+export { generateSynthetic, syntheticReader } from './synthetic-reader.js';
+export type { SyntheticReaderOptions } from './synthetic-reader.js';
+export { readDataFile, isGzip } from './read-data-file.js';
+export type { DataFileBytes } from './read-data-file.js';
+
+export { applyNormalisation, fitNormalisation, normaliseFeatures, statsFromJSON, statsToJSON } from './normalisation.js';
+export type { NormalisationStatsJSON } from './normalisation.js';
+
+export { sliceSamples, splitValidation, subsetDataset } from './splits.js';
+export type { ValidationSplit } from './splits.js';
+
+export { batchCount, epochOrder, planEpoch } from './epoch-plan.js';
+export type { EpochPlanOptions } from './epoch-plan.js';
+export { BatchQueue } from './batch-queue.js';
+export type { BatchState, PlanCursor } from './batch-queue.js';
+
+export { chunkCount, chunkRange, chunksForSamples, gatherBatch, sampleSource, shapeSize } from './chunks.js';
+export type { GatheredBatch, SampleSource } from './chunks.js';
+export { ChunkCache } from './chunk-cache.js';
+export type { ChunkCacheOptions } from './chunk-cache.js';
