@@ -1,0 +1,123 @@
+import type { WeightEntry } from '@dtrain/protocol';
+import { AdamOptimizer } from './adam-optimizer.js';
+import { MomentumOptimizer } from './momentum-optimizer.js';
+import type { OptimizerConfig } from './optimizer-config.js';
+import { assertLearningRate } from './optimizer.js';
+import type { Optimizer, ResolvedOptimizerConfig } from './optimizer.js';
+import { ParameterServerError } from './parameter-server-error.js';
+import { RmspropOptimizer } from './rmsprop-optimizer.js';
+import { SgdOptimizer } from './sgd-optimizer.js';
+import { trainableRanges, validateLayout } from './weight-layout.js';
+
+/**
+ * tfjs's float32 backend epsilon (`ENGINE.backend.epsilon()` on cpu, wasm and
+ * webgl with float32 textures), which tfjs's adam and rmsprop use when none is given.
+ */
+export const FLOAT32_EPSILON = 1e-7;
+
+/**
+ * Fills in tfjs's defaults (momentum 0.9 where tfjs requires it) and checks ranges.
+ * @throws ParameterServerError `DTRAIN_PS_CONFIG` naming the field.
+ */
+export function resolveOptimizerConfig(config: OptimizerConfig): ResolvedOptimizerConfig {
+  if (config === null || typeof config !== 'object') {
+    throw configError(`optimizer must be an object, got ${config === null ? 'null' : typeof config}`);
+  }
+  assertLearningRate(config.learningRate, 'learningRate');
+  switch (config.name) {
+    case 'sgd':
+      return { name: 'sgd', learningRate: config.learningRate };
+    case 'momentum': {
+      const resolved = {
+        name: 'momentum',
+        learningRate: config.learningRate,
+        momentum: config.momentum ?? 0.9,
+        useNesterov: config.useNesterov ?? false,
+      } as const;
+      assertRange(resolved.momentum, 'momentum', 0, Infinity);
+      assertBoolean(resolved.useNesterov, 'useNesterov');
+      return resolved;
+    }
+    case 'adam': {
+      const resolved = {
+        name: 'adam',
+        learningRate: config.learningRate,
+        beta1: config.beta1 ?? 0.9,
+        beta2: config.beta2 ?? 0.999,
+        epsilon: config.epsilon ?? FLOAT32_EPSILON,
+      } as const;
+      // β = 1 would make tfjs's bias correction divide by zero on step 1.
+      assertRange(resolved.beta1, 'beta1', 0, 1, true);
+      assertRange(resolved.beta2, 'beta2', 0, 1, true);
+      assertRange(resolved.epsilon, 'epsilon', 0, Infinity);
+      return resolved;
+    }
+    case 'rmsprop': {
+      const resolved = {
+        name: 'rmsprop',
+        learningRate: config.learningRate,
+        decay: config.decay ?? 0.9,
+        momentum: config.momentum ?? 0,
+        epsilon: config.epsilon ?? FLOAT32_EPSILON,
+        centered: config.centered ?? false,
+      } as const;
+      assertRange(resolved.decay, 'decay', 0, 1);
+      assertRange(resolved.momentum, 'momentum', 0, Infinity);
+      assertRange(resolved.epsilon, 'epsilon', 0, Infinity);
+      assertBoolean(resolved.centered, 'centered');
+      return resolved;
+    }
+    default:
+      throw configError(
+        `optimizer.name must be one of sgd, momentum, adam, rmsprop, got ${JSON.stringify((config as { name: unknown }).name)}`,
+      );
+  }
+}
+
+/**
+ * Builds the optimizer for a flat weight array. With a layout only trainable
+ * entries are updated; with a bare element count every element is.
+ * @throws ParameterServerError `DTRAIN_PS_CONFIG` or `DTRAIN_PS_LAYOUT`.
+ */
+export function createOptimizer(config: OptimizerConfig, layout: readonly WeightEntry[] | number): Optimizer {
+  const resolved = resolveOptimizerConfig(config);
+  let size: number;
+  let ranges: Uint32Array;
+  if (typeof layout === 'number') {
+    if (!Number.isSafeInteger(layout) || layout < 0) {
+      throw new ParameterServerError('DTRAIN_PS_LAYOUT', `optimizer size must be a non-negative integer, got ${layout}`);
+    }
+    size = layout;
+    ranges = size === 0 ? new Uint32Array(0) : Uint32Array.of(0, size);
+  } else {
+    size = validateLayout(layout);
+    ranges = trainableRanges(layout);
+  }
+  switch (resolved.name) {
+    case 'sgd':
+      return new SgdOptimizer(resolved, size, ranges);
+    case 'momentum':
+      return new MomentumOptimizer(resolved, size, ranges);
+    case 'adam':
+      return new AdamOptimizer(resolved, size, ranges);
+    case 'rmsprop':
+      return new RmspropOptimizer(resolved, size, ranges);
+  }
+}
+
+function assertRange(value: unknown, field: string, min: number, max: number, maxExclusive = false): void {
+  const ok =
+    typeof value === 'number' && !Number.isNaN(value) && value >= min && (maxExclusive ? value < max : value <= max);
+  if (!ok || (max === Infinity && value === Infinity)) {
+    const range = max === Infinity ? `a finite number ≥ ${min}` : `a number in [${min}, ${max}${maxExclusive ? ')' : ']'}`;
+    throw configError(`optimizer.${field} must be ${range}, got ${String(value)}`);
+  }
+}
+
+function assertBoolean(value: unknown, field: string): void {
+  if (typeof value !== 'boolean') throw configError(`optimizer.${field} must be a boolean, got ${String(value)}`);
+}
+
+function configError(message: string): ParameterServerError {
+  return new ParameterServerError('DTRAIN_PS_CONFIG', message);
+}
