@@ -1,0 +1,78 @@
+import { describe, expect, test } from 'vitest';
+import { ConfigError } from './config-error.js';
+import { parseClusterConfig } from './cluster-config.js';
+
+function configError(run: () => unknown): ConfigError {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigError, but nothing was thrown');
+}
+
+const DEFAULTS = {
+  minWorkers: 1,
+  maxWorkers: 64,
+  stepTimeoutMs: 30000,
+  waitTimeoutMs: 300000,
+  heartbeatIntervalMs: 2000,
+  heartbeatTimeoutMs: 10000,
+  stragglerRatio: 3,
+};
+
+const MS = 'a positive number of milliseconds, at most 2147483647 (about 24.8 days)';
+
+describe('cluster', () => {
+  test.each([
+    { raw: undefined, expected: DEFAULTS },
+    { raw: null, expected: DEFAULTS },
+    { raw: {}, expected: DEFAULTS },
+    { raw: { minWorkers: 4, maxWorkers: 4 }, expected: { ...DEFAULTS, minWorkers: 4, maxWorkers: 4 } },
+    // An explicit minWorkers above the default maxWorkers raises the default rather than failing.
+    { raw: { minWorkers: 100 }, expected: { ...DEFAULTS, minWorkers: 100, maxWorkers: 100 } },
+    // The default timeout follows a slower heartbeat, so the pair stays valid.
+    { raw: { heartbeatIntervalMs: 5000 }, expected: { ...DEFAULTS, heartbeatIntervalMs: 5000, heartbeatTimeoutMs: 25000 } },
+    { raw: { heartbeatIntervalMs: 500, heartbeatTimeoutMs: 600 }, expected: { ...DEFAULTS, heartbeatIntervalMs: 500, heartbeatTimeoutMs: 600 } },
+    { raw: { stepTimeoutMs: 1.5, waitTimeoutMs: 2147483647, stragglerRatio: 1.5 }, expected: { ...DEFAULTS, stepTimeoutMs: 1.5, waitTimeoutMs: 2147483647, stragglerRatio: 1.5 } },
+  ])('$raw → $expected', ({ raw, expected }) => {
+    expect(parseClusterConfig(raw)).toStrictEqual(expected);
+  });
+
+  test.each([
+    { raw: 4, field: 'cluster', message: 'cluster: expected an object, got 4' },
+    { raw: { minWorkers: 0 }, field: 'cluster.minWorkers', message: 'cluster.minWorkers: expected a positive integer, got 0' },
+    { raw: { minWorkers: 'two' }, field: 'cluster.minWorkers', message: 'cluster.minWorkers: expected a positive integer, got "two"' },
+    { raw: { minWorkers: 4, maxWorkers: 2 }, field: 'cluster.maxWorkers', message: 'cluster.maxWorkers: expected an integer >= minWorkers (4), got 2' },
+    { raw: { maxWorkers: 2.5 }, field: 'cluster.maxWorkers', message: 'cluster.maxWorkers: expected an integer >= minWorkers (1), got 2.5' },
+    { raw: { stepTimeoutMs: 0 }, field: 'cluster.stepTimeoutMs', message: `cluster.stepTimeoutMs: expected ${MS}, got 0` },
+    { raw: { stepTimeoutMs: '30s' }, field: 'cluster.stepTimeoutMs', message: `cluster.stepTimeoutMs: expected ${MS}, got "30s"` },
+    { raw: { waitTimeoutMs: 1e10 }, field: 'cluster.waitTimeoutMs', message: `cluster.waitTimeoutMs: expected ${MS}, got 10000000000` },
+    { raw: { heartbeatIntervalMs: -1 }, field: 'cluster.heartbeatIntervalMs', message: `cluster.heartbeatIntervalMs: expected ${MS}, got -1` },
+    {
+      raw: { heartbeatTimeoutMs: 2000 },
+      field: 'cluster.heartbeatTimeoutMs',
+      message:
+        'cluster.heartbeatTimeoutMs: heartbeatTimeoutMs (2000) must exceed heartbeatIntervalMs (2000), or every worker times out between two heartbeats',
+    },
+    {
+      raw: { heartbeatIntervalMs: 2147483647 },
+      field: 'cluster.heartbeatIntervalMs',
+      message:
+        'cluster.heartbeatIntervalMs: heartbeatTimeoutMs (2147483647) must exceed heartbeatIntervalMs (2147483647), or every worker times out between two heartbeats',
+    },
+    { raw: { stragglerRatio: 1 }, field: 'cluster.stragglerRatio', message: 'cluster.stragglerRatio: expected a number > 1, got 1' },
+    { raw: { stepTimeout: 1000 }, field: 'cluster.stepTimeout', message: 'cluster.stepTimeout: unknown key (did you mean "stepTimeoutMs"?)' },
+    { raw: { heartbeatTimeout: 1000 }, field: 'cluster.heartbeatTimeout', message: 'cluster.heartbeatTimeout: unknown key (did you mean "heartbeatTimeoutMs"?)' },
+    { raw: { maxworker: 2 }, field: 'cluster.maxworker', message: 'cluster.maxworker: unknown key (did you mean "maxWorkers"?)' },
+    {
+      raw: { workers: 2 },
+      field: 'cluster.workers',
+      message:
+        'cluster.workers: unknown key (expected one of: minWorkers, maxWorkers, stepTimeoutMs, waitTimeoutMs, heartbeatIntervalMs, heartbeatTimeoutMs, stragglerRatio)',
+    },
+  ])('$message', ({ raw, field, message }) => {
+    expect(configError(() => parseClusterConfig(raw))).toMatchObject({ code: 'DTRAIN_CONFIG_INVALID', field, message });
+  });
+});

@@ -1,0 +1,233 @@
+/**
+ * One data source: where samples come from and how their labels read. The
+ * result is handed to the data package's reader for its `format` as is, so
+ * the keys are the readers' option names.
+ */
+import type { LabelEncoding } from '@dtrain/data';
+import { invalidField } from './config-error.js';
+import { requireFile } from './config-paths.js';
+import {
+  ANY_INT,
+  NON_NEGATIVE_INT,
+  NON_NEGATIVE_NUMBER,
+  POSITIVE_INT,
+  arrayOf,
+  checkShape,
+  checkString,
+  expectedGot,
+  fieldPath,
+  get,
+  has,
+  isPlainObject,
+  joinPath,
+  objectWithKeys,
+  oneOf,
+  optionalBoolean,
+  optionalInt,
+  optionalNumber,
+  optionalOneOf,
+  requireInt,
+  type Fields,
+} from './validators.js';
+
+export type DataSourceConfig =
+  | {
+      /** IDX files (the MNIST family). */
+      format: 'idx';
+      /** Absolute path of the IDX images file (gzipped or not). */
+      images: string;
+      /** Absolute path of the IDX labels file (gzipped or not). */
+      labels: string;
+      /** Default 'index'. */
+      labelEncoding: 'index' | 'onehot';
+      /** Default: max label + 1, found by the reader. */
+      numClasses?: number;
+    }
+  | {
+      /** A CSV table, one sample per row. */
+      format: 'csv';
+      /** Absolute path of the CSV file. */
+      path: string;
+      /** Header name, or 0-based column index. */
+      labelColumn: string | number;
+      /** Whether the first line holds column names; default true. */
+      header: boolean;
+      /** Default 'value' when the loss is meanSquaredError, else 'index'. */
+      labelEncoding: LabelEncoding;
+      /** Default: classNames.length if given, else max label + 1, found by the reader; not used with 'value'. */
+      numClasses?: number;
+      /** For a label column of words (`setosa`): class id = position in this list. Default: labels are class ids. */
+      classNames?: string[];
+      /** Default: every column but the label. */
+      featureColumns?: (string | number)[];
+    }
+  | {
+      /** Generated samples, for tests and benchmarks. */
+      format: 'synthetic';
+      /** Samples generated; required. */
+      numSamples: number;
+      /** Shape of one generated sample; required. */
+      featureShape: number[];
+      /** Classes (>= 2) to generate labels for; default: one regression target per sample. */
+      numClasses?: number;
+      /** Only with numClasses; default 'index'. */
+      labelEncoding?: 'index' | 'onehot';
+      /** Seeds the hidden map from features to labels and every sample: same seed, same task; default 42. */
+      seed: number;
+      /** Standard deviation of the noise on each target or class score (the signal's is about 1); default 0.1. */
+      noise: number;
+      /**
+       * Index of the first sample in the seed's endless stream; default 0, or
+       * for `dataset.test`, the first sample after the training source's when
+       * both are synthetic with the same seed (same task, unseen samples).
+       */
+      firstSample: number;
+    };
+
+export type DataFormat = DataSourceConfig['format'];
+
+export const DATA_FORMATS: readonly DataFormat[] = ['idx', 'csv', 'synthetic'];
+
+/** The keys each format reads, beside `format` itself. */
+export const SOURCE_KEYS: Readonly<Record<DataFormat, readonly string[]>> = {
+  idx: ['images', 'labels', 'labelEncoding', 'numClasses'],
+  csv: ['path', 'labelColumn', 'header', 'labelEncoding', 'numClasses', 'classNames', 'featureColumns'],
+  synthetic: ['numSamples', 'featureShape', 'numClasses', 'labelEncoding', 'seed', 'noise', 'firstSample'],
+};
+
+export const SYNTHETIC_DEFAULTS = { seed: 42, noise: 0.1, firstSample: 0 } as const;
+
+export interface SourceContext {
+  readonly configDir: string;
+  /** Whether the loss is a regression loss: then CSV labels default to values, not class ids. */
+  readonly regression: boolean;
+}
+
+/**
+ * Reads the source keys of `format` from `fields`, which the caller has
+ * already checked for unknown keys (the keys allowed beside a source differ
+ * between `dataset:` and `dataset.test:`).
+ */
+export function parseDataSource(fields: Fields, format: DataFormat, context: SourceContext): DataSourceConfig {
+  switch (format) {
+    case 'idx': {
+      const images = requireFile(fields, 'images', context.configDir);
+      const labels = requireFile(fields, 'labels', context.configDir);
+      const labelEncoding = optionalOneOf(fields, 'labelEncoding', ['index', 'onehot'], 'index');
+      const numClasses = optionalInt(fields, 'numClasses', POSITIVE_INT);
+      return { format, images, labels, labelEncoding, ...(numClasses === undefined ? {} : { numClasses }) };
+    }
+    case 'csv': {
+      const path = requireFile(fields, 'path', context.configDir);
+      const header = optionalBoolean(fields, 'header', true);
+      const labelColumn = requireColumn(fields, 'labelColumn', header);
+      const labelEncoding = optionalOneOf(fields, 'labelEncoding', ['index', 'onehot', 'value'], context.regression ? 'value' : 'index');
+      const numClasses = optionalInt(fields, 'numClasses', POSITIVE_INT);
+      const classNames = has(fields, 'classNames') ? checkClassNames(fields) : undefined;
+      for (const key of ['numClasses', 'classNames'] as const) {
+        if (labelEncoding === 'value' && has(fields, key)) {
+          throw invalidField(fieldPath(fields, key), 'not used with labelEncoding "value" (regression targets have no classes)');
+        }
+      }
+      const featureColumns = has(fields, 'featureColumns') ? checkFeatureColumns(fields, header, labelColumn) : undefined;
+      return {
+        format,
+        path,
+        labelColumn,
+        header,
+        labelEncoding,
+        ...(numClasses === undefined ? {} : { numClasses }),
+        ...(classNames === undefined ? {} : { classNames }),
+        ...(featureColumns === undefined ? {} : { featureColumns }),
+      };
+    }
+    case 'synthetic': {
+      const numSamples = requireInt(fields, 'numSamples', POSITIVE_INT);
+      const shapeField = fieldPath(fields, 'featureShape');
+      const rawShape = get(fields, 'featureShape');
+      if (rawShape === undefined) throw invalidField(shapeField, 'required');
+      const featureShape = checkShape(rawShape, shapeField);
+      // One class is no classification; the reader would refuse it later without naming the field.
+      const numClasses = optionalInt(fields, 'numClasses', { integer: true, min: 2 });
+      if (numClasses === undefined && has(fields, 'labelEncoding')) {
+        throw invalidField(fieldPath(fields, 'labelEncoding'), 'needs numClasses (without it, synthetic targets are regression values)');
+      }
+      const classes = numClasses === undefined ? {} : { numClasses, labelEncoding: optionalOneOf(fields, 'labelEncoding', ['index', 'onehot'], 'index') };
+      const seed = optionalInt(fields, 'seed', ANY_INT, SYNTHETIC_DEFAULTS.seed);
+      const noise = optionalNumber(fields, 'noise', NON_NEGATIVE_NUMBER, SYNTHETIC_DEFAULTS.noise);
+      const firstSample = optionalInt(fields, 'firstSample', NON_NEGATIVE_INT, SYNTHETIC_DEFAULTS.firstSample);
+      return { format, numSamples, featureShape, ...classes, seed, noise, firstSample };
+    }
+  }
+}
+
+/** A header name needs a header line to look it up in. */
+function checkColumn(value: unknown, field: string, header: boolean): string | number {
+  if (typeof value === 'number') {
+    if (Number.isSafeInteger(value) && value >= 0) return value;
+    throw expectedGot(field, 'a column name or a 0-based column index', value);
+  }
+  if (typeof value !== 'string' || value === '') throw expectedGot(field, 'a column name or a 0-based column index', value);
+  if (!header) throw invalidField(field, `column name "${value}" needs header: true (or give a 0-based column index)`);
+  return value;
+}
+
+function requireColumn(fields: Fields, key: string, header: boolean): string | number {
+  const value = get(fields, key);
+  if (value === undefined) throw invalidField(fieldPath(fields, key), 'required');
+  return checkColumn(value, fieldPath(fields, key), header);
+}
+
+function checkClassNames(fields: Fields): string[] {
+  const seen = new Set<string>();
+  return arrayOf(get(fields, 'classNames'), fieldPath(fields, 'classNames'), { of: 'class names', nonEmpty: true }, (value, at) => {
+    const name = checkString(value, at);
+    if (seen.has(name)) throw invalidField(at, `duplicate class name "${name}"`);
+    seen.add(name);
+    return name;
+  });
+}
+
+function checkFeatureColumns(fields: Fields, header: boolean, labelColumn: string | number): (string | number)[] {
+  const field = fieldPath(fields, 'featureColumns');
+  return arrayOf(get(fields, 'featureColumns'), field, { of: 'column names or 0-based column indices', nonEmpty: true }, (value, at) => {
+    const column = checkColumn(value, at, header);
+    // Training on the label is a silent 100% accuracy; say so instead.
+    if (column === labelColumn) throw invalidField(at, `${JSON.stringify(column)} is the label column`);
+    return column;
+  });
+}
+
+/** A source mapping, checked: its format first, since the keys allowed depend on it. */
+export interface SourceFields {
+  readonly fields: Fields;
+  readonly format: DataFormat;
+}
+
+/**
+ * Checks the mapping at `path` that holds a source: `format` plus that
+ * format's keys, plus `extraKeys` (what else may sit beside them).
+ */
+export function sourceFields(raw: unknown, path: string, extraKeys: readonly string[]): SourceFields {
+  if (raw === undefined || raw === null) throw invalidField(path, 'required');
+  if (!isPlainObject(raw)) throw expectedGot(path, 'an object', raw);
+  const formatField = joinPath(path, 'format');
+  const rawFormat = raw['format'] ?? undefined;
+  if (rawFormat === undefined) {
+    // A misspelt `format` deserves "did you mean" rather than "required".
+    objectWithKeys(raw, path, unique(['format', ...extraKeys, ...Object.values(SOURCE_KEYS).flat()]));
+    throw invalidField(formatField, `required (one of ${DATA_FORMATS.map((f) => `"${f}"`).join(', ')})`);
+  }
+  const format = oneOf(rawFormat, formatField, DATA_FORMATS);
+  const allowed = unique(['format', ...SOURCE_KEYS[format], ...extraKeys]);
+  for (const key of Object.keys(raw)) {
+    if (!allowed.includes(key) && DATA_FORMATS.some((other) => SOURCE_KEYS[other].includes(key))) {
+      throw invalidField(joinPath(path, key), `not used by format "${format}" (it reads ${SOURCE_KEYS[format].join(', ')})`);
+    }
+  }
+  return { fields: objectWithKeys(raw, path, allowed), format };
+}
+
+function unique(keys: readonly string[]): string[] {
+  return [...new Set(keys)];
+}

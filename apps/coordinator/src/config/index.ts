@@ -1,0 +1,11 @@
+export { ConfigError, isConfigError } from './config-error.js';
+export type { ConfigErrorCode, ConfigErrorOptions } from './config-error.js';
+export { loadJobConfig } from './load-job-config.js';
+export { parseJobConfig } from './job-config.js';
+export type { JobConfig } from './job-config.js';
+export type { ModelConfig } from './model-config.js';
+export type { DataFormat, DataSourceConfig } from './data-source-config.js';
+export type { DatasetConfig } from './dataset-config.js';
+export type { MetricName, TrainingConfig } from './training-config.js';
+export type { ClusterConfig } from './cluster-config.js';
+export type { CheckpointConfig } from './checkpoint-config.js';
