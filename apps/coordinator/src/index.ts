@@ -1,1 +1,18 @@
-export {};
+/**
+ * @dtrain/coordinator: the coordinator of a dtrain job. `Coordinator` is the
+ * transport-free core (membership, step loop, parameter server, lifecycle);
+ * `CoordinatorServer` adapts it to WebSockets + HTTP on one port.
+ */
+export { Coordinator, type CoordinatorOptions } from './coordinator.js';
+export { CoordinatorServer, type HttpEndpoints, type ServerOptions } from './ws-server.js';
+export { loadJobData, readSource, type JobData } from './job-data.js';
+export { JobState, JobStateMachine } from './job-state.js';
+export { WorkerState, type WorkerRecord } from './membership.js';
+export { JobError, type JobErrorCode } from './errors.js';
+export { stderrLogger, silentLogger, type Logger } from './logger.js';
+export type { CoordinatorObserver, EpochRecord, StepEvent, RejectReason } from './observer.js';
+export type { StatusReport } from './status.js';
+export type { JobSummary, ModelSidecar } from './output.js';
+export { CloseCode, type Connection, type ConnectionHandler } from './transport.js';
+export * from './config/index.js';
+export type { TimingSummary } from './step-timings.js';

@@ -1,1 +1,3 @@
-export {};
+export { Worker, type WorkerOptions, type WorkerExit, type WorkerLogger } from './worker.js';
+export { backoffDelay, type BackoffOptions } from './backoff.js';
+export { WorkerError, type WorkerErrorCode } from './errors.js';

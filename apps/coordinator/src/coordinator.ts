@@ -1,0 +1,428 @@
+import { timingSafeEqual, createHash } from 'node:crypto';
+import { ParameterServer, readLatestCheckpoint } from '@dtrain/parameter-server';
+import {
+  ProtocolError,
+  assertCompatibleHello,
+  decodeMessage,
+  encodeMessage,
+  toErrorMessage,
+  type HelloMessage,
+  type Message,
+} from '@dtrain/protocol';
+import type { JobConfig } from './config/index.js';
+import { DataShipper } from './data-shipper.js';
+import { JobError } from './errors.js';
+import { JobState, JobStateMachine } from './job-state.js';
+import type { JobData } from './job-data.js';
+import type { Logger } from './logger.js';
+import { Membership, WorkerState, type WorkerRecord } from './membership.js';
+import type { CoordinatorObserver } from './observer.js';
+import { ModelHost } from './model-host.js';
+import { Signal } from './signal.js';
+import { buildStatus, type StatusReport } from './status.js';
+import { TrainingRun, type RunPosition } from './training-run.js';
+import { CloseCode, type Connection, type ConnectionHandler } from './transport.js';
+import { writeJobCheckpoint, writeJobOutput, type JobSummary } from './output.js';
+import { AuditLedger } from './audit-ledger.js';
+import { StepTimings } from './step-timings.js';
+
+export interface CoordinatorOptions {
+  readonly config: JobConfig;
+  readonly data: JobData;
+  /** Folder for `model/` and `summary.json`. */
+  readonly outDir: string;
+  /** Folder for checkpoints; default `<outDir>/checkpoints`. */
+  readonly checkpointDir?: string;
+  /** Shared secret workers must present; '' or undefined accepts any worker. */
+  readonly token?: string;
+  /** tfjs backend for the coordinator's own evaluation; default 'auto'. */
+  readonly backend?: string;
+  readonly log: Logger;
+  readonly observer?: CoordinatorObserver;
+  /** When set, every applied batch is appended to this JSON-lines file (sample-accounting audits). */
+  readonly ledgerPath?: string;
+  /** Continue from the newest checkpoint in the checkpoint folder when there is one; default true. */
+  readonly resume?: boolean;
+}
+
+/**
+ * The coordinator: owns the job, the parameter server and the membership,
+ * and speaks the protocol over whatever transport calls its ConnectionHandler
+ * methods. One instance runs one job.
+ */
+export class Coordinator implements ConnectionHandler {
+  readonly state = new JobStateMachine();
+  readonly membership = new Membership();
+  readonly #o: CoordinatorOptions;
+  readonly #host: ModelHost;
+  readonly #ps: ParameterServer;
+  readonly #shipper: DataShipper;
+  readonly #run: TrainingRun;
+  readonly #changed = new Signal();
+  readonly #observer: CoordinatorObserver;
+  readonly #timings = new StepTimings();
+  readonly #ledger: AuditLedger | undefined;
+  readonly #startedAt = Date.now();
+  readonly #checkpointDir: string;
+  #heartbeat: NodeJS.Timeout | undefined;
+  #lastTick = Date.now();
+  #peakWorkers = 0;
+  #failure: string | undefined;
+  #test: { loss: number; accuracy: number | undefined } | undefined;
+  #summary: JobSummary | undefined;
+
+  private constructor(o: CoordinatorOptions, host: ModelHost, ps: ParameterServer, from: RunPosition) {
+    this.#o = o;
+    this.#host = host;
+    this.#ps = ps;
+    this.#observer = withTimings(o.observer ?? {}, this.#timings);
+    this.#checkpointDir = Coordinator.checkpointDirOf(o);
+    this.#shipper = new DataShipper(o.data.train, o.config.dataset.chunkSize);
+    this.#ledger = o.ledgerPath === undefined ? undefined : new AuditLedger(o.ledgerPath);
+    this.state.onChange((_from, to) => this.#observer.jobState?.(to));
+    this.#run = new TrainingRun(
+      {
+        config: o.config,
+        numTrainSamples: o.data.train.numSamples,
+        ps,
+        membership: this.membership,
+        shipper: this.#shipper,
+        state: this.state,
+        membershipChanged: this.#changed,
+        observer: this.#observer,
+        log: o.log,
+        evaluate: () => this.#evaluate(),
+        checkpoint: (position) => this.#checkpoint(position),
+        evict: (worker, reason) => this.#evict(worker, reason),
+        ...(this.#ledger === undefined ? {} : { onBatchApplied: this.#ledger.record.bind(this.#ledger) }),
+      },
+      from,
+    );
+  }
+
+  /** The folder checkpoints go to. */
+  static checkpointDirOf(o: Pick<CoordinatorOptions, 'checkpointDir' | 'config' | 'outDir'>): string {
+    return o.checkpointDir ?? o.config.checkpoint.dir ?? `${o.outDir}/checkpoints`;
+  }
+
+  /** Builds the model and the parameter server; resumes from the newest checkpoint in the checkpoint folder if there is one. */
+  static async create(o: CoordinatorOptions): Promise<Coordinator> {
+    const host = await ModelHost.create(o.config, o.backend ?? 'auto');
+    const checkpointDir = Coordinator.checkpointDirOf(o);
+    const saved = o.resume === false ? undefined : await readLatestCheckpoint(checkpointDir);
+    if (saved !== undefined) {
+      host.assertSameLayout(saved.layout, checkpointDir);
+      const ps = new ParameterServer({
+        layout: saved.layout,
+        weights: saved.weights,
+        optimizer: o.config.training.optimizer,
+        version: saved.version,
+        optimizerState: saved.optimizer.state,
+      });
+      const training = saved.training as unknown as RunPosition;
+      o.log.warn(`resuming from checkpoint ${checkpointDir}: epoch ${training.epoch}, step ${training.step}, version ${saved.version}`);
+      return new Coordinator(o, host, ps, {
+        epoch: training.epoch,
+        step: training.step,
+        samples: training.samples,
+        history: training.history,
+        cursor: training.cursor ?? undefined,
+      });
+    }
+    const ps = new ParameterServer({ layout: host.layout.entries, weights: host.initialWeights(), optimizer: o.config.training.optimizer });
+    return new Coordinator(o, host, ps, { epoch: 0, step: 0, samples: 0, history: [], cursor: undefined });
+  }
+
+  /** Runs the job to the end. Never throws: a failure is reported in the summary with state 'failed'. */
+  async run(): Promise<JobSummary> {
+    this.#heartbeat = setInterval(() => this.#tick(), this.#o.config.cluster.heartbeatIntervalMs);
+    try {
+      await this.#run.run();
+      this.state.to(JobState.writing);
+      const test = this.#o.data.test;
+      this.#test = test === undefined || test.numSamples === 0 ? undefined : this.#host.evaluate(this.#ps.weights, test);
+      this.#summary = await writeJobOutput(this.#o.outDir, this.#summaryInput('done'));
+      this.state.to(JobState.done);
+    } catch (error) {
+      this.#failure = error instanceof Error ? error.message : String(error);
+      this.#o.log.error(`job failed: ${this.#failure}`);
+      if (!(error instanceof JobError) || error.code !== 'DTRAIN_JOB_STOPPED') {
+        await this.#checkpoint(this.#run.position()).catch((e: unknown) => this.#o.log.error(`final checkpoint failed: ${String(e)}`));
+      }
+      this.state.to(JobState.failed);
+      this.#summary = await writeJobOutput(this.#o.outDir, this.#summaryInput('failed'), { modelToo: false });
+    } finally {
+      clearInterval(this.#heartbeat);
+      await this.#ledger?.close();
+      this.#shutdownWorkers();
+    }
+    return this.#summary;
+  }
+
+  /** Stops at the next step boundary (SIGTERM): a checkpoint is written, then the job reports failure 'stopped'. */
+  async stop(): Promise<void> {
+    await this.#checkpoint(this.#run.position()).catch((e: unknown) => this.#o.log.error(`checkpoint on stop failed: ${String(e)}`));
+    this.#run.stop();
+  }
+
+  /**
+   * The largest message a worker can legitimately send: a gradients push of
+   * this model plus 1 MiB of header room. Anything larger is refused before
+   * it is buffered (the transport's frame limit) and by the decoder.
+   */
+  get maxInboundBytes(): number {
+    return this.#host.layout.totalSize * 4 + (1 << 20);
+  }
+
+  /** True while the coordinator accepts workers (for /readyz). */
+  get ready(): boolean {
+    return !this.state.finished;
+  }
+
+  status(): StatusReport {
+    return buildStatus({
+      config: this.#o.config,
+      state: this.state.state,
+      run: this.#run,
+      version: this.#ps.version,
+      workers: this.membership.all(),
+      startedAt: this.#startedAt,
+      failure: this.#failure,
+      rejected: this.#ps.rejectedCounts(),
+    });
+  }
+
+  // ---- ConnectionHandler ----
+
+  onOpen(connection: Connection): void {
+    const worker = this.membership.add(connection);
+    this.#o.log.info(`connection ${connection.id} from ${connection.remoteAddress} (worker ${worker.id} pending hello)`);
+  }
+
+  onMessage(connection: Connection, frame: Uint8Array): void {
+    const worker = this.membership.byConnection(connection);
+    if (worker === undefined) return;
+    worker.lastSeen = Date.now();
+    this.#observer.bytes?.('in', frame.byteLength);
+    let message: Message;
+    try {
+      message = decodeMessage(frame, { maxBytes: this.maxInboundBytes });
+      this.#dispatch(worker, message);
+    } catch (error) {
+      this.#reject(worker, error);
+    }
+  }
+
+  onClose(connection: Connection, code: number, reason: string): void {
+    const worker = this.membership.remove(connection);
+    if (worker === undefined) return;
+    this.#o.log.info(`worker ${worker.id} disconnected (${code}${reason === '' ? '' : ` ${reason}`})`);
+    this.#run.onWorkerGone(worker);
+    this.#promoteStandby();
+    this.#membershipChanged();
+  }
+
+  // ---- internals ----
+
+  #dispatch(worker: WorkerRecord, message: Message): void {
+    if (worker.state === WorkerState.connecting && message.type !== 'hello') {
+      throw new ProtocolError('DTRAIN_PROTOCOL_MALFORMED', `expected hello first, got ${message.type}`);
+    }
+    switch (message.type) {
+      case 'hello':
+        return this.#hello(worker, message);
+      case 'gradients':
+        return this.#run.onGradients(worker, message);
+      case 'heartbeat':
+        if (message.kind === 'ping') worker.connection.send(encodeMessage({ type: 'heartbeat', kind: 'pong', sentAt: Date.now() }));
+        return;
+      case 'leave':
+        this.#o.log.info(`worker ${worker.id} leaving: ${message.reason}`);
+        worker.state = WorkerState.draining;
+        this.#run.onWorkerGone(worker);
+        this.#membershipChanged();
+        return;
+      case 'error':
+        this.#o.log.warn(`worker ${worker.id} reported ${message.code}: ${message.message}`);
+        return;
+      default:
+        throw new ProtocolError('DTRAIN_PROTOCOL_MALFORMED', `a worker may not send ${message.type}`);
+    }
+  }
+
+  #hello(worker: WorkerRecord, hello: HelloMessage): void {
+    if (worker.state !== WorkerState.connecting) throw new ProtocolError('DTRAIN_PROTOCOL_MALFORMED', 'hello sent twice');
+    assertCompatibleHello(hello);
+    if (!tokenMatches(this.#o.token, hello.token)) {
+      worker.connection.send(encodeMessage({ type: 'error', code: 'DTRAIN_AUTH', message: 'wrong or missing token' }));
+      worker.connection.close(CloseCode.unauthorized, 'unauthorized');
+      return;
+    }
+    const record = hello.previousWorkerId === undefined ? worker : this.membership.reclaimId(worker, hello.previousWorkerId);
+    record.capabilities = hello.capabilities;
+    if (this.state.finished) {
+      record.connection.send(encodeMessage({ type: 'shutdown', reason: 'job already finished', success: this.state.state === JobState.done }));
+      record.connection.close(CloseCode.jobFinished, 'job finished');
+      return;
+    }
+    if (this.membership.active().length >= this.#o.config.cluster.maxWorkers) {
+      record.state = WorkerState.standby;
+      record.connection.send(encodeMessage({ type: 'standby', reason: `cluster.maxWorkers=${this.#o.config.cluster.maxWorkers} reached` }));
+      this.#o.log.info(`worker ${record.id} on standby (${hello.capabilities.host}, ${hello.capabilities.backend})`);
+      return;
+    }
+    this.#welcome(record);
+  }
+
+  #welcome(worker: WorkerRecord): void {
+    const { config } = this.#o;
+    const data = this.#o.data.train;
+    worker.connection.send(
+      encodeMessage({
+        type: 'welcome',
+        workerId: worker.id,
+        job: {
+          name: config.name,
+          loss: config.training.loss,
+          batchSize: config.training.batchSize,
+          seed: config.training.seed,
+          heartbeatIntervalMs: config.cluster.heartbeatIntervalMs,
+        },
+        modelTopology: this.#host.topology,
+        layout: this.#host.layout.entries,
+        version: this.#ps.version,
+        weights: this.#ps.weights,
+        data: {
+          numSamples: data.numSamples,
+          featureShape: data.featureShape,
+          labelShape: data.labelShape,
+          chunkSize: this.#shipper.chunkSize,
+        },
+      }),
+    );
+    worker.state = WorkerState.joined;
+    const caps = worker.capabilities;
+    this.#o.log.info(`worker ${worker.id} joined (${caps?.host ?? '?'}, backend ${caps?.backend ?? '?'}) at version ${this.#ps.version}`);
+    this.#membershipChanged();
+  }
+
+  #promoteStandby(): void {
+    const max = this.#o.config.cluster.maxWorkers;
+    for (const worker of this.membership.all()) {
+      if (this.membership.active().length >= max) return;
+      if (worker.state === WorkerState.standby) this.#welcome(worker);
+    }
+  }
+
+  #membershipChanged(): void {
+    const active = this.membership.active().length;
+    if (active > this.#peakWorkers) this.#peakWorkers = active;
+    this.#observer.workerStates?.(this.membership.countByState());
+    this.#changed.notify();
+  }
+
+  /** A protocol violation closes that one connection; the job goes on. */
+  #reject(worker: WorkerRecord, error: unknown): void {
+    const message = toErrorMessage(error);
+    this.#o.log.warn(`worker ${worker.id}: ${message.code}: ${message.message}; closing its connection`);
+    this.#observer.gradientRejected?.('malformed', worker.id);
+    worker.connection.send(encodeMessage(message));
+    worker.connection.close(CloseCode.protocolError, message.code);
+  }
+
+  #evict(worker: WorkerRecord, reason: string): void {
+    this.#o.log.warn(`evicting worker ${worker.id}: ${reason}`);
+    worker.connection.close(CloseCode.evicted, reason.slice(0, 120));
+    // The transport reports the close asynchronously; forget the worker now so the step loop does not wait for it.
+    this.onClose(worker.connection, CloseCode.evicted, 'evicted');
+  }
+
+  /** Heartbeat: ping every worker; evict idle ones silent for longer than cluster.heartbeatTimeoutMs. */
+  #tick(): void {
+    const { heartbeatIntervalMs, heartbeatTimeoutMs } = this.#o.config.cluster;
+    const now = Date.now();
+    // If this process itself was busy (evaluation, GC), nobody could be heard: don't blame the workers.
+    const stalled = now - this.#lastTick > 2 * heartbeatIntervalMs;
+    this.#lastTick = now;
+    const ping = encodeMessage({ type: 'heartbeat', kind: 'ping', sentAt: now });
+    for (const worker of this.membership.all()) {
+      if (stalled) worker.lastSeen = now;
+      if (now - worker.lastSeen > heartbeatTimeoutMs && worker.state !== WorkerState.training) {
+        this.#evict(worker, `silent for ${now - worker.lastSeen} ms (cluster.heartbeatTimeoutMs=${heartbeatTimeoutMs})`);
+        continue;
+      }
+      worker.connection.send(ping);
+    }
+  }
+
+  async #evaluate(): Promise<{ loss: number; accuracy: number | undefined } | undefined> {
+    const validation = this.#o.data.validation;
+    if (validation.numSamples === 0) return undefined;
+    return this.#host.evaluate(this.#ps.weights, validation);
+  }
+
+  async #checkpoint(position: RunPosition): Promise<void> {
+    const dir = await writeJobCheckpoint(this.#checkpointDir, {
+      host: this.#host,
+      ps: this.#ps,
+      config: this.#o.config,
+      position,
+      keep: this.#o.config.checkpoint.keep,
+    });
+    this.#observer.checkpointWritten?.(position.step, dir);
+  }
+
+  #summaryInput(state: 'done' | 'failed'): Parameters<typeof writeJobOutput>[1] {
+    const backends = new Set<string>();
+    for (const w of this.membership.all()) if (w.capabilities !== undefined) backends.add(w.capabilities.backend);
+    return {
+      config: this.#o.config,
+      state,
+      failure: this.#failure,
+      host: this.#host,
+      weights: this.#ps.weights,
+      stats: this.#o.data.stats,
+      featureShape: this.#o.data.train.featureShape,
+      version: this.#ps.version,
+      run: this.#run,
+      wallSeconds: (Date.now() - this.#startedAt) / 1000,
+      peakWorkers: this.#peakWorkers,
+      backend: [...backends].join(',') || this.#host.backend,
+      rejected: this.#ps.rejectedCounts(),
+      timing: this.#timings.summary(),
+      test: this.#test,
+    };
+  }
+
+  #shutdownWorkers(): void {
+    const success = this.state.state === JobState.done;
+    const frame = encodeMessage({ type: 'shutdown', reason: success ? 'training complete' : (this.#failure ?? 'failed'), success });
+    for (const worker of this.membership.all()) {
+      worker.connection.send(frame);
+      worker.connection.close(CloseCode.jobFinished, success ? 'done' : 'failed');
+    }
+  }
+}
+
+/** Constant-time comparison; no token configured accepts anything. */
+function tokenMatches(expected: string | undefined, given: string): boolean {
+  if (expected === undefined || expected === '') return true;
+  const a = createHash('sha256').update(expected).digest();
+  const b = createHash('sha256').update(given).digest();
+  return timingSafeEqual(a, b);
+}
+
+/** Wraps the caller's observer so step timings and traffic are always accumulated for the summary. */
+function withTimings(observer: CoordinatorObserver, timings: StepTimings): CoordinatorObserver {
+  return {
+    ...observer,
+    stepCommitted: (e) => {
+      timings.step(e);
+      observer.stepCommitted?.(e);
+    },
+    bytes: (direction, n) => {
+      timings.bytes(n);
+      observer.bytes?.(direction, n);
+    },
+  };
+}

@@ -1,0 +1,47 @@
+import type { RoundEnd, RoundReport } from './step-round.js';
+import type { WorkerState } from './membership.js';
+import type { JobState } from './job-state.js';
+
+/** A committed step, as reported to observers (metrics, progress display). */
+export interface StepEvent {
+  readonly step: number;
+  readonly epoch: number;
+  readonly version: number;
+  readonly sampleCount: number;
+  readonly loss: number;
+  readonly wallSeconds: number;
+  readonly end: RoundEnd;
+  readonly reports: readonly RoundReport[];
+  readonly activeWorkers: number;
+}
+
+/** One finished epoch. */
+export interface EpochRecord {
+  readonly epoch: number;
+  readonly loss: number;
+  readonly valLoss: number | undefined;
+  readonly valAccuracy: number | undefined;
+  readonly samples: number;
+  readonly samplesPerSecond: number;
+  readonly wallSeconds: number;
+  /** Per-sample application counts over the epoch: every sample exactly once means min = max = 1. */
+  readonly appliedMin: number;
+  readonly appliedMax: number;
+}
+
+/** Why a gradient push was not applied. */
+export type RejectReason = 'stale' | 'duplicate' | 'non-finite' | 'malformed';
+
+/**
+ * Hooks the coordinator calls as a job runs. Metrics and the CLI's progress
+ * display implement them; every method is optional and must be cheap.
+ */
+export interface CoordinatorObserver {
+  jobState?(state: JobState): void;
+  stepCommitted?(event: StepEvent): void;
+  epochFinished?(record: EpochRecord): void;
+  gradientRejected?(reason: RejectReason, workerId: number | undefined): void;
+  workerStates?(counts: Readonly<Record<WorkerState, number>>): void;
+  bytes?(direction: 'in' | 'out', bytes: number): void;
+  checkpointWritten?(step: number, dir: string): void;
+}

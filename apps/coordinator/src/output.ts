@@ -1,0 +1,138 @@
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { statsToJSON, type NormalisationStats } from '@dtrain/data';
+import { writeCheckpoint, writeTfjsModel, type ParameterServer } from '@dtrain/parameter-server';
+import type { JobConfig } from './config/index.js';
+import type { ModelHost } from './model-host.js';
+import type { EpochRecord } from './observer.js';
+import type { RunPosition } from './training-run.js';
+import type { TimingSummary } from './step-timings.js';
+
+/** `summary.json`: what a finished (or failed) job reports. */
+export interface JobSummary {
+  readonly name: string;
+  readonly state: 'done' | 'failed';
+  readonly failure?: string;
+  /** Epochs completed. */
+  readonly epochs: number;
+  readonly steps: number;
+  readonly samples: number;
+  readonly wallSeconds: number;
+  readonly samplesPerSecond: number;
+  /** Most workers active at once. */
+  readonly workers: number;
+  /** tfjs backend(s) the workers computed with. */
+  readonly backend: string;
+  readonly version: number;
+  readonly final: {
+    readonly loss: number | null;
+    readonly valLoss: number | null;
+    readonly valAccuracy: number | null;
+    /** On `dataset.test`, when the job has test data. */
+    readonly testLoss?: number;
+    readonly testAccuracy?: number | null;
+  };
+  readonly history: readonly EpochRecord[];
+  readonly rejected: Readonly<Record<string, number>>;
+  readonly timing: TimingSummary;
+}
+
+/** The sidecar next to model.json that inference needs: how inputs were normalised and shaped. */
+export interface ModelSidecar {
+  readonly name: string;
+  readonly loss: string;
+  readonly featureShape: readonly number[];
+  readonly normalisation: unknown;
+}
+
+export interface SummaryInput {
+  readonly config: JobConfig;
+  readonly state: 'done' | 'failed';
+  readonly failure: string | undefined;
+  readonly host: ModelHost;
+  readonly weights: Float32Array;
+  readonly stats: NormalisationStats;
+  readonly featureShape: readonly number[];
+  readonly run: { readonly step: number; readonly samples: number; readonly lastLoss: number | undefined; readonly history: readonly EpochRecord[] };
+  readonly version: number;
+  readonly wallSeconds: number;
+  readonly peakWorkers: number;
+  readonly backend: string;
+  readonly rejected: Readonly<Record<string, number>>;
+  readonly timing: TimingSummary;
+  readonly test: { readonly loss: number; readonly accuracy: number | undefined } | undefined;
+}
+
+/** Writes `DIR/model/` (tfjs format + sidecar) when training completed, and `DIR/summary.json` always. */
+export async function writeJobOutput(outDir: string, s: SummaryInput, opts: { modelToo?: boolean } = {}): Promise<JobSummary> {
+  await mkdir(outDir, { recursive: true });
+  if (opts.modelToo ?? true) {
+    const modelDir = join(outDir, 'model');
+    await writeTfjsModel(modelDir, { topology: s.host.topology, layout: s.host.layout.entries, weights: s.weights });
+    const sidecar: ModelSidecar = {
+      name: s.config.name,
+      loss: s.config.training.loss,
+      featureShape: s.featureShape,
+      normalisation: statsToJSON(s.stats),
+    };
+    await writeJsonAtomic(join(modelDir, 'dtrain.json'), sidecar);
+  }
+  const last = s.run.history.at(-1);
+  const summary: JobSummary = {
+    name: s.config.name,
+    state: s.state,
+    ...(s.failure === undefined ? {} : { failure: s.failure }),
+    epochs: s.run.history.length,
+    steps: s.run.step,
+    samples: s.run.samples,
+    wallSeconds: s.wallSeconds,
+    samplesPerSecond: s.wallSeconds > 0 ? s.run.samples / s.wallSeconds : 0,
+    workers: s.peakWorkers,
+    backend: s.backend,
+    version: s.version,
+    final: {
+      loss: last?.loss ?? s.run.lastLoss ?? null,
+      valLoss: last?.valLoss ?? null,
+      valAccuracy: last?.valAccuracy ?? null,
+      ...(s.test === undefined ? {} : { testLoss: s.test.loss, testAccuracy: s.test.accuracy ?? null }),
+    },
+    history: s.run.history,
+    rejected: s.rejected,
+    timing: s.timing,
+  };
+  await writeJsonAtomic(join(outDir, 'summary.json'), summary);
+  return summary;
+}
+
+/** One checkpoint: weights, optimizer state and the run position (epoch, step, data cursor). Returns its folder. */
+export async function writeJobCheckpoint(
+  root: string,
+  c: { host: ModelHost; ps: ParameterServer; config: JobConfig; position: RunPosition; keep: number },
+): Promise<string> {
+  return writeCheckpoint(
+    root,
+    {
+      topology: c.host.topology,
+      layout: c.host.layout.entries,
+      weights: c.ps.weights,
+      version: c.ps.version,
+      optimizer: { config: c.config.training.optimizer, state: c.ps.optimizerState() },
+      training: {
+        epoch: c.position.epoch,
+        step: c.position.step,
+        seed: c.config.training.seed,
+        cursor: c.position.cursor ?? null,
+        samples: c.position.samples,
+        history: c.position.history,
+        job: c.config.name,
+      },
+    },
+    { keep: c.keep },
+  );
+}
+
+async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  await writeFile(tmp, `${JSON.stringify(value, null, 2)}\n`);
+  await rename(tmp, path);
+}

@@ -1,0 +1,66 @@
+import type { JobConfig } from './config/index.js';
+import type { JobState } from './job-state.js';
+import type { WorkerRecord, WorkerState } from './membership.js';
+import type { EpochRecord } from './observer.js';
+
+/** The JSON served at /status. */
+export interface StatusReport {
+  readonly job: string;
+  readonly state: JobState;
+  readonly failure: string | undefined;
+  readonly epoch: number;
+  readonly epochs: number;
+  readonly step: number;
+  readonly version: number;
+  readonly samples: number;
+  readonly lastLoss: number | null;
+  readonly uptimeSeconds: number;
+  readonly workers: readonly {
+    readonly id: number;
+    readonly state: WorkerState;
+    readonly host: string | null;
+    readonly backend: string | null;
+    readonly address: string;
+    readonly stepsApplied: number;
+    readonly samplesApplied: number;
+    readonly lastComputeSeconds: number | null;
+  }[];
+  readonly rejected: Readonly<Record<string, number>>;
+  readonly history: readonly EpochRecord[];
+}
+
+export function buildStatus(s: {
+  config: JobConfig;
+  state: JobState;
+  run: { epoch: number; step: number; samples: number; lastLoss: number | undefined; history: readonly EpochRecord[] };
+  version: number;
+  workers: readonly WorkerRecord[];
+  startedAt: number;
+  failure: string | undefined;
+  rejected: Readonly<Record<string, number>>;
+}): StatusReport {
+  return {
+    job: s.config.name,
+    state: s.state,
+    failure: s.failure,
+    epoch: s.run.epoch,
+    epochs: s.config.training.epochs,
+    step: s.run.step,
+    version: s.version,
+    samples: s.run.samples,
+    lastLoss: s.run.lastLoss ?? null,
+    uptimeSeconds: (Date.now() - s.startedAt) / 1000,
+    workers: s.workers.map((w) => ({
+      id: w.id,
+      state: w.state,
+      host: w.capabilities?.host ?? null,
+      backend: w.capabilities?.backend ?? null,
+      address: w.connection.remoteAddress,
+      stepsApplied: w.stepsApplied,
+      samplesApplied: w.samplesApplied,
+      lastComputeSeconds: w.lastComputeSeconds ?? null,
+    })),
+    rejected: s.rejected,
+    history: s.run.history,
+  };
+}

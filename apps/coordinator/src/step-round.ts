@@ -1,0 +1,114 @@
+import type { Batch } from '@dtrain/data';
+
+/** Why a round ended. */
+export type RoundEnd =
+  /** Every assigned worker reported (or left). */
+  | 'complete'
+  /** `cluster.stepTimeoutMs` passed; the step commits with what arrived. */
+  | 'deadline'
+  /** The coordinator is shutting down. */
+  | 'aborted';
+
+/** What one worker did in the round. */
+export interface RoundReport {
+  readonly workerId: number;
+  readonly batch: Batch;
+  /** Gradient accepted by the parameter server. */
+  readonly accepted: boolean;
+  /** Seconds from the round's first arrival to this one (the straggler signal). */
+  readonly waitSeconds: number | undefined;
+  readonly computeSeconds: number | undefined;
+}
+
+/**
+ * One synchronous step: which worker computes which batch, and which of them
+ * have answered. It knows nothing of sockets or the parameter server; the
+ * training run feeds it arrivals and departures and awaits `ended`.
+ */
+export class StepRound {
+  readonly step: number;
+  readonly version: number;
+  readonly startedAt = performance.now();
+  readonly ended: Promise<RoundEnd>;
+  readonly #assigned: Map<number, Batch>;
+  readonly #reports = new Map<number, RoundReport>();
+  /** Assigned workers that left before answering. */
+  readonly #gone = new Set<number>();
+  readonly #timer: NodeJS.Timeout;
+  #firstArrival: number | undefined;
+  #finish!: (why: RoundEnd) => void;
+  #endedWith: RoundEnd | undefined;
+
+  constructor(step: number, version: number, assigned: Map<number, Batch>, deadlineMs: number) {
+    this.step = step;
+    this.version = version;
+    this.#assigned = assigned;
+    this.ended = new Promise<RoundEnd>((resolve) => {
+      this.#finish = (why) => {
+        if (this.#endedWith !== undefined) return;
+        this.#endedWith = why;
+        clearTimeout(this.#timer);
+        resolve(why);
+      };
+    });
+    this.#timer = setTimeout(() => this.#finish('deadline'), deadlineMs);
+    if (assigned.size === 0) this.#finish('complete');
+  }
+
+  /** The batch assigned to `workerId` in this round, if any. */
+  batchOf(workerId: number): Batch | undefined {
+    return this.#assigned.get(workerId);
+  }
+
+  get isOpen(): boolean {
+    return this.#endedWith === undefined;
+  }
+
+  /** Records a worker's answer. Only the first answer of a worker counts. */
+  report(workerId: number, accepted: boolean, computeSeconds: number | undefined): void {
+    const batch = this.#assigned.get(workerId);
+    if (batch === undefined || this.#reports.has(workerId) || !this.isOpen) return;
+    const now = performance.now();
+    this.#firstArrival ??= now;
+    this.#reports.set(workerId, {
+      workerId,
+      batch,
+      accepted,
+      waitSeconds: (now - this.#firstArrival) / 1000,
+      computeSeconds,
+    });
+    this.#checkComplete();
+  }
+
+  /** A worker left or was evicted: stop waiting for it; its batch goes back to the queue. */
+  forget(workerId: number): void {
+    if (!this.#assigned.has(workerId) || this.#reports.has(workerId)) return;
+    this.#gone.add(workerId);
+    this.#checkComplete();
+  }
+
+  abort(): void {
+    this.#finish('aborted');
+  }
+
+  /** Workers assigned in this round that have not answered (the silent ones at a deadline). */
+  silentWorkers(): number[] {
+    return [...this.#assigned.keys()].filter((id) => !this.#reports.has(id) && !this.#gone.has(id));
+  }
+
+  /** Batches whose gradients were applied, and the ones to hand out again. */
+  settle(): { applied: Batch[]; released: Batch[]; reports: RoundReport[] } {
+    const applied: Batch[] = [];
+    const released: Batch[] = [];
+    for (const [workerId, batch] of this.#assigned) {
+      const report = this.#reports.get(workerId);
+      if (report?.accepted === true) applied.push(batch);
+      else released.push(batch);
+    }
+    return { applied, released, reports: [...this.#reports.values()] };
+  }
+
+  #checkComplete(): void {
+    if (this.#reports.size + this.#gone.size >= this.#assigned.size) this.#finish('complete');
+  }
+}

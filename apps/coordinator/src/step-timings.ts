@@ -1,0 +1,45 @@
+import type { StepEvent } from './observer.js';
+
+/** Where step time goes, averaged over a job: reported in summary.json and by the benchmark. */
+export interface TimingSummary {
+  readonly steps: number;
+  /** Mean wall time of a step (assignment to commit), seconds. */
+  readonly meanStepSeconds: number;
+  /** Mean compute time of the slowest worker of each step, seconds. */
+  readonly meanSlowestComputeSeconds: number;
+  /** Mean of (step wall time − slowest worker's compute time): transfer, queuing, averaging, optimizer. */
+  readonly meanSyncOverheadSeconds: number;
+  /** Mean bytes the coordinator sent plus received per step (gradients, weights, assignments, data chunks). */
+  readonly meanBytesPerStep: number;
+}
+
+/** Accumulates step timings and traffic; O(1) per step. */
+export class StepTimings {
+  #steps = 0;
+  #wall = 0;
+  #slowest = 0;
+  #bytes = 0;
+
+  step(e: StepEvent): void {
+    let slowest = 0;
+    for (const r of e.reports) if (r.computeSeconds !== undefined && r.computeSeconds > slowest) slowest = r.computeSeconds;
+    this.#steps += 1;
+    this.#wall += e.wallSeconds;
+    this.#slowest += slowest;
+  }
+
+  bytes(n: number): void {
+    this.#bytes += n;
+  }
+
+  summary(): TimingSummary {
+    const n = Math.max(1, this.#steps);
+    return {
+      steps: this.#steps,
+      meanStepSeconds: this.#wall / n,
+      meanSlowestComputeSeconds: this.#slowest / n,
+      meanSyncOverheadSeconds: (this.#wall - this.#slowest) / n,
+      meanBytesPerStep: this.#bytes / n,
+    };
+  }
+}

@@ -1,0 +1,288 @@
+import { BatchQueue, type PlanCursor } from '@dtrain/data';
+import type { ParameterServer } from '@dtrain/parameter-server';
+import { encodeMessage, type GradientsMessage } from '@dtrain/protocol';
+import type { JobConfig } from './config/index.js';
+import type { DataShipper } from './data-shipper.js';
+import { JobError } from './errors.js';
+import { JobState, type JobStateMachine } from './job-state.js';
+import type { Logger } from './logger.js';
+import { WorkerState, type Membership, type WorkerRecord } from './membership.js';
+import type { CoordinatorObserver, EpochRecord, RejectReason } from './observer.js';
+import type { Signal } from './signal.js';
+import { StepRound } from './step-round.js';
+
+/** Where a run starts: fresh, or from a checkpoint. */
+export interface RunPosition {
+  readonly epoch: number;
+  readonly step: number;
+  readonly samples: number;
+  readonly history: readonly EpochRecord[];
+  /** The unfinished epoch's batch plan, when resuming mid-epoch (null in a checkpoint taken between epochs). */
+  readonly cursor: PlanCursor | null | undefined;
+}
+
+export interface TrainingRunDeps {
+  readonly config: JobConfig;
+  readonly numTrainSamples: number;
+  readonly ps: ParameterServer;
+  readonly membership: Membership;
+  readonly shipper: DataShipper;
+  readonly state: JobStateMachine;
+  readonly membershipChanged: Signal;
+  readonly observer: CoordinatorObserver;
+  readonly log: Logger;
+  /** Validation metrics for the current weights; undefined without a validation split. */
+  readonly evaluate: () => Promise<{ loss: number; accuracy: number | undefined } | undefined>;
+  /** Writes a checkpoint of the current weights and this run position. */
+  readonly checkpoint: (position: RunPosition) => Promise<void>;
+  /** Closes a worker's connection for good (silent past the deadline). */
+  readonly evict: (worker: WorkerRecord, reason: string) => void;
+  /** Called for every batch whose gradient was applied (audit ledger). */
+  readonly onBatchApplied?: (epoch: number, step: number, batchId: number, workerId: number, sampleIds: Uint32Array) => void;
+}
+
+/**
+ * The step loop of ARCHITECTURE.md: each step hands one batch to every
+ * active worker, waits for their gradients (or the deadline), commits once
+ * through the parameter server, and broadcasts the new weights. Batches
+ * whose gradients were not applied go back to the epoch's queue, so every
+ * sample of an epoch is applied exactly once. It never touches a socket.
+ */
+export class TrainingRun {
+  readonly #d: TrainingRunDeps;
+  #epoch: number;
+  #step: number;
+  #samples: number;
+  readonly #history: EpochRecord[];
+  #queue: BatchQueue | undefined;
+  #round: StepRound | undefined;
+  #lastLoss: number | undefined;
+  #stopping = false;
+  #applied: Uint16Array;
+
+  constructor(deps: TrainingRunDeps, from: RunPosition) {
+    this.#d = deps;
+    this.#epoch = from.epoch;
+    this.#step = from.step;
+    this.#samples = from.samples;
+    this.#history = [...from.history];
+    this.#queue = from.cursor === undefined || from.cursor === null ? undefined : BatchQueue.restore(from.cursor);
+    this.#applied = new Uint16Array(deps.numTrainSamples);
+  }
+
+  get epoch(): number {
+    return this.#epoch;
+  }
+  get step(): number {
+    return this.#step;
+  }
+  get samples(): number {
+    return this.#samples;
+  }
+  get lastLoss(): number | undefined {
+    return this.#lastLoss;
+  }
+  get history(): readonly EpochRecord[] {
+    return this.#history;
+  }
+
+  /** The current position, for checkpoints. */
+  position(): RunPosition {
+    return {
+      epoch: this.#epoch,
+      step: this.#step,
+      samples: this.#samples,
+      history: this.#history,
+      cursor: this.#queue?.snapshot(),
+    };
+  }
+
+  /** Runs the remaining epochs. Resolves when training is complete; rejects with a JobError on failure. */
+  async run(): Promise<void> {
+    const { config } = this.#d;
+    while (this.#epoch < config.training.epochs) {
+      const epochStart = performance.now();
+      const samplesAtStart = this.#samples;
+      let lossSum = 0;
+      let lossSamples = 0;
+      this.#queue ??= BatchQueue.forEpoch({
+        numSamples: this.#d.numTrainSamples,
+        batchSize: config.training.batchSize,
+        seed: config.training.seed,
+        epoch: this.#epoch,
+      });
+      this.#applied.fill(0);
+      while (!this.#queue.isComplete()) {
+        await this.#ensureQuorum();
+        if (this.#stopping) throw new JobError('DTRAIN_JOB_STOPPED', 'stopped before training completed');
+        const committed = await this.#runStep(this.#queue);
+        if (committed !== undefined) {
+          lossSum += committed.loss * committed.sampleCount;
+          lossSamples += committed.sampleCount;
+          const every = config.checkpoint.everySteps;
+          if (every > 0 && this.#step % every === 0) await this.#checkpoint();
+        }
+      }
+      this.#queue = undefined;
+      // Throughput counts training time only; evaluation follows.
+      const wallSeconds = (performance.now() - epochStart) / 1000;
+      this.#d.state.to(JobState.evaluating);
+      const validation = await this.#d.evaluate();
+      const epochSamples = this.#samples - samplesAtStart;
+      let appliedMin = Number.POSITIVE_INFINITY;
+      let appliedMax = 0;
+      for (const count of this.#applied) {
+        if (count < appliedMin) appliedMin = count;
+        if (count > appliedMax) appliedMax = count;
+      }
+      const record: EpochRecord = {
+        epoch: this.#epoch,
+        loss: lossSamples > 0 ? lossSum / lossSamples : Number.NaN,
+        valLoss: validation?.loss,
+        valAccuracy: validation?.accuracy,
+        samples: epochSamples,
+        samplesPerSecond: epochSamples / wallSeconds,
+        wallSeconds,
+        appliedMin: this.#applied.length === 0 ? 0 : appliedMin,
+        appliedMax,
+      };
+      this.#history.push(record);
+      this.#d.observer.epochFinished?.(record);
+      this.#epoch += 1;
+      // Between epochs the cursor is empty: a resume starts the next epoch's plan afresh.
+      await this.#checkpoint();
+      if (this.#epoch < config.training.epochs) this.#d.state.to(JobState.running);
+    }
+  }
+
+  /** Stops at the next step boundary; an open round is aborted (its batches are released). */
+  stop(): void {
+    this.#stopping = true;
+    this.#round?.abort();
+    this.#d.membershipChanged.notify();
+  }
+
+  /** A gradient push from a worker; validated against the open round before the parameter server sees it. */
+  onGradients(worker: WorkerRecord, msg: GradientsMessage): void {
+    const round = this.#round;
+    const reject = (reason: RejectReason): void => this.#d.observer.gradientRejected?.(reason, worker.id);
+    if (msg.workerId !== worker.id) return reject('malformed');
+    if (round === undefined || msg.step < round.step || !round.isOpen) return reject('stale');
+    const batch = round.batchOf(worker.id);
+    if (msg.step > round.step || batch === undefined || batch.batchId !== msg.batchId || batch.sampleIds.length !== msg.sampleCount) {
+      return reject('malformed');
+    }
+    const outcome = this.#d.ps.push(msg);
+    if (outcome !== 'accepted') reject(outcome);
+    if (outcome === 'duplicate') return;
+    round.report(worker.id, outcome === 'accepted', msg.computeSeconds);
+  }
+
+  /** A worker left or was evicted: the open round stops waiting for it. */
+  onWorkerGone(worker: WorkerRecord): void {
+    this.#round?.forget(worker.id);
+  }
+
+  async #checkpoint(): Promise<void> {
+    const previous = this.#d.state.state;
+    this.#d.state.to(JobState.checkpointing);
+    await this.#d.checkpoint(this.position());
+    this.#d.state.to(previous === JobState.paused || previous === JobState.evaluating ? previous : JobState.running);
+  }
+
+  /** Waits until at least `cluster.minWorkers` are active; fails after `cluster.waitTimeoutMs`. */
+  async #ensureQuorum(): Promise<void> {
+    const { cluster } = this.#d.config;
+    const deadline = Date.now() + cluster.waitTimeoutMs;
+    while (!this.#stopping && this.#d.membership.active().length < cluster.minWorkers) {
+      if (this.#d.state.state !== JobState.waiting) this.#d.state.to(JobState.paused);
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new JobError(
+          'DTRAIN_JOB_NO_WORKERS',
+          `fewer than cluster.minWorkers=${cluster.minWorkers} workers for ${Math.round(cluster.waitTimeoutMs / 1000)} s (have ${this.#d.membership.active().length})`,
+        );
+      }
+      await this.#d.membershipChanged.wait(left);
+    }
+    if (!this.#stopping) this.#d.state.to(JobState.running);
+  }
+
+  async #runStep(queue: BatchQueue): Promise<{ loss: number; sampleCount: number } | undefined> {
+    const { ps, shipper, membership, config, observer } = this.#d;
+    const assigned = new Map<number, ReturnType<BatchQueue['take']> & object>();
+    for (const worker of membership.active()) {
+      const batch = queue.take();
+      if (batch === undefined) break;
+      assigned.set(worker.id, batch);
+      const shipped = shipper.shipFor(worker, batch.sampleIds);
+      const frame = encodeMessage({
+        type: 'assignment',
+        step: this.#step,
+        epoch: this.#epoch,
+        version: ps.version,
+        batchId: batch.batchId,
+        sampleIds: batch.sampleIds,
+      });
+      worker.connection.send(frame);
+      worker.state = WorkerState.training;
+      observer.bytes?.('out', shipped + frame.byteLength);
+    }
+    if (config.training.scaleLearningRate === 'linear' && assigned.size > 0) {
+      // Linear scaling rule: the effective batch grows with the workers in the step.
+      ps.setLearningRate((config.training.optimizer.learningRate * assigned.size) / config.cluster.minWorkers);
+    }
+    const round = new StepRound(this.#step, ps.version, assigned, config.cluster.stepTimeoutMs);
+    this.#round = round;
+    const end = await round.ended;
+    this.#round = undefined;
+    if (end === 'deadline') {
+      for (const id of round.silentWorkers()) {
+        const worker = membership.byId(id);
+        if (worker !== undefined) this.#d.evict(worker, `no gradient for step ${this.#step} within cluster.stepTimeoutMs=${config.cluster.stepTimeoutMs}`);
+      }
+    }
+    const commit = end === 'aborted' ? (ps.abortStep(), undefined) : ps.commit();
+    const { applied, released, reports } = round.settle();
+    for (const batch of released) queue.release(batch.batchId);
+    for (const worker of membership.all()) if (worker.state === WorkerState.training) worker.state = WorkerState.joined;
+    if (commit === undefined) {
+      // Nothing applied: every assigned batch went back to the queue above.
+      return undefined;
+    }
+    for (const batch of applied) {
+      queue.commit(batch.batchId);
+      for (const id of batch.sampleIds) this.#applied[id] = (this.#applied[id] ?? 0) + 1;
+    }
+    for (const report of reports) {
+      const worker = membership.byId(report.workerId);
+      if (worker === undefined || !report.accepted) continue;
+      worker.stepsApplied += 1;
+      worker.samplesApplied += report.batch.sampleIds.length;
+      worker.lastComputeSeconds = report.computeSeconds;
+      this.#d.onBatchApplied?.(this.#epoch, this.#step, report.batch.batchId, report.workerId, report.batch.sampleIds);
+    }
+    const weights = ps.encodedWeights(this.#step);
+    let sent = 0;
+    for (const worker of membership.active()) {
+      worker.connection.send(weights);
+      sent += weights.byteLength;
+    }
+    observer.bytes?.('out', sent);
+    this.#samples += commit.sampleCount;
+    this.#lastLoss = commit.loss;
+    observer.stepCommitted?.({
+      step: this.#step,
+      epoch: this.#epoch,
+      version: commit.version,
+      sampleCount: commit.sampleCount,
+      loss: commit.loss,
+      wallSeconds: (performance.now() - round.startedAt) / 1000,
+      end,
+      reports,
+      activeWorkers: membership.active().length,
+    });
+    this.#step += 1;
+    return { loss: commit.loss, sampleCount: commit.sampleCount };
+  }
+}

@@ -1,0 +1,81 @@
+import { ChunkCache } from '@dtrain/data';
+import {
+  createTrainer,
+  modelFromTopology,
+  weightLayout,
+  writeWeights,
+  type LossName,
+  type Trainer,
+  type WeightLayout,
+  type tfl,
+} from '@dtrain/engine';
+import type { AssignmentMessage, DataChunkMessage, WelcomeMessage } from '@dtrain/protocol';
+import { WorkerError } from './errors.js';
+
+/**
+ * Everything a worker computes with, built from the coordinator's welcome:
+ * the model (from the topology it was sent), the trainer, and the cache of
+ * data chunks received so far.
+ */
+export class WorkerCompute {
+  readonly #model: tfl.LayersModel;
+  readonly #layout: WeightLayout;
+  readonly #trainer: Trainer;
+  readonly #cache: ChunkCache;
+  #version: number;
+
+  private constructor(model: tfl.LayersModel, layout: WeightLayout, trainer: Trainer, cache: ChunkCache, version: number) {
+    this.#model = model;
+    this.#layout = layout;
+    this.#trainer = trainer;
+    this.#cache = cache;
+    this.#version = version;
+  }
+
+  static async fromWelcome(welcome: WelcomeMessage): Promise<WorkerCompute> {
+    const model = await modelFromTopology(welcome.modelTopology);
+    const layout = weightLayout(model);
+    const mismatch = welcome.layout.findIndex((e, i) => layout.entries[i]?.name !== e.name || layout.entries[i]?.size !== e.size);
+    if (mismatch >= 0 || welcome.layout.length !== layout.entries.length) {
+      throw new WorkerError('DTRAIN_WORKER_LAYOUT', `weight layout differs from the coordinator's at entry ${mismatch}`);
+    }
+    writeWeights(model, layout, welcome.weights);
+    const trainer = createTrainer(model, { loss: welcome.job.loss as LossName, layout });
+    const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+    const cache = new ChunkCache({
+      numSamples: welcome.data.numSamples,
+      chunkSize: welcome.data.chunkSize,
+      featureSize: size(welcome.data.featureShape),
+      labelSize: size(welcome.data.labelShape),
+    });
+    return new WorkerCompute(model, layout, trainer, cache, welcome.version);
+  }
+
+  get version(): number {
+    return this.#version;
+  }
+
+  addChunk(chunk: DataChunkMessage): void {
+    this.#cache.add(chunk.chunkId, chunk.start, chunk.count, chunk.features, chunk.labels);
+  }
+
+  setWeights(version: number, weights: Float32Array): void {
+    writeWeights(this.#model, this.#layout, weights);
+    this.#version = version;
+  }
+
+  /** Loss and gradients (flat, in the shared layout) for one assignment. */
+  compute(assignment: AssignmentMessage): { loss: number; gradients: Float32Array; seconds: number } {
+    if (assignment.version !== this.#version) {
+      throw new WorkerError('DTRAIN_WORKER_VERSION', `assignment for version ${assignment.version} but weights are at ${this.#version}`);
+    }
+    const started = performance.now();
+    const { x, y } = this.#cache.gather(assignment.sampleIds);
+    const { loss, gradients } = this.#trainer.step(x, y, assignment.sampleIds.length);
+    return { loss, gradients, seconds: (performance.now() - started) / 1000 };
+  }
+
+  dispose(): void {
+    this.#model.dispose();
+  }
+}
