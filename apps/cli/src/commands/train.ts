@@ -1,0 +1,45 @@
+import { BACKENDS, choiceFlag, intFlag, parseFlags, required } from '../args.js';
+import { LocalWorkers } from '../local-workers.js';
+import { serveJob } from '../serve-job.js';
+import { generateToken } from '../token.js';
+import { progressMode } from '../progress-mode.js';
+
+/** `dtrain train`: the coordinator in this process and N local worker processes. */
+export async function trainCommand(argv: readonly string[]): Promise<number> {
+  const f = parseFlags('train', argv, {
+    config: { type: 'string' },
+    workers: { type: 'string' },
+    out: { type: 'string' },
+    backend: { type: 'string' },
+    port: { type: 'string' },
+    quiet: { type: 'boolean' },
+    json: { type: 'boolean' },
+    verbose: { type: 'boolean' },
+    ledger: { type: 'string' },
+    resume: { type: 'boolean' },
+  });
+  const configPath = required('train', 'config', f.config);
+  const workers = intFlag('train', 'workers', f.workers, 2, 1, 256);
+  const port = intFlag('train', 'port', f.port, 7070, 0, 65535);
+  const backend = choiceFlag('train', 'backend', f.backend, BACKENDS, 'auto');
+  const token = generateToken();
+  const local = new LocalWorkers();
+  try {
+    const summary = await serveJob({
+      configPath,
+      outDir: f.out,
+      port,
+      host: '127.0.0.1',
+      backend,
+      token,
+      progress: progressMode(f),
+      verbose: f.verbose === true,
+      resume: f.resume === true,
+      ...(f.ledger === undefined ? {} : { ledgerPath: f.ledger }),
+      onListening: (bound) => local.start(workers, `ws://127.0.0.1:${bound}`, { backend, token, verbose: f.verbose === true }),
+    });
+    return summary.state === 'done' ? 0 : 1;
+  } finally {
+    await local.stop();
+  }
+}

@@ -1,0 +1,47 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** Worker processes started by `dtrain train` on this machine. */
+export class LocalWorkers {
+  readonly #children: ChildProcess[] = [];
+  readonly #tails = new Map<ChildProcess, string[]>();
+
+  /**
+   * Starts `count` `dtrain worker` processes against `url`. Their logs are
+   * kept (last lines) and shown only if one fails, unless `verbose`.
+   */
+  start(count: number, url: string, opts: { backend: string; token: string; verbose: boolean }): void {
+    const main = fileURLToPath(new URL('./main.js', import.meta.url));
+    for (let i = 0; i < count; i += 1) {
+      const child = spawn(process.execPath, [main, 'worker', '--coordinator', url, '--backend', opts.backend], {
+        env: { ...process.env, DTRAIN_TOKEN: opts.token },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      const tail: string[] = [];
+      this.#tails.set(child, tail);
+      child.stderr?.setEncoding('utf8');
+      child.stderr?.on('data', (chunk: string) => {
+        if (opts.verbose) process.stderr.write(chunk.replace(/^(?=.)/gm, `[worker ${i}] `));
+        tail.push(...chunk.split('\n').filter((l) => l !== ''));
+        if (tail.length > 20) tail.splice(0, tail.length - 20);
+      });
+      child.on('exit', (code, signal) => {
+        if (code !== 0 && code !== null && !opts.verbose) {
+          process.stderr.write(`dtrain: local worker ${i} exited with ${code}${signal === null ? '' : ` (${signal})`}; its last lines:\n`);
+          for (const line of tail) process.stderr.write(`  ${line}\n`);
+        }
+      });
+      this.#children.push(child);
+    }
+  }
+
+  /** Waits up to `graceMs` for every worker to exit, then kills the rest. */
+  async stop(graceMs = 5000): Promise<void> {
+    const running = this.#children.filter((c) => c.exitCode === null && c.signalCode === null);
+    await Promise.race([
+      Promise.all(running.map((c) => new Promise((resolve) => c.once('exit', resolve)))),
+      new Promise((resolve) => setTimeout(resolve, graceMs).unref()),
+    ]);
+    for (const child of running) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+}

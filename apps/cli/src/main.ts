@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+import { coordinatorCommand } from './commands/coordinator.js';
+import { evaluateCommand } from './commands/evaluate.js';
+import { predictCommand } from './commands/predict.js';
+import { trainCommand } from './commands/train.js';
+import { workerCommand } from './commands/worker.js';
+import { exitWith } from './fail.js';
+import { UsageError } from './usage-error.js';
+
+const HELP = `dtrain: distributed data-parallel training for TensorFlow.js
+
+usage:
+  dtrain train --config JOB.yaml [--workers N] [--out DIR] [--backend B] [--port P] [--quiet|--json] [--verbose]
+  dtrain coordinator --config JOB.yaml [--port P] [--host H] [--out DIR] [--token-file F] [--tls-cert F --tls-key F]
+  dtrain worker --coordinator ws://HOST:P [--backend B] [--token-file F] [--tls-ca F]
+  dtrain evaluate --model DIR --config JOB.yaml [--split validation|test] [--json]
+  dtrain predict --model DIR --input FILE [--output FILE]
+
+backends: auto (tfjs-node-gpu, tfjs-node, wasm, cpu: the first that works), tensorflow, wasm, cpu
+the worker token comes from --token-file or DTRAIN_TOKEN
+`;
+
+const commands: Record<string, (argv: readonly string[]) => Promise<number>> = {
+  train: trainCommand,
+  coordinator: coordinatorCommand,
+  worker: workerCommand,
+  evaluate: evaluateCommand,
+  predict: predictCommand,
+};
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(HELP);
+    return name === undefined ? 2 : 0;
+  }
+  const command = commands[name];
+  if (command === undefined) throw new UsageError(`unknown command ${JSON.stringify(name)}; one of ${Object.keys(commands).join(', ')}`);
+  return command(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+    // tfjs and ws may hold handles; the job is over, so leave.
+    setTimeout(() => process.exit(code), 50).unref();
+  },
+  (error: unknown) => exitWith(error),
+);

@@ -1,0 +1,104 @@
+import { readdir, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import {
+  Coordinator,
+  CoordinatorServer,
+  loadJobConfig,
+  loadJobData,
+  stderrLogger,
+  type JobSummary,
+  type Logger,
+} from '@dtrain/coordinator';
+import { createProgress, type ProgressMode } from './progress.js';
+
+export interface ServeJobOptions {
+  readonly configPath: string;
+  readonly outDir: string | undefined;
+  readonly port: number;
+  readonly host: string;
+  readonly backend: string;
+  readonly token: string | undefined;
+  readonly progress: ProgressMode;
+  readonly verbose: boolean;
+  readonly tls?: { cert: Buffer; key: Buffer };
+  readonly ledgerPath?: string;
+  /** Continue from the newest checkpoint; when false, old checkpoints of this job are removed first. */
+  readonly resume: boolean;
+  /** Called once the server listens (embedded mode starts its workers here). */
+  readonly onListening?: (port: number) => void;
+}
+
+/**
+ * Loads the job, starts the coordinator and its server, runs the job to the
+ * end, and closes the server. SIGTERM/SIGINT checkpoint and stop.
+ */
+export async function serveJob(o: ServeJobOptions): Promise<JobSummary> {
+  const config = await loadJobConfig(o.configPath);
+  const data = await loadJobData(config);
+  const outDir = resolve(o.outDir ?? `runs/${config.name}`);
+  const log: Logger = o.verbose
+    ? stderrLogger('coordinator')
+    : { ...stderrLogger('coordinator'), info: () => undefined };
+  const stepsPerEpoch = Math.ceil(data.train.numSamples / config.training.batchSize);
+  const stdout = process.stdout;
+  const progress = createProgress(o.progress, stdout, config.training.epochs, stepsPerEpoch);
+  const checkpointDir = Coordinator.checkpointDirOf({ config, outDir });
+  if (!o.resume) {
+    const removed = await removeCheckpoints(checkpointDir);
+    if (removed > 0) process.stderr.write(`dtrain: starting fresh: removed ${removed} old checkpoint(s) in ${checkpointDir} (--resume continues from them)\n`);
+  }
+  const coordinator = await Coordinator.create({
+    config,
+    data,
+    outDir,
+    resume: o.resume,
+    backend: o.backend,
+    log,
+    observer: progress,
+    ...(o.token === undefined ? {} : { token: o.token }),
+    ...(o.ledgerPath === undefined ? {} : { ledgerPath: o.ledgerPath }),
+  });
+  const server = new CoordinatorServer(
+    coordinator,
+    { ready: () => coordinator.ready, status: () => coordinator.status() },
+    { port: o.port, host: o.host, maxPayloadBytes: coordinator.maxInboundBytes, ...(o.token === undefined ? {} : { token: o.token }), ...(o.tls === undefined ? {} : { tls: o.tls }) },
+  );
+  const port = await server.listen();
+  const scheme = o.tls === undefined ? 'http' : 'https';
+  if (o.progress !== 'json') {
+    process.stderr.write(
+      `dtrain: job ${config.name}: ${data.train.numSamples} training / ${data.validation.numSamples} validation samples; ` +
+        `coordinator on ${scheme === 'https' ? 'wss' : 'ws'}://${o.host}:${port}, status ${scheme}://${o.host}:${port}/status\n`,
+    );
+  }
+  const onSignal = (signal: string): void => {
+    process.stderr.write(`dtrain: ${signal}: checkpointing and stopping\n`);
+    void coordinator.stop();
+  };
+  const onTerm = (): void => onSignal('SIGTERM');
+  const onInt = (): void => onSignal('SIGINT');
+  process.once('SIGTERM', onTerm);
+  process.once('SIGINT', onInt);
+  o.onListening?.(port);
+  try {
+    const summary = await coordinator.run();
+    progress.finish(summary);
+    return summary;
+  } finally {
+    process.off('SIGTERM', onTerm);
+    process.off('SIGINT', onInt);
+    // Let the shutdown frames reach the workers before the sockets go.
+    await new Promise((r) => setTimeout(r, 200));
+    await server.close();
+  }
+}
+
+/** Deletes dtrain's checkpoint folders (and the LATEST pointer) in `dir`; returns how many checkpoints went. */
+async function removeCheckpoints(dir: string): Promise<number> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const checkpoints = names.filter((n) => /^ckpt-\d+$/.test(n));
+  for (const name of [...checkpoints, ...names.filter((n) => n === 'LATEST' || n.startsWith('.tmp'))]) {
+    await rm(join(dir, name), { recursive: true, force: true });
+  }
+  return checkpoints.length;
+}
