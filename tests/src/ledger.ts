@@ -1,0 +1,43 @@
+import { readFileSync } from 'node:fs';
+
+/** One line of the coordinator's `--ledger` audit file. */
+export interface LedgerLine {
+  readonly epoch: number;
+  readonly step: number;
+  readonly batchId: number;
+  readonly workerId: number;
+  readonly sampleIds: number[];
+}
+
+export function readLedger(path: string): LedgerLine[] {
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as LedgerLine);
+}
+
+/** How many times each training sample id was applied, per epoch (counted here, independently of the coordinator). */
+export function countsPerEpoch(lines: readonly LedgerLine[], numSamples: number): Map<number, Uint32Array> {
+  const counts = new Map<number, Uint32Array>();
+  for (const line of lines) {
+    let c = counts.get(line.epoch);
+    if (c === undefined) {
+      c = new Uint32Array(numSamples);
+      counts.set(line.epoch, c);
+    }
+    for (const id of line.sampleIds) c[id] = (c[id] ?? 0) + 1;
+  }
+  return counts;
+}
+
+/** Asserts every sample 0..n-1 was applied exactly once in every epoch 0..epochs-1; returns a description of the first violation. */
+export function exactlyOnceViolation(lines: readonly LedgerLine[], numSamples: number, epochs: number): string | undefined {
+  const counts = countsPerEpoch(lines, numSamples);
+  for (let e = 0; e < epochs; e += 1) {
+    const c = counts.get(e);
+    if (c === undefined) return `epoch ${e}: no applied batches`;
+    const bad = c.findIndex((n) => n !== 1);
+    if (bad >= 0) return `epoch ${e}: sample ${bad} applied ${c[bad]} times`;
+  }
+  return undefined;
+}

@@ -1,0 +1,93 @@
+/**
+ * `pnpm bench` (training): trains the same model on the same data and backend
+ * three ways, each for the same number of samples, and prints samples/s and
+ * ratios: plain single-process tfjs (model.fit), dtrain with 1 worker, dtrain
+ * with 2 workers. For dtrain it also prints the per-step synchronisation
+ * overhead (step wall time minus the slowest worker's compute time) and the
+ * bytes moved per step.
+ *
+ * Env: BENCH_EPOCHS (default 1), BENCH_BACKEND (default wasm), BENCH_BATCH (default 64).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify, parse } from 'yaml';
+import { loadJobConfig, loadJobData, type JobSummary } from '@dtrain/coordinator';
+import { buildModel, initBackend, tf } from '@dtrain/engine';
+import { formatTable, num } from './table.js';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const repo = resolve(here, '../../..');
+const cli = join(repo, 'apps/cli/dist/main.js');
+const epochs = Number(process.env.BENCH_EPOCHS ?? 1);
+const backend = process.env.BENCH_BACKEND ?? 'wasm';
+const batchSize = Number(process.env.BENCH_BATCH ?? 64);
+
+const work = mkdtempSync(join(tmpdir(), 'dtrain-bench-'));
+try {
+  const example = parse(readFileSync(join(repo, 'examples/mnist-mlp.yaml'), 'utf8')) as Record<string, Record<string, unknown>>;
+  const job = {
+    ...example,
+    name: 'bench-mlp',
+    dataset: { ...example.dataset, images: join(repo, 'examples/data/mnist/t10k-images-idx3-ubyte.gz'), labels: join(repo, 'examples/data/mnist/t10k-labels-idx1-ubyte.gz') },
+    training: { ...example.training, epochs, batchSize },
+    checkpoint: { everySteps: 0 },
+  };
+  const configPath = join(work, 'job.yaml');
+  writeFileSync(configPath, stringify(job));
+
+  // 1. Plain single-process tfjs: model.fit on the same data, backend and batch size.
+  const info = await initBackend(backend as 'wasm');
+  const config = await loadJobConfig(configPath);
+  const data = await loadJobData(config);
+  const n = data.train.numSamples;
+  const model = await buildModel(config.model, { seed: config.training.seed });
+  model.compile({ optimizer: tf.train.adam(0.001), loss: 'sparseCategoricalCrossentropy' });
+  const xs = tf.tensor2d(data.train.features, [n, 784]);
+  const ys = tf.tensor2d(data.train.labels, [n, 1]);
+  const t0 = performance.now();
+  await model.fit(xs, ys, { batchSize, epochs, shuffle: true, verbose: 0 });
+  const plainSeconds = (performance.now() - t0) / 1000;
+  tf.dispose([xs, ys]);
+  const plainRate = (n * epochs) / plainSeconds;
+
+  // 2, 3. dtrain with 1 and 2 local worker processes.
+  const runs = [1, 2].map((workers) => {
+    const out = join(work, `w${workers}`);
+    const r = spawnSync(process.execPath, [cli, 'train', '--config', configPath, '--workers', String(workers), '--port', '0', '--out', out, '--quiet', '--backend', backend], {
+      encoding: 'utf8',
+    });
+    if (r.status !== 0) throw new Error(`dtrain train --workers ${workers} failed: ${r.stderr}`);
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as JobSummary;
+    const trainSeconds = summary.history.reduce((a, h) => a + h.wallSeconds, 0);
+    return { workers, summary, trainSeconds, rate: summary.samples / trainSeconds };
+  });
+
+  process.stdout.write(
+    `dtrain training benchmark: MNIST MLP 784-256-128-10, ${n} samples x ${epochs} epoch(s), batch ${batchSize} per worker, backend ${info.name}, ${epochs * n} samples each\n\n`,
+  );
+  const rows = [
+    ['plain tfjs (model.fit, 1 process)', num(n * epochs), num(plainSeconds, 1), num(plainRate), '1.00', '-', '-', '-', '-'],
+    ...runs.map((r) => [
+      `dtrain, ${r.workers} worker${r.workers > 1 ? 's' : ''}`,
+      num(r.summary.samples),
+      num(r.trainSeconds, 1),
+      num(r.rate),
+      num(r.rate / plainRate, 2),
+      num(r.summary.timing.meanStepSeconds * 1000, 1),
+      num(r.summary.timing.meanSlowestComputeSeconds * 1000, 1),
+      num(r.summary.timing.meanSyncOverheadSeconds * 1000, 1),
+      num(r.summary.timing.meanBytesPerStep / 1e6, 2),
+    ]),
+  ];
+  process.stdout.write(
+    `${formatTable(['mode', 'samples', 'seconds', 'samples/s', 'vs plain', 'step ms', 'slowest compute ms', 'sync overhead ms', 'MB/step'], rows)}\n`,
+  );
+  const [one, two] = runs;
+  if (one !== undefined && two !== undefined) process.stdout.write(`\n2 workers / 1 worker: ${num(two.rate / one.rate, 2)}x (this machine has 2 cores shared by the coordinator and the workers)\n`);
+  process.stdout.write(`validation accuracy after ${epochs} epoch(s): ${runs.map((r) => `${r.workers}w ${num(r.summary.final.valAccuracy ?? undefined, 4)}`).join(', ')}\n`);
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
