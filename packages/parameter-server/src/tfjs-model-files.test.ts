@@ -56,6 +56,13 @@ describe('writeTfjsModel', () => {
     loaded.dispose();
   });
 
+  it('creates the folder (and its parents) when missing', async () => {
+    const flat = flattenModel(buildModel());
+    const nested = join(dir, 'run', 'model');
+    await writeTfjsModel(nested, flat);
+    expect((await readTfjsModel(nested)).weights).toEqual(flat.weights);
+  });
+
   it('reads back exactly what it wrote', async () => {
     const flat = flattenModel(buildModel());
     flat.weights[0] = -0;

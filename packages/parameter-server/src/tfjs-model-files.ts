@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import { Buffer } from 'node:buffer';
 import { join } from 'node:path';
 import type { WeightEntry } from '@dtrain/protocol';
@@ -60,6 +61,7 @@ export async function writeTfjsModel(dir: string, options: WriteTfjsModelOptions
       },
     ],
   };
+  await mkdir(dir, { recursive: true });
   await writeFileDurably(join(dir, WEIGHTS_BIN_FILE), float32ToLittleEndian(options.weights));
   await writeFileDurably(join(dir, MODEL_JSON_FILE), JSON.stringify(modelJson));
 }
