@@ -35,9 +35,14 @@ export class LocalWorkers {
     }
   }
 
-  /** Waits up to `graceMs` for every worker to exit, then kills the rest. */
-  async stop(graceMs = 5000): Promise<void> {
+  /**
+   * Waits up to `graceMs` for every worker to exit (they do when the job
+   * ends), then kills the rest. With `leave`, asks them to leave first
+   * (SIGTERM), as when the job was stopped rather than finished.
+   */
+  async stop(graceMs = 5000, leave = false): Promise<void> {
     const running = this.#children.filter((c) => c.exitCode === null && c.signalCode === null);
+    if (leave) for (const child of running) child.kill('SIGTERM');
     await Promise.race([
       Promise.all(running.map((c) => new Promise((resolve) => c.once('exit', resolve)))),
       new Promise((resolve) => setTimeout(resolve, graceMs).unref()),

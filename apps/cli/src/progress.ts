@@ -62,7 +62,8 @@ export function createProgress(mode: ProgressMode, out: NodeJS.WritableStream, e
     finish(summary: JobSummary): void {
       if (mode === 'tty') out.write('\r\x1b[2K');
       if (mode === 'json') return;
-      const verdict = summary.state === 'done' ? 'done' : `failed: ${summary.failure ?? 'unknown'}`;
+      const verdict =
+        summary.state === 'done' ? 'done' : summary.state === 'stopped' ? 'stopped (checkpointed; resume with --resume)' : `failed: ${summary.failure ?? 'unknown'}`;
       out.write(
         `${summary.name} ${verdict}: ${summary.epochs} epochs, ${summary.steps} steps, ${summary.samples} samples in ${summary.wallSeconds.toFixed(1)} s ` +
           `(${Math.round(summary.samplesPerSecond)} samples/s), val_acc ${fmt(summary.final.valAccuracy)}\n`,

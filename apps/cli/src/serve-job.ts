@@ -32,7 +32,8 @@ export interface ServeJobOptions {
  * Loads the job, starts the coordinator and its server, runs the job to the
  * end, and closes the server. SIGTERM/SIGINT checkpoint and stop.
  */
-export async function serveJob(o: ServeJobOptions): Promise<JobSummary> {
+export async function serveJob(o: ServeJobOptions): Promise<{ summary: JobSummary; exitCode: number }> {
+  let stoppedBy: 'SIGTERM' | 'SIGINT' | undefined;
   const config = await loadJobConfig(o.configPath);
   const data = await loadJobData(config);
   const outDir = resolve(o.outDir ?? `runs/${config.name}`);
@@ -71,9 +72,10 @@ export async function serveJob(o: ServeJobOptions): Promise<JobSummary> {
         `coordinator on ${scheme === 'https' ? 'wss' : 'ws'}://${o.host}:${port}, status ${scheme}://${o.host}:${port}/status\n`,
     );
   }
-  const onSignal = (signal: string): void => {
+  const onSignal = (signal: 'SIGTERM' | 'SIGINT'): void => {
+    stoppedBy = signal;
     process.stderr.write(`dtrain: ${signal}: checkpointing and stopping\n`);
-    void coordinator.stop();
+    coordinator.stop();
   };
   const onTerm = (): void => onSignal('SIGTERM');
   const onInt = (): void => onSignal('SIGINT');
@@ -83,7 +85,7 @@ export async function serveJob(o: ServeJobOptions): Promise<JobSummary> {
   try {
     const summary = await coordinator.run();
     progress.finish(summary);
-    return summary;
+    return { summary, exitCode: exitCodeOf(summary, stoppedBy) };
   } finally {
     process.off('SIGTERM', onTerm);
     process.off('SIGINT', onInt);
@@ -91,6 +93,13 @@ export async function serveJob(o: ServeJobOptions): Promise<JobSummary> {
     await new Promise((r) => setTimeout(r, 200));
     await server.close();
   }
+}
+
+/** 0 when training completed; 128 + the signal's number when stopped by one (resumable); 1 when it failed. */
+export function exitCodeOf(summary: JobSummary, signal: 'SIGTERM' | 'SIGINT' | undefined): number {
+  if (summary.state === 'done') return 0;
+  if (summary.state === 'stopped') return signal === 'SIGINT' ? 130 : 143;
+  return 1;
 }
 
 /** Deletes dtrain's checkpoint folders (and the LATEST pointer) in `dir`; returns how many checkpoints went. */

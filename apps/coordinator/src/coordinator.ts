@@ -144,13 +144,14 @@ export class Coordinator implements ConnectionHandler {
       this.#summary = await writeJobOutput(this.#o.outDir, this.#summaryInput('done'));
       this.state.to(JobState.done);
     } catch (error) {
+      const stopped = error instanceof JobError && error.code === 'DTRAIN_JOB_STOPPED';
       this.#failure = error instanceof Error ? error.message : String(error);
-      this.#o.log.error(`job failed: ${this.#failure}`);
-      if (!(error instanceof JobError) || error.code !== 'DTRAIN_JOB_STOPPED') {
-        await this.#checkpoint(this.#run.position()).catch((e: unknown) => this.#o.log.error(`final checkpoint failed: ${String(e)}`));
-      }
-      this.state.to(JobState.failed);
-      this.#summary = await writeJobOutput(this.#o.outDir, this.#summaryInput('failed'), { modelToo: false });
+      if (stopped) this.#o.log.warn(`job stopped at step ${this.#run.step}; a restart with the same checkpoint folder resumes it`);
+      else this.#o.log.error(`job failed: ${this.#failure}`);
+      // At the step boundary where the loop halted, so a restart loses nothing committed.
+      await this.#checkpoint(this.#run.position()).catch((e: unknown) => this.#o.log.error(`final checkpoint failed: ${String(e)}`));
+      this.state.to(stopped ? JobState.stopped : JobState.failed);
+      this.#summary = await writeJobOutput(this.#o.outDir, this.#summaryInput(stopped ? 'stopped' : 'failed'), { modelToo: false });
     } finally {
       clearInterval(this.#heartbeat);
       await this.#ledger?.close();
@@ -159,9 +160,12 @@ export class Coordinator implements ConnectionHandler {
     return this.#summary;
   }
 
-  /** Stops at the next step boundary (SIGTERM): a checkpoint is written, then the job reports failure 'stopped'. */
-  async stop(): Promise<void> {
-    await this.#checkpoint(this.#run.position()).catch((e: unknown) => this.#o.log.error(`checkpoint on stop failed: ${String(e)}`));
+  /**
+   * Stops at the next step boundary (SIGTERM): the open step is abandoned
+   * (its batches stay pending), a checkpoint is written, and `run` resolves
+   * with state 'stopped'. Workers are not told the job is over.
+   */
+  stop(): void {
     this.#run.stop();
   }
 
@@ -172,6 +176,11 @@ export class Coordinator implements ConnectionHandler {
    */
   get maxInboundBytes(): number {
     return this.#host.layout.totalSize * 4 + (1 << 20);
+  }
+
+  /** The tfjs backend the coordinator evaluates with (for dtrain_info). */
+  get backend(): string {
+    return this.#host.backend;
   }
 
   /** True while the coordinator accepts workers (for /readyz). */
@@ -188,7 +197,7 @@ export class Coordinator implements ConnectionHandler {
       workers: this.membership.all(),
       startedAt: this.#startedAt,
       failure: this.#failure,
-      rejected: this.#ps.rejectedCounts(),
+      rejected: this.#run.rejectedCounts(),
     });
   }
 
@@ -234,7 +243,7 @@ export class Coordinator implements ConnectionHandler {
       case 'gradients':
         return this.#run.onGradients(worker, message);
       case 'heartbeat':
-        if (message.kind === 'ping') worker.connection.send(encodeMessage({ type: 'heartbeat', kind: 'pong', sentAt: Date.now() }));
+        if (message.kind === 'ping') this.#send(worker.connection, encodeMessage({ type: 'heartbeat', kind: 'pong', sentAt: Date.now() }));
         return;
       case 'leave':
         this.#o.log.info(`worker ${worker.id} leaving: ${message.reason}`);
@@ -254,20 +263,24 @@ export class Coordinator implements ConnectionHandler {
     if (worker.state !== WorkerState.connecting) throw new ProtocolError('DTRAIN_PROTOCOL_MALFORMED', 'hello sent twice');
     assertCompatibleHello(hello);
     if (!tokenMatches(this.#o.token, hello.token)) {
-      worker.connection.send(encodeMessage({ type: 'error', code: 'DTRAIN_AUTH', message: 'wrong or missing token' }));
+      this.#send(worker.connection, encodeMessage({ type: 'error', code: 'DTRAIN_AUTH', message: 'wrong or missing token' }));
       worker.connection.close(CloseCode.unauthorized, 'unauthorized');
       return;
     }
     const record = hello.previousWorkerId === undefined ? worker : this.membership.reclaimId(worker, hello.previousWorkerId);
     record.capabilities = hello.capabilities;
+    if (this.state.state === JobState.stopped) {
+      record.connection.close(CloseCode.goingAway, 'coordinator stopping');
+      return;
+    }
     if (this.state.finished) {
-      record.connection.send(encodeMessage({ type: 'shutdown', reason: 'job already finished', success: this.state.state === JobState.done }));
+      this.#send(record.connection, encodeMessage({ type: 'shutdown', reason: 'job already finished', success: this.state.state === JobState.done }));
       record.connection.close(CloseCode.jobFinished, 'job finished');
       return;
     }
     if (this.membership.active().length >= this.#o.config.cluster.maxWorkers) {
       record.state = WorkerState.standby;
-      record.connection.send(encodeMessage({ type: 'standby', reason: `cluster.maxWorkers=${this.#o.config.cluster.maxWorkers} reached` }));
+      this.#send(record.connection, encodeMessage({ type: 'standby', reason: `cluster.maxWorkers=${this.#o.config.cluster.maxWorkers} reached` }));
       this.#o.log.info(`worker ${record.id} on standby (${hello.capabilities.host}, ${hello.capabilities.backend})`);
       return;
     }
@@ -277,7 +290,9 @@ export class Coordinator implements ConnectionHandler {
   #welcome(worker: WorkerRecord): void {
     const { config } = this.#o;
     const data = this.#o.data.train;
-    worker.connection.send(
+    // The welcome carries the full weights: as large as a broadcast.
+    this.#send(
+      worker.connection,
       encodeMessage({
         type: 'welcome',
         workerId: worker.id,
@@ -321,12 +336,22 @@ export class Coordinator implements ConnectionHandler {
     this.#changed.notify();
   }
 
+  /**
+   * Sends a frame of the coordinator's own (welcome, heartbeat, standby,
+   * shutdown, error) and counts it as outbound traffic. Assignments, data
+   * chunks and weights are sent and counted by the step loop.
+   */
+  #send(connection: Connection, frame: Uint8Array): void {
+    connection.send(frame);
+    this.#observer.bytes?.('out', frame.byteLength);
+  }
+
   /** A protocol violation closes that one connection; the job goes on. */
   #reject(worker: WorkerRecord, error: unknown): void {
     const message = toErrorMessage(error);
     this.#o.log.warn(`worker ${worker.id}: ${message.code}: ${message.message}; closing its connection`);
-    this.#observer.gradientRejected?.('malformed', worker.id);
-    worker.connection.send(encodeMessage(message));
+    this.#run.countRejected('malformed', worker.id);
+    this.#send(worker.connection, encodeMessage(message));
     worker.connection.close(CloseCode.protocolError, message.code);
   }
 
@@ -351,7 +376,7 @@ export class Coordinator implements ConnectionHandler {
         this.#evict(worker, `silent for ${now - worker.lastSeen} ms (cluster.heartbeatTimeoutMs=${heartbeatTimeoutMs})`);
         continue;
       }
-      worker.connection.send(ping);
+      this.#send(worker.connection, ping);
     }
   }
 
@@ -372,7 +397,7 @@ export class Coordinator implements ConnectionHandler {
     this.#observer.checkpointWritten?.(position.step, dir);
   }
 
-  #summaryInput(state: 'done' | 'failed'): Parameters<typeof writeJobOutput>[1] {
+  #summaryInput(state: JobSummary['state']): Parameters<typeof writeJobOutput>[1] {
     const backends = new Set<string>();
     for (const w of this.membership.all()) if (w.capabilities !== undefined) backends.add(w.capabilities.backend);
     return {
@@ -388,17 +413,22 @@ export class Coordinator implements ConnectionHandler {
       wallSeconds: (Date.now() - this.#startedAt) / 1000,
       peakWorkers: this.#peakWorkers,
       backend: [...backends].join(',') || this.#host.backend,
-      rejected: this.#ps.rejectedCounts(),
+      rejected: this.#run.rejectedCounts(),
       timing: this.#timings.summary(),
       test: this.#test,
     };
   }
 
   #shutdownWorkers(): void {
+    if (this.state.state === JobState.stopped) {
+      // Not the end of the job: workers keep their process and reconnect to the restarted coordinator.
+      for (const worker of this.membership.all()) worker.connection.close(CloseCode.goingAway, 'coordinator stopping');
+      return;
+    }
     const success = this.state.state === JobState.done;
     const frame = encodeMessage({ type: 'shutdown', reason: success ? 'training complete' : (this.#failure ?? 'failed'), success });
     for (const worker of this.membership.all()) {
-      worker.connection.send(frame);
+      this.#send(worker.connection, frame);
       worker.connection.close(CloseCode.jobFinished, success ? 'done' : 'failed');
     }
   }

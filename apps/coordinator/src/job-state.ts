@@ -18,18 +18,21 @@ export const JobState = {
   writing: 'writing',
   done: 'done',
   failed: 'failed',
+  /** Stopped by a signal (SIGTERM/SIGINT) after a checkpoint; a restart resumes it. */
+  stopped: 'stopped',
 } as const;
 export type JobState = (typeof JobState)[keyof typeof JobState];
 
 const allowed: Readonly<Record<JobState, readonly JobState[]>> = {
-  waiting: ['running', 'failed'],
-  running: ['paused', 'evaluating', 'checkpointing', 'writing', 'failed'],
-  paused: ['running', 'checkpointing', 'failed'],
-  evaluating: ['running', 'checkpointing', 'writing', 'failed'],
-  checkpointing: ['running', 'paused', 'evaluating', 'writing', 'failed'],
+  waiting: ['running', 'failed', 'stopped'],
+  running: ['paused', 'evaluating', 'checkpointing', 'writing', 'failed', 'stopped'],
+  paused: ['running', 'checkpointing', 'failed', 'stopped'],
+  evaluating: ['running', 'checkpointing', 'writing', 'failed', 'stopped'],
+  checkpointing: ['running', 'paused', 'evaluating', 'writing', 'failed', 'stopped'],
   writing: ['done', 'failed'],
   done: [],
   failed: [],
+  stopped: [],
 };
 
 export class JobStateMachine {
@@ -47,7 +50,7 @@ export class JobStateMachine {
   }
 
   get finished(): boolean {
-    return this.#state === JobState.done || this.#state === JobState.failed;
+    return this.#state === JobState.done || this.#state === JobState.failed || this.#state === JobState.stopped;
   }
 
   onChange(listener: (from: JobState, to: JobState) => void): void {

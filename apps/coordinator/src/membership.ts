@@ -34,6 +34,8 @@ export interface WorkerRecord {
   samplesApplied: number;
   /** Compute time the worker reported for its last push, seconds. */
   lastComputeSeconds: number | undefined;
+  /** Left out of the step quorum as a straggler (straggler-policy.ts); still connected and sent weights. */
+  benched: boolean;
 }
 
 /** Every connected worker, by connection and by id. Ids are the smallest free integers. */
@@ -56,6 +58,7 @@ export class Membership {
       stepsApplied: 0,
       samplesApplied: 0,
       lastComputeSeconds: undefined,
+      benched: false,
     };
     this.#byConnection.set(connection, record);
     this.#byId.set(id, record);

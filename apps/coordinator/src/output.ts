@@ -11,7 +11,8 @@ import type { TimingSummary } from './step-timings.js';
 /** `summary.json`: what a finished (or failed) job reports. */
 export interface JobSummary {
   readonly name: string;
-  readonly state: 'done' | 'failed';
+  /** 'stopped': interrupted by a signal after a checkpoint; resumable. */
+  readonly state: 'done' | 'failed' | 'stopped';
   readonly failure?: string;
   /** Epochs completed. */
   readonly epochs: number;
@@ -47,7 +48,7 @@ export interface ModelSidecar {
 
 export interface SummaryInput {
   readonly config: JobConfig;
-  readonly state: 'done' | 'failed';
+  readonly state: JobSummary['state'];
   readonly failure: string | undefined;
   readonly host: ModelHost;
   readonly weights: Float32Array;

@@ -24,6 +24,8 @@ export interface StatusReport {
     readonly stepsApplied: number;
     readonly samplesApplied: number;
     readonly lastComputeSeconds: number | null;
+    /** Left out of the step quorum as a straggler. */
+    readonly benched: boolean;
   }[];
   readonly rejected: Readonly<Record<string, number>>;
   readonly history: readonly EpochRecord[];
@@ -59,6 +61,7 @@ export function buildStatus(s: {
       stepsApplied: w.stepsApplied,
       samplesApplied: w.samplesApplied,
       lastComputeSeconds: w.lastComputeSeconds ?? null,
+      benched: w.benched,
     })),
     rejected: s.rejected,
     history: s.run.history,

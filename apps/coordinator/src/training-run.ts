@@ -10,6 +10,7 @@ import { WorkerState, type Membership, type WorkerRecord } from './membership.js
 import type { CoordinatorObserver, EpochRecord, RejectReason } from './observer.js';
 import type { Signal } from './signal.js';
 import { StepRound } from './step-round.js';
+import { StragglerPolicy } from './straggler-policy.js';
 
 /** Where a run starts: fresh, or from a checkpoint. */
 export interface RunPosition {
@@ -59,6 +60,11 @@ export class TrainingRun {
   #lastLoss: number | undefined;
   #stopping = false;
   #applied: Uint16Array;
+  readonly #stragglers: StragglerPolicy;
+  /** Every rejected push by reason, whichever layer rejected it. */
+  readonly #rejected: Record<RejectReason, number> = { stale: 0, duplicate: 0, 'non-finite': 0, malformed: 0 };
+  /** The step of each worker's last push, to tell a re-delivery (duplicate) from a late push (stale). */
+  readonly #lastPushStep = new Map<number, number>();
 
   constructor(deps: TrainingRunDeps, from: RunPosition) {
     this.#d = deps;
@@ -68,6 +74,7 @@ export class TrainingRun {
     this.#history = [...from.history];
     this.#queue = from.cursor === undefined || from.cursor === null ? undefined : BatchQueue.restore(from.cursor);
     this.#applied = new Uint16Array(deps.numTrainSamples);
+    this.#stragglers = new StragglerPolicy({ ratio: deps.config.cluster.stragglerRatio, minWorkers: deps.config.cluster.minWorkers });
   }
 
   get epoch(): number {
@@ -102,7 +109,6 @@ export class TrainingRun {
     const { config } = this.#d;
     while (this.#epoch < config.training.epochs) {
       const epochStart = performance.now();
-      const samplesAtStart = this.#samples;
       let lossSum = 0;
       let lossSamples = 0;
       this.#queue ??= BatchQueue.forEpoch({
@@ -111,7 +117,10 @@ export class TrainingRun {
         seed: config.training.seed,
         epoch: this.#epoch,
       });
-      this.#applied.fill(0);
+      this.#countCommitted(this.#queue);
+      // Resuming mid-epoch: the samples committed before the checkpoint belong to this epoch too.
+      const samplesAtStart = this.#samples - this.#queue.committedSamples;
+      const samplesBefore = this.#samples;
       while (!this.#queue.isComplete()) {
         await this.#ensureQuorum();
         if (this.#stopping) throw new JobError('DTRAIN_JOB_STOPPED', 'stopped before training completed');
@@ -141,7 +150,7 @@ export class TrainingRun {
         valLoss: validation?.loss,
         valAccuracy: validation?.accuracy,
         samples: epochSamples,
-        samplesPerSecond: epochSamples / wallSeconds,
+        samplesPerSecond: (this.#samples - samplesBefore) / wallSeconds,
         wallSeconds,
         appliedMin: this.#applied.length === 0 ? 0 : appliedMin,
         appliedMax,
@@ -155,6 +164,15 @@ export class TrainingRun {
     }
   }
 
+  /** Per-sample counts start from the batches already committed in this epoch (non-zero only when resuming mid-epoch). */
+  #countCommitted(queue: BatchQueue): void {
+    this.#applied.fill(0);
+    for (let id = 0; id < queue.numBatches; id += 1) {
+      if (queue.state(id) !== 'committed') continue;
+      for (const sample of queue.batch(id).sampleIds) this.#applied[sample] = (this.#applied[sample] ?? 0) + 1;
+    }
+  }
+
   /** Stops at the next step boundary; an open round is aborted (its batches are released). */
   stop(): void {
     this.#stopping = true;
@@ -165,9 +183,11 @@ export class TrainingRun {
   /** A gradient push from a worker; validated against the open round before the parameter server sees it. */
   onGradients(worker: WorkerRecord, msg: GradientsMessage): void {
     const round = this.#round;
-    const reject = (reason: RejectReason): void => this.#d.observer.gradientRejected?.(reason, worker.id);
+    const reject = (reason: RejectReason): void => this.countRejected(reason, worker.id);
     if (msg.workerId !== worker.id) return reject('malformed');
-    if (round === undefined || msg.step < round.step || !round.isOpen) return reject('stale');
+    const previous = this.#lastPushStep.get(worker.id);
+    this.#lastPushStep.set(worker.id, msg.step);
+    if (round === undefined || msg.step < round.step || !round.isOpen) return reject(previous === msg.step ? 'duplicate' : 'stale');
     const batch = round.batchOf(worker.id);
     if (msg.step > round.step || batch === undefined || batch.batchId !== msg.batchId || batch.sampleIds.length !== msg.sampleCount) {
       return reject('malformed');
@@ -178,9 +198,21 @@ export class TrainingRun {
     round.report(worker.id, outcome === 'accepted', msg.computeSeconds);
   }
 
+  /** Counts a rejected push (also the coordinator's own protocol rejections) and tells the observer. */
+  countRejected(reason: RejectReason, workerId: number | undefined): void {
+    this.#rejected[reason] += 1;
+    this.#d.observer.gradientRejected?.(reason, workerId);
+  }
+
+  rejectedCounts(): Readonly<Record<RejectReason, number>> {
+    return { ...this.#rejected };
+  }
+
   /** A worker left or was evicted: the open round stops waiting for it. */
   onWorkerGone(worker: WorkerRecord): void {
+    this.#lastPushStep.delete(worker.id);
     this.#round?.forget(worker.id);
+    this.#stragglers.forget(worker.id);
   }
 
   async #checkpoint(): Promise<void> {
@@ -211,7 +243,11 @@ export class TrainingRun {
   async #runStep(queue: BatchQueue): Promise<{ loss: number; sampleCount: number } | undefined> {
     const { ps, shipper, membership, config, observer } = this.#d;
     const assigned = new Map<number, ReturnType<BatchQueue['take']> & object>();
-    for (const worker of membership.active()) {
+    const active = membership.active();
+    const chosen = new Set(this.#stragglers.select(active.map((w) => w.id), this.#step));
+    for (const worker of active) {
+      worker.benched = !chosen.has(worker.id);
+      if (worker.benched) continue;
       const batch = queue.take();
       if (batch === undefined) break;
       assigned.set(worker.id, batch);
@@ -258,6 +294,7 @@ export class TrainingRun {
       const worker = membership.byId(report.workerId);
       if (worker === undefined || !report.accepted) continue;
       worker.stepsApplied += 1;
+      if (report.computeSeconds !== undefined) this.#stragglers.observe(report.workerId, report.computeSeconds);
       worker.samplesApplied += report.batch.sampleIds.length;
       worker.lastComputeSeconds = report.computeSeconds;
       this.#d.onBatchApplied?.(this.#epoch, this.#step, report.batch.batchId, report.workerId, report.batch.sampleIds);

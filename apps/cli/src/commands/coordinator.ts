@@ -33,7 +33,7 @@ export async function coordinatorCommand(argv: readonly string[]): Promise<numbe
     }
   };
   const tls = f['tls-cert'] === undefined || f['tls-key'] === undefined ? undefined : { cert: read('tls-cert', f['tls-cert']), key: read('tls-key', f['tls-key']) };
-  const summary = await serveJob({
+  const { exitCode } = await serveJob({
     configPath,
     outDir: f.out,
     port: intFlag('coordinator', 'port', f.port, 7070, 0, 65535),
@@ -47,5 +47,5 @@ export async function coordinatorCommand(argv: readonly string[]): Promise<numbe
     ...(tls === undefined ? {} : { tls }),
     ...(f.ledger === undefined ? {} : { ledgerPath: f.ledger }),
   });
-  return summary.state === 'done' ? 0 : 1;
+  return exitCode;
 }

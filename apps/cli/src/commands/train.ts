@@ -24,8 +24,9 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
   const backend = choiceFlag('train', 'backend', f.backend, BACKENDS, 'auto');
   const token = generateToken();
   const local = new LocalWorkers();
+  let finished = false;
   try {
-    const summary = await serveJob({
+    const { exitCode } = await serveJob({
       configPath,
       outDir: f.out,
       port,
@@ -38,8 +39,9 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
       ...(f.ledger === undefined ? {} : { ledgerPath: f.ledger }),
       onListening: (bound) => local.start(workers, `ws://127.0.0.1:${bound}`, { backend, token, verbose: f.verbose === true }),
     });
-    return summary.state === 'done' ? 0 : 1;
+    finished = exitCode === 0 || exitCode === 1;
+    return exitCode;
   } finally {
-    await local.stop();
+    await local.stop(5000, !finished);
   }
 }
