@@ -53,17 +53,24 @@ try {
   tf.dispose([xs, ys]);
   const plainRate = (n * epochs) / plainSeconds;
 
-  // 2, 3. dtrain with 1 and 2 local worker processes.
-  const runs = [1, 2].map((workers) => {
-    const out = join(work, `w${workers}`);
-    const r = spawnSync(process.execPath, [cli, 'train', '--config', configPath, '--workers', String(workers), '--port', '0', '--out', out, '--quiet', '--backend', backend], {
+  // 2, 3. dtrain with 1 and 2 local worker processes; 4. 2 workers with heartbeats and step deadlines
+  // effectively off, to price the failure detection in steady state.
+  const quietConfigPath = join(work, 'job-no-heartbeat.yaml');
+  writeFileSync(
+    quietConfigPath,
+    stringify({ ...job, cluster: { ...example.cluster, heartbeatIntervalMs: 1_000_000_000, heartbeatTimeoutMs: 2_000_000_000, stepTimeoutMs: 2_000_000_000 } }),
+  );
+  const train = (workers: number, config: string, label: string) => {
+    const out = join(work, `${label}-${workers}`);
+    const r = spawnSync(process.execPath, [cli, 'train', '--config', config, '--workers', String(workers), '--port', '0', '--out', out, '--quiet', '--backend', backend], {
       encoding: 'utf8',
     });
-    if (r.status !== 0) throw new Error(`dtrain train --workers ${workers} failed: ${r.stderr}`);
+    if (r.status !== 0) throw new Error(`dtrain train --workers ${workers} (${label}) failed: ${r.stderr}`);
     const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as JobSummary;
     const trainSeconds = summary.history.reduce((a, h) => a + h.wallSeconds, 0);
-    return { workers, summary, trainSeconds, rate: summary.samples / trainSeconds };
-  });
+    return { workers, label, summary, trainSeconds, rate: summary.samples / trainSeconds };
+  };
+  const runs = [train(1, configPath, 'default'), train(2, configPath, 'default'), train(2, quietConfigPath, 'no heartbeats/deadline')];
 
   process.stdout.write(
     `dtrain training benchmark: MNIST MLP 784-256-128-10, ${n} samples x ${epochs} epoch(s), batch ${batchSize} per worker, backend ${info.name}, ${epochs * n} samples each\n\n`,
@@ -71,7 +78,7 @@ try {
   const rows = [
     ['plain tfjs (model.fit, 1 process)', num(n * epochs), num(plainSeconds, 1), num(plainRate), '1.00', '-', '-', '-', '-'],
     ...runs.map((r) => [
-      `dtrain, ${r.workers} worker${r.workers > 1 ? 's' : ''}`,
+      `dtrain, ${r.workers} worker${r.workers > 1 ? 's' : ''}${r.label === 'default' ? '' : `, ${r.label}`}`,
       num(r.summary.samples),
       num(r.trainSeconds, 1),
       num(r.rate),
@@ -85,8 +92,11 @@ try {
   process.stdout.write(
     `${formatTable(['mode', 'samples', 'seconds', 'samples/s', 'vs plain', 'step ms', 'slowest compute ms', 'sync overhead ms', 'MB/step'], rows)}\n`,
   );
-  const [one, two] = runs;
+  const [one, two, quiet] = runs;
   if (one !== undefined && two !== undefined) process.stdout.write(`\n2 workers / 1 worker: ${num(two.rate / one.rate, 2)}x (this machine has 2 cores shared by the coordinator and the workers)\n`);
+  if (two !== undefined && quiet !== undefined) {
+    process.stdout.write(`heartbeats (every ${String(example.cluster?.['heartbeatIntervalMs'] ?? 2000)} ms) + step deadlines on / off: ${num(two.rate / quiet.rate, 3)}x throughput\n`);
+  }
   process.stdout.write(`validation accuracy after ${epochs} epoch(s): ${runs.map((r) => `${r.workers}w ${num(r.summary.final.valAccuracy ?? undefined, 4)}`).join(', ')}\n`);
 } finally {
   rmSync(work, { recursive: true, force: true });
