@@ -8,12 +8,16 @@ export class LocalWorkers {
 
   /**
    * Starts `count` `dtrain worker` processes against `url`. Their logs are
-   * kept (last lines) and shown only if one fails, unless `verbose`.
+   * kept (last lines) and shown only if one fails, unless `verbose`. With
+   * `metrics`, each serves /metrics on a free loopback port and the URL it
+   * prints is passed on (off by default: local workers are usually watched
+   * through the coordinator's metrics).
    */
-  start(count: number, url: string, opts: { backend: string; token: string; verbose: boolean }): void {
+  start(count: number, url: string, opts: { backend: string; token: string; verbose: boolean; metrics?: boolean }): void {
     const main = fileURLToPath(new URL('./main.js', import.meta.url));
+    const metricsFlags = opts.metrics === true ? ['--metrics-port', '0', '--metrics-host', '127.0.0.1'] : [];
     for (let i = 0; i < count; i += 1) {
-      const child = spawn(process.execPath, [main, 'worker', '--coordinator', url, '--backend', opts.backend], {
+      const child = spawn(process.execPath, [main, 'worker', '--coordinator', url, '--backend', opts.backend, ...metricsFlags], {
         env: { ...process.env, DTRAIN_TOKEN: opts.token },
         stdio: ['ignore', 'ignore', 'pipe'],
       });
@@ -22,6 +26,7 @@ export class LocalWorkers {
       child.stderr?.setEncoding('utf8');
       child.stderr?.on('data', (chunk: string) => {
         if (opts.verbose) process.stderr.write(chunk.replace(/^(?=.)/gm, `[worker ${i}] `));
+        else for (const m of chunk.matchAll(/^dtrain worker: (metrics \S+)$/gm)) process.stderr.write(`dtrain: local worker ${i} ${m[1] ?? ''}\n`);
         tail.push(...chunk.split('\n').filter((l) => l !== ''));
         if (tail.length > 20) tail.splice(0, tail.length - 20);
       });

@@ -10,14 +10,15 @@ import { UsageError } from './usage-error.js';
 const HELP = `dtrain: distributed data-parallel training for TensorFlow.js
 
 usage:
-  dtrain train --config JOB.yaml [--workers N] [--out DIR] [--backend B] [--port P] [--quiet|--json] [--verbose]
+  dtrain train --config JOB.yaml [--workers N] [--out DIR] [--backend B] [--port P] [--resume] [--worker-metrics] [--quiet|--json] [--verbose]
   dtrain coordinator --config JOB.yaml [--port P] [--host H] [--out DIR] [--token-file F] [--tls-cert F --tls-key F]
-  dtrain worker --coordinator ws://HOST:P [--backend B] [--token-file F] [--tls-ca F]
+  dtrain worker --coordinator ws://HOST:P [--backend B] [--token-file F] [--tls-ca F] [--metrics-port P [--metrics-host H]]
   dtrain evaluate --model DIR --config JOB.yaml [--split validation|test] [--json]
   dtrain predict --model DIR --input FILE [--output FILE]
 
 backends: auto (tfjs-node-gpu, tfjs-node, wasm, cpu: the first that works), tensorflow, wasm, cpu
 the worker token comes from --token-file or DTRAIN_TOKEN
+Prometheus metrics: the coordinator serves /metrics on its port; a worker on --metrics-port (0 = any free port)
 `;
 
 const commands: Record<string, (argv: readonly string[]) => Promise<number>> = {

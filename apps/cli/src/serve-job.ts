@@ -3,13 +3,17 @@ import { join, resolve } from 'node:path';
 import {
   Coordinator,
   CoordinatorServer,
+  combineObservers,
   loadJobConfig,
   loadJobData,
+  metricsObserver,
   stderrLogger,
   type JobSummary,
   type Logger,
 } from '@dtrain/coordinator';
+import { CoordinatorMetrics, createMetricsRegistry, renderMetrics } from '@dtrain/metrics';
 import { createProgress, type ProgressMode } from './progress.js';
+import { dtrainVersion } from './version.js';
 
 export interface ServeJobOptions {
   readonly configPath: string;
@@ -29,8 +33,9 @@ export interface ServeJobOptions {
 }
 
 /**
- * Loads the job, starts the coordinator and its server, runs the job to the
- * end, and closes the server. SIGTERM/SIGINT checkpoint and stop.
+ * Loads the job, starts the coordinator and its server (with /metrics),
+ * runs the job to the end, and closes the server. SIGTERM/SIGINT checkpoint
+ * and stop.
  */
 export async function serveJob(o: ServeJobOptions): Promise<{ summary: JobSummary; exitCode: number }> {
   let stoppedBy: 'SIGTERM' | 'SIGINT' | undefined;
@@ -48,6 +53,10 @@ export async function serveJob(o: ServeJobOptions): Promise<{ summary: JobSummar
     const removed = await removeCheckpoints(checkpointDir);
     if (removed > 0) process.stderr.write(`dtrain: starting fresh: removed ${removed} old checkpoint(s) in ${checkpointDir} (--resume continues from them)\n`);
   }
+  // This process's one registry: the coordinator's metrics plus the default process metrics.
+  const registry = createMetricsRegistry({ defaultMetrics: true });
+  // The backend is chosen while the coordinator is created (set below); nothing can scrape before the server listens.
+  const metrics = new CoordinatorMetrics(registry, { job: config.name, backend: '', version: dtrainVersion() });
   const coordinator = await Coordinator.create({
     config,
     data,
@@ -55,13 +64,15 @@ export async function serveJob(o: ServeJobOptions): Promise<{ summary: JobSummar
     resume: o.resume,
     backend: o.backend,
     log,
-    observer: progress,
+    observer: combineObservers(progress, metricsObserver(metrics)),
     ...(o.token === undefined ? {} : { token: o.token }),
     ...(o.ledgerPath === undefined ? {} : { ledgerPath: o.ledgerPath }),
   });
+  metrics.setInfo({ backend: coordinator.backend });
+  metrics.readWorkerStatesFrom(() => coordinator.membership.countByState());
   const server = new CoordinatorServer(
     coordinator,
-    { ready: () => coordinator.ready, status: () => coordinator.status() },
+    { ready: () => coordinator.ready, status: () => coordinator.status(), metrics: () => renderMetrics(registry) },
     { port: o.port, host: o.host, maxPayloadBytes: coordinator.maxInboundBytes, ...(o.token === undefined ? {} : { token: o.token }), ...(o.tls === undefined ? {} : { tls: o.tls }) },
   );
   const port = await server.listen();
@@ -69,7 +80,8 @@ export async function serveJob(o: ServeJobOptions): Promise<{ summary: JobSummar
   if (o.progress !== 'json') {
     process.stderr.write(
       `dtrain: job ${config.name}: ${data.train.numSamples} training / ${data.validation.numSamples} validation samples; ` +
-        `coordinator on ${scheme === 'https' ? 'wss' : 'ws'}://${o.host}:${port}, status ${scheme}://${o.host}:${port}/status\n`,
+        `coordinator on ${scheme === 'https' ? 'wss' : 'ws'}://${o.host}:${port}, status ${scheme}://${o.host}:${port}/status, ` +
+        `metrics ${scheme}://${o.host}:${port}/metrics\n`,
     );
   }
   const onSignal = (signal: 'SIGTERM' | 'SIGINT'): void => {

@@ -11,6 +11,8 @@ export { WorkerState, type WorkerRecord } from './membership.js';
 export { JobError, type JobErrorCode } from './errors.js';
 export { stderrLogger, silentLogger, type Logger } from './logger.js';
 export type { CoordinatorObserver, EpochRecord, StepEvent, RejectReason } from './observer.js';
+export { combineObservers } from './combine-observers.js';
+export { metricsObserver } from './metrics-observer.js';
 export type { StatusReport } from './status.js';
 export type { JobSummary, ModelSidecar } from './output.js';
 export { CloseCode, type Connection, type ConnectionHandler } from './transport.js';

@@ -64,15 +64,22 @@ export class WorkerCompute {
     this.#version = version;
   }
 
-  /** Loss and gradients (flat, in the shared layout) for one assignment. */
-  compute(assignment: AssignmentMessage): { loss: number; gradients: Float32Array; seconds: number } {
+  /**
+   * Loss and gradients (flat, in the shared layout) for one assignment, with
+   * where the time went: `seconds` in all (what the coordinator is told),
+   * of which `dataSeconds` gathering the batch from the chunk cache and
+   * `stepSeconds` the forward and backward pass.
+   */
+  compute(assignment: AssignmentMessage): { loss: number; gradients: Float32Array; seconds: number; dataSeconds: number; stepSeconds: number } {
     if (assignment.version !== this.#version) {
       throw new WorkerError('DTRAIN_WORKER_VERSION', `assignment for version ${assignment.version} but weights are at ${this.#version}`);
     }
     const started = performance.now();
     const { x, y } = this.#cache.gather(assignment.sampleIds);
+    const gathered = performance.now();
     const { loss, gradients } = this.#trainer.step(x, y, assignment.sampleIds.length);
-    return { loss, gradients, seconds: (performance.now() - started) / 1000 };
+    const done = performance.now();
+    return { loss, gradients, seconds: (done - started) / 1000, dataSeconds: (gathered - started) / 1000, stepSeconds: (done - gathered) / 1000 };
   }
 
   dispose(): void {

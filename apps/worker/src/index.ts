@@ -1,3 +1,4 @@
 export { Worker, type WorkerOptions, type WorkerExit, type WorkerLogger } from './worker.js';
 export { backoffDelay, type BackoffOptions } from './backoff.js';
 export { WorkerError, type WorkerErrorCode } from './errors.js';
+export { startMetricsServer, type MetricsServer, type MetricsServerOptions } from './metrics-server.js';

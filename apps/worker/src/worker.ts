@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import WebSocket from 'ws';
-import { initBackend, type BackendInfo } from '@dtrain/engine';
+import { initBackend, tf, type BackendInfo } from '@dtrain/engine';
+import type { WorkerMetrics } from '@dtrain/metrics';
 import {
   DEFAULT_MAX_MESSAGE_BYTES,
   PROTOCOL_VERSION,
@@ -11,6 +12,7 @@ import {
 } from '@dtrain/protocol';
 import { backoffDelay } from './backoff.js';
 import { WorkerCompute } from './compute.js';
+import { IdleClock } from './idle-clock.js';
 
 export interface WorkerLogger {
   info(message: string): void;
@@ -32,6 +34,8 @@ export interface WorkerOptions {
   readonly log: WorkerLogger;
   /** Install a SIGTERM handler that leaves cleanly; default true. */
   readonly handleSignals?: boolean;
+  /** Where this worker records its compute, data and wait time and tfjs memory; default none (no metrics). */
+  readonly metrics?: WorkerMetrics;
 }
 
 /** How a worker process ended. */
@@ -58,6 +62,7 @@ export class Worker {
   #lastConnected = Date.now();
   #finish!: (exit: WorkerExit) => void;
   #finished = false;
+  readonly #idle = new IdleClock();
   readonly exited: Promise<WorkerExit>;
 
   constructor(options: WorkerOptions) {
@@ -77,6 +82,7 @@ export class Worker {
   async run(): Promise<WorkerExit> {
     this.#backend = await initBackend((this.#o.backend ?? 'auto') as Parameters<typeof initBackend>[0]);
     this.#o.log.info(`backend ${this.#backend.name} (${this.#backend.reason})`);
+    this.#o.metrics?.setInfo({ backend: this.#backend.name });
     if (this.#o.handleSignals ?? true) {
       const onTerm = (): void => this.leave('SIGTERM');
       process.once('SIGTERM', onTerm);
@@ -139,6 +145,7 @@ export class Worker {
     ws.on('error', (error) => this.#o.log.warn(`connection: ${error.message}`));
     ws.on('close', (code, reason) => {
       if (this.#ws === ws) this.#ws = undefined;
+      this.#idle.reset();
       this.#compute?.dispose();
       this.#compute = undefined;
       if (this.#finished) return;
@@ -179,17 +186,21 @@ export class Worker {
         this.#compute?.dispose();
         this.#workerId = message.workerId;
         this.#compute = await WorkerCompute.fromWelcome(message);
+        this.#idle.reset();
+        this.#o.metrics?.setInfo({ workerId: message.workerId, job: message.job.name });
         this.#o.log.info(`joined job ${message.job.name} as worker ${message.workerId} at version ${message.version}`);
         return;
       }
       case 'dataChunk':
-        this.#requireCompute().addChunk(message);
+        this.#busy(() => this.#requireCompute().addChunk(message));
         return;
       case 'weights':
-        this.#requireCompute().setWeights(message.version, message.weights);
+        this.#busy(() => this.#requireCompute().setWeights(message.version, message.weights));
         return;
       case 'assignment': {
+        const waited = this.#idle.stop();
         const result = this.#requireCompute().compute(message);
+        this.#recordStep(waited, result, message.sampleIds.length);
         if (ws.readyState !== WebSocket.OPEN) return;
         ws.send(
           encodeMessage({
@@ -204,6 +215,7 @@ export class Worker {
             gradients: result.gradients,
           }),
         );
+        this.#idle.start();
         return;
       }
       case 'heartbeat':
@@ -223,6 +235,21 @@ export class Worker {
       default:
         throw new Error(`unexpected ${message.type} from the coordinator`);
     }
+  }
+
+  /** Work done between sending gradients and the next assignment: not idle time. */
+  #busy(work: () => void): void {
+    const started = performance.now();
+    work();
+    this.#idle.busy(performance.now() - started);
+  }
+
+  #recordStep(waitedSeconds: number | undefined, result: { dataSeconds: number; stepSeconds: number }, samples: number): void {
+    const metrics = this.#o.metrics;
+    if (metrics === undefined) return;
+    if (waitedSeconds !== undefined) metrics.waited(waitedSeconds);
+    metrics.stepComputed({ computeSeconds: result.stepSeconds, dataSeconds: result.dataSeconds, samples });
+    metrics.tfjsMemory(tf.memory());
   }
 
   #requireCompute(): WorkerCompute {

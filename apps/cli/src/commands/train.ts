@@ -17,6 +17,7 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
     verbose: { type: 'boolean' },
     ledger: { type: 'string' },
     resume: { type: 'boolean' },
+    'worker-metrics': { type: 'boolean' },
   });
   const configPath = required('train', 'config', f.config);
   const workers = intFlag('train', 'workers', f.workers, 2, 1, 256);
@@ -37,7 +38,8 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
       verbose: f.verbose === true,
       resume: f.resume === true,
       ...(f.ledger === undefined ? {} : { ledgerPath: f.ledger }),
-      onListening: (bound) => local.start(workers, `ws://127.0.0.1:${bound}`, { backend, token, verbose: f.verbose === true }),
+      onListening: (bound) =>
+        local.start(workers, `ws://127.0.0.1:${bound}`, { backend, token, verbose: f.verbose === true, metrics: f['worker-metrics'] === true }),
     });
     finished = exitCode === 0 || exitCode === 1;
     return exitCode;

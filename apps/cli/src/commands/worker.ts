@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { Worker } from '@dtrain/worker';
+import { WorkerMetrics, createMetricsRegistry } from '@dtrain/metrics';
+import { Worker, startMetricsServer, type MetricsServer } from '@dtrain/worker';
 import { BACKENDS, choiceFlag, intFlag, parseFlags, required } from '../args.js';
 import { readToken } from '../token.js';
 import { UsageError } from '../usage-error.js';
@@ -12,6 +13,8 @@ export async function workerCommand(argv: readonly string[]): Promise<number> {
     'token-file': { type: 'string' },
     'tls-ca': { type: 'string' },
     'reconnect-timeout': { type: 'string' },
+    'metrics-port': { type: 'string' },
+    'metrics-host': { type: 'string' },
     quiet: { type: 'boolean' },
   });
   const url = required('worker', 'coordinator', f.coordinator);
@@ -25,6 +28,7 @@ export async function workerCommand(argv: readonly string[]): Promise<number> {
       throw new UsageError(`dtrain worker: --tls-ca: cannot read ${f['tls-ca']}`);
     }
   }
+  const served = await serveWorkerMetrics(f['metrics-port'], f['metrics-host']);
   const line = (level: string) => (m: string) => process.stderr.write(`${new Date().toISOString()} worker ${level} ${m}\n`);
   const worker = new Worker({
     coordinator: url,
@@ -33,8 +37,33 @@ export async function workerCommand(argv: readonly string[]): Promise<number> {
     ...(ca === undefined ? {} : { ca }),
     reconnectTimeoutMs: intFlag('worker', 'reconnect-timeout', f['reconnect-timeout'], 120, 1, 86_400) * 1000,
     log: { info: f.quiet === true ? () => undefined : line('info'), warn: line('warn'), error: line('error') },
+    ...(served === undefined ? {} : { metrics: served.metrics }),
   });
-  const exit = await worker.run();
+  const exit = await worker.run().finally(() => served?.server.close());
   if (exit.code !== 0) process.stderr.write(`dtrain worker: ${exit.reason}\n`);
   return exit.code;
+}
+
+/**
+ * `--metrics-port P [--metrics-host H]`: the worker's metrics (plus default
+ * process metrics) on their own registry, served at http://H:P/metrics
+ * (H default 0.0.0.0; P = 0 picks a free port). Off without the flag.
+ */
+async function serveWorkerMetrics(portFlag: string | undefined, hostFlag: string | undefined): Promise<{ metrics: WorkerMetrics; server: MetricsServer } | undefined> {
+  if (portFlag === undefined) {
+    if (hostFlag !== undefined) throw new UsageError('dtrain worker: --metrics-host needs --metrics-port');
+    return undefined;
+  }
+  const port = intFlag('worker', 'metrics-port', portFlag, 0, 0, 65535);
+  const host = hostFlag ?? '0.0.0.0';
+  const registry = createMetricsRegistry({ defaultMetrics: true });
+  const metrics = new WorkerMetrics(registry);
+  let server: MetricsServer;
+  try {
+    server = await startMetricsServer(registry, { port, host });
+  } catch (error) {
+    throw new UsageError(`dtrain worker: --metrics-port ${port}: cannot listen on ${host}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  process.stderr.write(`dtrain worker: metrics ${server.url}\n`);
+  return { metrics, server };
 }

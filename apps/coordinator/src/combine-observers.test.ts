@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { combineObservers } from './combine-observers.js';
+import type { CoordinatorObserver } from './observer.js';
+
+/** An observer implementing every hook, recording each call as [hook, ...args]. */
+function recorder(calls: unknown[][]): Required<CoordinatorObserver> {
+  return {
+    jobState: (...a) => calls.push(['jobState', ...a]),
+    stepCommitted: (...a) => calls.push(['stepCommitted', ...a]),
+    epochFinished: (...a) => calls.push(['epochFinished', ...a]),
+    gradientRejected: (...a) => calls.push(['gradientRejected', ...a]),
+    workerStates: (...a) => calls.push(['workerStates', ...a]),
+    bytes: (...a) => calls.push(['bytes', ...a]),
+    checkpointWritten: (...a) => calls.push(['checkpointWritten', ...a]),
+  };
+}
+
+describe('combineObservers', () => {
+  it('forwards every hook with its arguments to each observer, in order', () => {
+    const a: unknown[][] = [];
+    const b: unknown[][] = [];
+    const combined = combineObservers(recorder(a), {}, recorder(b));
+    const step = { step: 1 } as never;
+    const epoch = { epoch: 0 } as never;
+    const counts = { joined: 1 } as never;
+    combined.jobState?.('running');
+    combined.stepCommitted?.(step);
+    combined.epochFinished?.(epoch);
+    combined.gradientRejected?.('stale', 2);
+    combined.workerStates?.(counts);
+    combined.bytes?.('out', 10);
+    combined.checkpointWritten?.(5, '/d');
+    const expected = [
+      ['jobState', 'running'],
+      ['stepCommitted', step],
+      ['epochFinished', epoch],
+      ['gradientRejected', 'stale', 2],
+      ['workerStates', counts],
+      ['bytes', 'out', 10],
+      ['checkpointWritten', 5, '/d'],
+    ];
+    expect(a).toEqual(expected);
+    expect(b).toEqual(expected);
+  });
+
+  it('covers every hook of CoordinatorObserver', () => {
+    const hooks = Object.keys(recorder([])).sort();
+    expect(Object.keys(combineObservers()).sort()).toEqual(hooks);
+  });
+});

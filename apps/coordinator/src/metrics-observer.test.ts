@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import type { Batch } from '@dtrain/data';
+import { CoordinatorMetrics, WORKER_STATES, createMetricsRegistry, renderMetrics } from '@dtrain/metrics';
+import { WorkerState } from './membership.js';
+import { metricsObserver } from './metrics-observer.js';
+import type { StepEvent } from './observer.js';
+
+const batch = (batchId: number, n: number): Batch => ({ batchId, epoch: 1, sampleIds: new Uint32Array(n) });
+
+function setup(): { observer: ReturnType<typeof metricsObserver>; value: (series: string) => Promise<number | undefined> } {
+  const registry = createMetricsRegistry({ defaultMetrics: false });
+  const observer = metricsObserver(new CoordinatorMetrics(registry, { job: 'unit', backend: 'cpu', version: '0.0.0' }));
+  const value = async (series: string): Promise<number | undefined> => {
+    const { body } = await renderMetrics(registry);
+    const line = body.split('\n').find((l) => l.startsWith(`${series} `));
+    return line === undefined ? undefined : Number(line.slice(series.length + 1));
+  };
+  return { observer, value };
+}
+
+const event: StepEvent = {
+  step: 41,
+  epoch: 1,
+  version: 42,
+  sampleCount: 96,
+  loss: 0.42,
+  wallSeconds: 0.25,
+  end: 'complete',
+  activeWorkers: 3,
+  reports: [
+    { workerId: 0, batch: batch(7, 64), accepted: true, waitSeconds: 0, computeSeconds: 0.2 },
+    { workerId: 2, batch: batch(8, 32), accepted: true, waitSeconds: 0.03, computeSeconds: 0.22 },
+    { workerId: 1, batch: batch(9, 64), accepted: false, waitSeconds: 0.05, computeSeconds: 0.21 },
+  ],
+};
+
+describe('metricsObserver', () => {
+  it('maps a committed step to steps, samples, epoch, train loss, step time and per-worker series', async () => {
+    const { observer, value } = setup();
+    observer.stepCommitted?.(event);
+    expect(await value('dtrain_steps_total')).toBe(1);
+    expect(await value('dtrain_samples_total')).toBe(96);
+    expect(await value('dtrain_epoch')).toBe(1);
+    expect(await value('dtrain_loss{split="train"}')).toBe(0.42);
+    expect(await value('dtrain_step_duration_seconds_sum')).toBe(0.25);
+    expect(await value('dtrain_step_wait_seconds_sum{worker="2"}')).toBe(0.03);
+    expect(await value('dtrain_worker_compute_seconds_count{worker="1"}')).toBe(1);
+    expect(await value('dtrain_worker_samples_total{worker="0"}')).toBe(64);
+    expect(await value('dtrain_worker_samples_total{worker="2"}')).toBe(32);
+    expect(await value('dtrain_worker_samples_total{worker="1"}')).toBeUndefined();
+  });
+
+  it('maps epoch ends, rejections, worker states, traffic and checkpoints', async () => {
+    const { observer, value } = setup();
+    observer.epochFinished?.({ epoch: 2, loss: 0.5, valLoss: 0.6, valAccuracy: 0.8, samples: 10, samplesPerSecond: 1, wallSeconds: 1, appliedMin: 1, appliedMax: 1 });
+    observer.gradientRejected?.('stale', 3);
+    observer.gradientRejected?.('malformed', undefined);
+    observer.workerStates?.({ connecting: 1, joined: 2, training: 3, standby: 4, draining: 5, gone: 6 });
+    observer.bytes?.('in', 100);
+    observer.bytes?.('out', 300);
+    observer.checkpointWritten?.(200, '/tmp/ckpt-200');
+    expect(await value('dtrain_epoch')).toBe(3);
+    expect(await value('dtrain_loss{split="validation"}')).toBe(0.6);
+    expect(await value('dtrain_accuracy{split="validation"}')).toBe(0.8);
+    expect(await value('dtrain_gradients_rejected_total{reason="stale"}')).toBe(1);
+    expect(await value('dtrain_gradients_rejected_total{reason="malformed"}')).toBe(1);
+    expect(await value('dtrain_gradients_rejected_total{reason="duplicate"}')).toBe(0);
+    expect(await Promise.all(WORKER_STATES.map((s) => value(`dtrain_workers{state="${s}"}`)))).toEqual([1, 2, 3, 4, 5]);
+    expect(await value('dtrain_transfer_bytes_total{direction="in"}')).toBe(100);
+    expect(await value('dtrain_transfer_bytes_total{direction="out"}')).toBe(300);
+    expect(await value('dtrain_checkpoints_total')).toBe(1);
+  });
+
+  it('leaves validation series absent without a validation split', async () => {
+    const { observer, value } = setup();
+    observer.epochFinished?.({ epoch: 0, loss: 0.5, valLoss: undefined, valAccuracy: undefined, samples: 10, samplesPerSecond: 1, wallSeconds: 1, appliedMin: 1, appliedMax: 1 });
+    expect(await value('dtrain_loss{split="validation"}')).toBeUndefined();
+    expect(await value('dtrain_accuracy{split="validation"}')).toBeUndefined();
+  });
+
+  it('exports every lifecycle state a connected worker can be in', () => {
+    const connected = Object.values(WorkerState).filter((s) => s !== WorkerState.gone);
+    expect([...connected].sort()).toEqual([...WORKER_STATES].sort());
+  });
+});

@@ -1,0 +1,26 @@
+/**
+ * @dtrain/metrics: every Prometheus metric dtrain exports, defined once with
+ * prom-client on a registry the caller creates and injects. Nothing is
+ * registered or collected on import; `createMetricsRegistry` (and its
+ * `collectProcessMetrics`) is where default process metrics are switched on.
+ */
+export type { Registry } from 'prom-client';
+export { createMetricsRegistry, collectProcessMetrics, renderMetrics, type MetricsRegistryOptions, type RenderedMetrics } from './registry.js';
+export { SECONDS_BUCKETS } from './buckets.js';
+export {
+  COORDINATOR_METRIC_NAMES,
+  CoordinatorMetrics,
+  REJECT_REASONS,
+  TRANSFER_DIRECTIONS,
+  WORKER_STATES,
+  type CommittedStep,
+  type CoordinatorInfo,
+  type CoordinatorMetricsOptions,
+  type FinishedEpoch,
+  type RejectReasonLabel,
+  type TransferDirection,
+  type WorkerStateCounts,
+  type WorkerStateLabel,
+  type WorkerStepReport,
+} from './coordinator-metrics.js';
+export { WORKER_METRIC_NAMES, WorkerMetrics, type TfjsMemory, type WorkerInfo, type WorkerStep } from './worker-metrics.js';
