@@ -1,4 +1,3 @@
-import { timingSafeEqual, createHash } from 'node:crypto';
 import { ParameterServer, readLatestCheckpoint } from '@dtrain/parameter-server';
 import {
   ProtocolError,
@@ -25,6 +24,9 @@ import { CloseCode, type Connection, type ConnectionHandler } from './transport.
 import { writeJobCheckpoint, writeJobOutput, type JobSummary } from './output.js';
 import { AuditLedger } from './audit-ledger.js';
 import { StepTimings } from './step-timings.js';
+import { HeartbeatMonitor } from './heartbeat-monitor.js';
+import { tokenMatches } from './token-match.js';
+import { buildWelcome } from './welcome-message.js';
 
 export interface CoordinatorOptions {
   readonly config: JobConfig;
@@ -64,8 +66,7 @@ export class Coordinator implements ConnectionHandler {
   readonly #ledger: AuditLedger | undefined;
   readonly #startedAt = Date.now();
   readonly #checkpointDir: string;
-  #heartbeat: NodeJS.Timeout | undefined;
-  #lastTick = Date.now();
+  readonly #heartbeat: HeartbeatMonitor;
   #peakWorkers = 0;
   #failure: string | undefined;
   #test: { loss: number; accuracy: number | undefined } | undefined;
@@ -75,11 +76,18 @@ export class Coordinator implements ConnectionHandler {
     this.#o = o;
     this.#host = host;
     this.#ps = ps;
-    this.#observer = withTimings(o.observer ?? {}, this.#timings);
+    this.#observer = this.#timings.observe(o.observer ?? {});
     this.#checkpointDir = Coordinator.checkpointDirOf(o);
     this.#shipper = new DataShipper(o.data.train, o.config.dataset.chunkSize);
     this.#ledger = o.ledgerPath === undefined ? undefined : new AuditLedger(o.ledgerPath);
     this.state.onChange((_from, to) => this.#observer.jobState?.(to));
+    this.#heartbeat = new HeartbeatMonitor({
+      intervalMs: o.config.cluster.heartbeatIntervalMs,
+      timeoutMs: o.config.cluster.heartbeatTimeoutMs,
+      membership: this.membership,
+      ping: (worker, sentAt) => this.#send(worker.connection, encodeMessage({ type: 'heartbeat', kind: 'ping', sentAt })),
+      evict: (worker, reason) => this.#evict(worker, reason),
+    });
     this.#run = new TrainingRun(
       {
         config: o.config,
@@ -135,7 +143,7 @@ export class Coordinator implements ConnectionHandler {
 
   /** Runs the job to the end. Never throws: a failure is reported in the summary with state 'failed'. */
   async run(): Promise<JobSummary> {
-    this.#heartbeat = setInterval(() => this.#tick(), this.#o.config.cluster.heartbeatIntervalMs);
+    this.#heartbeat.start();
     try {
       await this.#run.run();
       this.state.to(JobState.writing);
@@ -153,7 +161,7 @@ export class Coordinator implements ConnectionHandler {
       this.state.to(stopped ? JobState.stopped : JobState.failed);
       this.#summary = await writeJobOutput(this.#o.outDir, this.#summaryInput(stopped ? 'stopped' : 'failed'), { modelToo: false });
     } finally {
-      clearInterval(this.#heartbeat);
+      this.#heartbeat.stop();
       await this.#ledger?.close();
       this.#shutdownWorkers();
     }
@@ -288,33 +296,18 @@ export class Coordinator implements ConnectionHandler {
   }
 
   #welcome(worker: WorkerRecord): void {
-    const { config } = this.#o;
-    const data = this.#o.data.train;
     // The welcome carries the full weights: as large as a broadcast.
-    this.#send(
-      worker.connection,
-      encodeMessage({
-        type: 'welcome',
-        workerId: worker.id,
-        job: {
-          name: config.name,
-          loss: config.training.loss,
-          batchSize: config.training.batchSize,
-          seed: config.training.seed,
-          heartbeatIntervalMs: config.cluster.heartbeatIntervalMs,
-        },
-        modelTopology: this.#host.topology,
-        layout: this.#host.layout.entries,
-        version: this.#ps.version,
-        weights: this.#ps.weights,
-        data: {
-          numSamples: data.numSamples,
-          featureShape: data.featureShape,
-          labelShape: data.labelShape,
-          chunkSize: this.#shipper.chunkSize,
-        },
-      }),
-    );
+    const welcome = buildWelcome({
+      workerId: worker.id,
+      config: this.#o.config,
+      topology: this.#host.topology,
+      layout: this.#host.layout.entries,
+      version: this.#ps.version,
+      weights: this.#ps.weights,
+      train: this.#o.data.train,
+      chunkSize: this.#shipper.chunkSize,
+    });
+    this.#send(worker.connection, encodeMessage(welcome));
     worker.state = WorkerState.joined;
     const caps = worker.capabilities;
     this.#o.log.info(`worker ${worker.id} joined (${caps?.host ?? '?'}, backend ${caps?.backend ?? '?'}) at version ${this.#ps.version}`);
@@ -360,24 +353,6 @@ export class Coordinator implements ConnectionHandler {
     worker.connection.close(CloseCode.evicted, reason.slice(0, 120));
     // The transport reports the close asynchronously; forget the worker now so the step loop does not wait for it.
     this.onClose(worker.connection, CloseCode.evicted, 'evicted');
-  }
-
-  /** Heartbeat: ping every worker; evict idle ones silent for longer than cluster.heartbeatTimeoutMs. */
-  #tick(): void {
-    const { heartbeatIntervalMs, heartbeatTimeoutMs } = this.#o.config.cluster;
-    const now = Date.now();
-    // If this process itself was busy (evaluation, GC), nobody could be heard: don't blame the workers.
-    const stalled = now - this.#lastTick > 2 * heartbeatIntervalMs;
-    this.#lastTick = now;
-    const ping = encodeMessage({ type: 'heartbeat', kind: 'ping', sentAt: now });
-    for (const worker of this.membership.all()) {
-      if (stalled) worker.lastSeen = now;
-      if (now - worker.lastSeen > heartbeatTimeoutMs && worker.state !== WorkerState.training) {
-        this.#evict(worker, `silent for ${now - worker.lastSeen} ms (cluster.heartbeatTimeoutMs=${heartbeatTimeoutMs})`);
-        continue;
-      }
-      this.#send(worker.connection, ping);
-    }
   }
 
   async #evaluate(): Promise<{ loss: number; accuracy: number | undefined } | undefined> {
@@ -432,27 +407,4 @@ export class Coordinator implements ConnectionHandler {
       worker.connection.close(CloseCode.jobFinished, success ? 'done' : 'failed');
     }
   }
-}
-
-/** Constant-time comparison; no token configured accepts anything. */
-function tokenMatches(expected: string | undefined, given: string): boolean {
-  if (expected === undefined || expected === '') return true;
-  const a = createHash('sha256').update(expected).digest();
-  const b = createHash('sha256').update(given).digest();
-  return timingSafeEqual(a, b);
-}
-
-/** Wraps the caller's observer so step timings and traffic are always accumulated for the summary. */
-function withTimings(observer: CoordinatorObserver, timings: StepTimings): CoordinatorObserver {
-  return {
-    ...observer,
-    stepCommitted: (e) => {
-      timings.step(e);
-      observer.stepCommitted?.(e);
-    },
-    bytes: (direction, n) => {
-      timings.bytes(n);
-      observer.bytes?.(direction, n);
-    },
-  };
 }

@@ -1,4 +1,4 @@
-import type { StepEvent } from './observer.js';
+import type { CoordinatorObserver, StepEvent } from './observer.js';
 
 /** Where step time goes, averaged over a job: reported in summary.json and by the benchmark. */
 export interface TimingSummary {
@@ -30,6 +30,21 @@ export class StepTimings {
 
   bytes(n: number): void {
     this.#bytes += n;
+  }
+
+  /** Wraps an observer so every step and every byte also reaches these timings. */
+  observe(observer: CoordinatorObserver): CoordinatorObserver {
+    return {
+      ...observer,
+      stepCommitted: (e) => {
+        this.step(e);
+        observer.stepCommitted?.(e);
+      },
+      bytes: (direction, n) => {
+        this.bytes(n);
+        observer.bytes?.(direction, n);
+      },
+    };
   }
 
   summary(): TimingSummary {

@@ -1,11 +1,11 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { timingSafeEqual, createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '@dtrain/protocol';
 import type { Connection, ConnectionHandler } from './transport.js';
+import { tokenMatches } from './token-match.js';
 
 /** What the HTTP side serves besides the WebSocket. */
 export interface HttpEndpoints {
@@ -74,13 +74,8 @@ export class CoordinatorServer {
   }
 
   #authorized(req: IncomingMessage): boolean {
-    const expected = this.#options.token;
-    if (expected === undefined || expected === '') return true;
     const header = req.headers.authorization ?? '';
-    const given = header.startsWith('Bearer ') ? header.slice('Bearer '.length) : '';
-    const a = createHash('sha256').update(expected).digest();
-    const b = createHash('sha256').update(given).digest();
-    return timingSafeEqual(a, b);
+    return tokenMatches(this.#options.token, header.startsWith('Bearer ') ? header.slice('Bearer '.length) : '');
   }
 
   #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, handler: ConnectionHandler): void {

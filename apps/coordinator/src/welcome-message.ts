@@ -1,0 +1,42 @@
+import type { Dataset } from '@dtrain/data';
+import type { WeightEntry, WelcomeMessage } from '@dtrain/protocol';
+import type { JobConfig } from './config/index.js';
+
+/**
+ * Everything a generic worker needs to start, in one message: the job's
+ * training settings, the model topology and weight layout, the current
+ * weights and their version, and how the training data will be shipped.
+ */
+export function buildWelcome(w: {
+  workerId: number;
+  config: JobConfig;
+  topology: unknown;
+  layout: readonly WeightEntry[];
+  version: number;
+  weights: Float32Array;
+  train: Dataset;
+  chunkSize: number;
+}): WelcomeMessage {
+  const { config, train } = w;
+  return {
+    type: 'welcome',
+    workerId: w.workerId,
+    job: {
+      name: config.name,
+      loss: config.training.loss,
+      batchSize: config.training.batchSize,
+      seed: config.training.seed,
+      heartbeatIntervalMs: config.cluster.heartbeatIntervalMs,
+    },
+    modelTopology: w.topology,
+    layout: w.layout,
+    version: w.version,
+    weights: w.weights,
+    data: {
+      numSamples: train.numSamples,
+      featureShape: train.featureShape,
+      labelShape: train.labelShape,
+      chunkSize: w.chunkSize,
+    },
+  };
+}
