@@ -1,5 +1,5 @@
 import { encodeMessage } from '@dtrain/protocol';
-import type { WeightEntry } from '@dtrain/protocol';
+import type { GradientsMessage, WeightEntry } from '@dtrain/protocol';
 import { createOptimizer } from './create-optimizer.js';
 import type { OptimizerConfig } from './optimizer-config.js';
 import type { Optimizer, OptimizerState, ResolvedOptimizerConfig } from './optimizer.js';
@@ -12,20 +12,8 @@ export type PushOutcome = 'accepted' | 'duplicate' | 'stale' | 'non-finite' | 'm
 /** Why a push was not accumulated. */
 export type PushRejection = Exclude<PushOutcome, 'accepted'>;
 
-/** One worker's result for one step; a `GradientsMessage` fits as is. */
-export interface GradientPush {
-  readonly workerId: number;
-  readonly step: number;
-  /** The weights version the gradients were computed at. */
-  readonly version: number;
-  readonly batchId: number;
-  /** Samples in the batch; the push's weight in the average. */
-  readonly sampleCount: number;
-  /** Mean loss over the batch. */
-  readonly loss: number;
-  /** Full layout length: gradients in trainable slots, new state values in the others. */
-  readonly gradients: Float32Array;
-}
+/** One worker's result for one step: the fields of a `GradientsMessage` the server uses (a message fits as is). */
+export type GradientPush = Pick<GradientsMessage, 'workerId' | 'step' | 'version' | 'batchId' | 'sampleCount' | 'loss' | 'gradients'>;
 
 /** What one committed step did. */
 export interface CommitResult {
