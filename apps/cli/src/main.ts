@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { coordinatorCommand } from './commands/coordinator.js';
 import { evaluateCommand } from './commands/evaluate.js';
+import { k8sCommand } from './commands/k8s-render.js';
 import { predictCommand } from './commands/predict.js';
 import { trainCommand } from './commands/train.js';
 import { workerCommand } from './commands/worker.js';
@@ -15,6 +16,7 @@ usage:
   dtrain worker --coordinator ws://HOST:P [--backend B] [--token-file F] [--tls-ca F] [--metrics-port P [--metrics-host H]]
   dtrain evaluate --model DIR --config JOB.yaml [--split validation|test] [--json]
   dtrain predict --model DIR --input FILE [--output FILE]
+  dtrain k8s render --config JOB.yaml --image IMG [--workers N] [--gpu] [--namespace NS] [--worker-image IMG] [--token-secret S] [--data-pvc C] [--monitoring]
 
 backends: auto (tfjs-node-gpu, tfjs-node, wasm, cpu: the first that works), tensorflow, wasm, cpu
 the worker token comes from --token-file or DTRAIN_TOKEN
@@ -27,6 +29,7 @@ const commands: Record<string, (argv: readonly string[]) => Promise<number>> = {
   worker: workerCommand,
   evaluate: evaluateCommand,
   predict: predictCommand,
+  k8s: k8sCommand,
 };
 
 async function main(argv: readonly string[]): Promise<number> {

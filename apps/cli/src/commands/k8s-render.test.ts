@@ -1,0 +1,125 @@
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { loadJobConfig } from '@dtrain/coordinator';
+import { checkConsistency, parseManifestYaml, validateObjects } from '@dtrain/k8s';
+import { afterAll, describe, expect, it } from 'vitest';
+import { describeFailure } from '../fail.js';
+import { k8sCommand, k8sRenderCommand } from './k8s-render.js';
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
+const EXAMPLES = join(REPO, 'examples');
+const scratch = mkdtempSync(join(tmpdir(), 'dtrain-k8s-render-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+function sink(): Writable & { text: string } {
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      stream.text += chunk.toString();
+      done();
+    },
+  }) as Writable & { text: string };
+  stream.text = '';
+  return stream;
+}
+
+async function render(args: string[]): Promise<{ code: number; yaml: string; notes: string }> {
+  const out = sink();
+  const notes = sink();
+  const code = await k8sRenderCommand(args, out, notes);
+  return { code, yaml: out.text, notes: notes.text };
+}
+
+/** What main.ts makes of a failure: its one stderr line and exit code. */
+async function failure(args: string[]): Promise<{ line: string; exitCode: number }> {
+  try {
+    await k8sCommand(args);
+  } catch (error) {
+    return describeFailure(error);
+  }
+  throw new Error(`dtrain ${args.join(' ')} succeeded`);
+}
+
+describe('dtrain k8s render', () => {
+  const examples = readdirSync(EXAMPLES).filter((f) => f.endsWith('.yaml'));
+
+  it.each(examples.flatMap((f) => [[f, []], [f, ['--gpu', '--worker-image', 'reg/dtrain-gpu:1', '--namespace', 'ml', '--monitoring', '--monitor-label', 'release=kps']]] as [string, string[]][]))(
+    'examples/%s %j: exit 0, objects that pass the Kubernetes and prometheus-operator schemas',
+    async (file, extra) => {
+      const { code, yaml, notes } = await render(['--config', join(EXAMPLES, file), '--image', 'reg/dtrain-cpu:1', '--workers', '3', ...extra]);
+      expect(code).toBe(0);
+      const objects = parseManifestYaml(yaml);
+      expect(objects.length).toBeGreaterThanOrEqual(6);
+      expect(validateObjects(objects)).toEqual([]);
+      expect(checkConsistency(objects)).toEqual([]);
+      const job = file.replace(/\.yaml$/, '');
+      expect(objects.find((o) => o.kind === 'Deployment' && o.metadata?.name === `${job}-worker`)?.['spec']).toMatchObject({ replicas: 3 });
+      expect(notes).toContain(`under /job`);
+      if (extra.includes('--namespace')) for (const o of objects) expect(o.metadata).toMatchObject({ namespace: 'ml' });
+    },
+  );
+
+  it('relocates every file the coordinator would read (all of them, checked against its own loader)', async () => {
+    const dir = join(scratch, 'all-files');
+    mkdirSync(join(dir, 'data', 'test'), { recursive: true });
+    mkdirSync(join(dir, 'models'), { recursive: true });
+    writeFileSync(join(dir, 'data', 'train.csv'), 'a,b,label\n1,2,0\n3,4,1\n5,6,0\n7,8,1\n');
+    copyFileSync(join(EXAMPLES, 'data/mnist/t10k-images-idx3-ubyte.gz'), join(dir, 'data', 'test', 'images.gz'));
+    copyFileSync(join(EXAMPLES, 'data/mnist/t10k-labels-idx1-ubyte.gz'), join(dir, 'data', 'test', 'labels.gz'));
+    writeFileSync(join(dir, 'models', 'model.json'), JSON.stringify({ modelTopology: { class_name: 'Sequential', config: { layers: [] } } }));
+    const config = join(dir, 'job.yaml');
+    writeFileSync(
+      config,
+      'name: all-files\nmodel: { topology: models/model.json }\n' +
+        'dataset: { format: csv, path: data/train.csv, labelColumn: label, test: { format: idx, images: data/test/images.gz, labels: data/test/labels.gz } }\n' +
+        'training: { epochs: 1, batchSize: 2, optimizer: { name: sgd, learningRate: 0.1 }, loss: sparseCategoricalCrossentropy }\n',
+    );
+    // Every absolute path the coordinator's loader resolves inside the folder must be one the render moved.
+    const loaded = JSON.stringify(await loadJobConfig(config));
+    const resolved = [...loaded.matchAll(new RegExp(`"${dir}/([^"]+)"`, 'g'))].map((m) => m[1]).sort();
+    const { yaml, notes } = await render(['--config', config, '--image', 'img:1']);
+    const embedded = (parseManifestYaml(yaml)[0]?.['data'] as Record<string, string>)['job.yaml'] ?? '';
+    expect(resolved).toEqual(['data/test/images.gz', 'data/test/labels.gz', 'data/train.csv', 'models/model.json']);
+    for (const file of resolved) expect(embedded).toContain(`/job/${file}`);
+    expect(embedded).not.toContain(dir);
+    expect(notes).toContain('models/model.json, data/train.csv, data/test/images.gz, data/test/labels.gz under /job');
+  });
+
+  const bad = (name: string, body: string): string => {
+    const path = join(scratch, `${name}.yaml`);
+    mkdirSync(scratch, { recursive: true });
+    writeFileSync(path, body);
+    return path;
+  };
+  const TRAINING = 'training: { epochs: 1, batchSize: 4, optimizer: { name: sgd, learningRate: 0.1 }, loss: meanSquaredError }\n';
+  const MODEL = 'model: { layers: [{ type: dense, units: 1, inputShape: [2] }] }\n';
+
+  it.each<[string, () => string[], RegExp]>([
+    ['no --config', () => ['render', '--image', 'x:1'], /^dtrain: dtrain k8s render: --config is required$/],
+    ['no --image', () => ['render', '--config', join(EXAMPLES, 'mnist-mlp.yaml')], /^dtrain: dtrain k8s render: --image is required$/],
+    ['a bad --workers', () => ['render', '--config', join(EXAMPLES, 'mnist-mlp.yaml'), '--image', 'x:1', '--workers', 'many'], /--workers must be an integer in \[0, 1000\], got "many"/],
+    ['an unknown flag', () => ['render', '--config', 'x.yaml', '--replicas', '2'], /Unknown option '--replicas'/],
+    ['a missing config file', () => ['render', '--config', join(scratch, 'nope.yaml'), '--image', 'x:1'], /config file not found: .*nope\.yaml$/],
+    ['an unknown config key', () => ['render', '--config', bad('typo', `name: typo\n${MODEL}dataset: { format: synthetic, numSamples: 64, featureShape: [2] }\n${TRAINING}clustr: {}\n`), '--image', 'x:1'], /clustr: unknown key \(did you mean "cluster"\?\)/],
+    ['a data file outside the config folder', () => {
+      mkdirSync(join(scratch, 'jobs'), { recursive: true });
+      writeFileSync(join(scratch, 'shared.csv'), 'a,b,y\n1,2,3\n');
+      const config = join(scratch, 'jobs', 'outside.yaml');
+      writeFileSync(config, `name: outside\n${MODEL}dataset: { format: csv, path: ../shared.csv, labelColumn: y }\n${TRAINING}`);
+      return ['render', '--config', config, '--image', 'x:1'];
+    }, /^dtrain: dtrain k8s render: dataset\.path: \.\.\/shared\.csv is outside the config's folder .*\/jobs; in Kubernetes the coordinator sees only that folder \(at \/job\): move the file under it$/],
+    ['a bad namespace', () => ['render', '--config', join(EXAMPLES, 'mnist-mlp.yaml'), '--image', 'x:1', '--namespace', 'ML_Jobs'], /^dtrain: dtrain k8s render: --namespace: expected a Kubernetes name/],
+    ['a bad --storage', () => ['render', '--config', join(EXAMPLES, 'mnist-mlp.yaml'), '--image', 'x:1', '--storage', '10 GB'], /--storage: expected a Kubernetes quantity such as 10Gi, got "10 GB"/],
+    ['--monitor-label without --monitoring', () => ['render', '--config', join(EXAMPLES, 'mnist-mlp.yaml'), '--image', 'x:1', '--monitor-label', 'release=x'], /--monitor-label needs --monitoring/],
+    ['a bad --monitor-label', () => ['render', '--config', join(EXAMPLES, 'mnist-mlp.yaml'), '--image', 'x:1', '--monitoring', '--monitor-label', 'release'], /--monitor-label must be KEY=VALUE/],
+    ['no subcommand', () => [], /^dtrain: dtrain k8s: missing subcommand; one of render$/],
+    ['an unknown subcommand', () => ['apply'], /^dtrain: dtrain k8s: unknown subcommand "apply"; one of render$/],
+  ])('%s → exit 2 with one line naming it', async (_what, args, message) => {
+    const { line, exitCode } = await failure(args());
+    expect(exitCode).toBe(2);
+    expect(line.split('\n')).toHaveLength(1);
+    expect(line).toMatch(message);
+  });
+});

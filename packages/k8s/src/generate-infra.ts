@@ -1,0 +1,72 @@
+/**
+ * The generated files under infra/k8s: the kustomize base (from the same
+ * builders as `dtrain k8s render`, so the two cannot drift apart) and the
+ * monitoring objects (from the dashboard and alert rules maintained in
+ * infra/grafana and infra/prometheus). `pnpm --filter @dtrain/k8s generate`
+ * writes them; a test fails when the committed files differ.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { coordinatorDeployment, coordinatorService, stateClaim } from './coordinator-manifests.js';
+import { jobNames } from './job-names.js';
+import { K8sError, K8sErrorCode } from './k8s-error.js';
+import { toYamlStream } from './manifest-yaml.js';
+import { coordinatorServiceMonitor, workerPodMonitor } from './monitoring-manifests.js';
+import { dashboardConfigMap, prometheusRule } from './observability-assets.js';
+import { DEFAULT_STATE_SIZE } from './pod-layout.js';
+import { relocateJobConfig } from './relocate-job-config.js';
+import { workerDeployment } from './worker-deployment.js';
+
+/** The example the base runs; the images ship examples/ at /job, so it works with the stock image. */
+export const BASE_EXAMPLE = 'examples/mnist-mlp.yaml';
+export const DASHBOARD_SOURCE = 'infra/grafana/dashboards/dtrain.json';
+export const ALERTS_SOURCE = 'infra/prometheus/alerts.yml';
+/** Image names the base uses; the overlays' `images:` point them at a registry and tag. */
+export const BASE_IMAGES = { cpu: 'dtrain-cpu', gpu: 'dtrain-gpu' } as const;
+
+function header(source: string): string[] {
+  return [`Generated from ${source} by packages/k8s (npx --yes pnpm@10.34.8 --filter @dtrain/k8s generate).`, 'Do not edit: change the source or the generator and regenerate; a test fails when this file is stale.'];
+}
+
+function read(repoRoot: string, path: string): string {
+  try {
+    return readFileSync(join(repoRoot, path), 'utf8');
+  } catch {
+    throw new K8sError(K8sErrorCode.source, `${path}: cannot read it (the generator needs it)`);
+  }
+}
+
+/** Every generated file, path relative to the repository root → content. */
+export function generateInfraFiles(repoRoot: string): Map<string, string> {
+  const files = new Map<string, string>();
+  const exampleText = read(repoRoot, BASE_EXAMPLE);
+  const { text, document } = relocateJobConfig(exampleText, dirname(join(repoRoot, BASE_EXAMPLE)));
+  const jobName = String(document['name']);
+  const names = jobNames('dtrain', jobName);
+
+  files.set(
+    'infra/k8s/base/job.yaml',
+    [...header(BASE_EXAMPLE), 'Data paths point under /job, where the images carry examples/.', ''].map((l) => (l === '' ? '#\n' : `# ${l}\n`)).join('') + text,
+  );
+  files.set(
+    'infra/k8s/base/coordinator.yaml',
+    toYamlStream(
+      [
+        stateClaim({ names, stateSize: DEFAULT_STATE_SIZE }),
+        coordinatorService({ names }),
+        // The ConfigMap comes from kustomize's configMapGenerator (base/kustomization.yaml): its name gets
+        // a content hash, so a changed job.yaml restarts the coordinator. The token Secret is the user's.
+        coordinatorDeployment({ names, image: BASE_IMAGES.cpu, tokenSecret: names.token, configMap: names.config, stateSize: DEFAULT_STATE_SIZE }),
+      ],
+      header('packages/k8s/src/coordinator-manifests.ts'),
+    ),
+  );
+  files.set(
+    'infra/k8s/base/worker.yaml',
+    toYamlStream([workerDeployment({ names, image: BASE_IMAGES.cpu, replicas: 2, gpu: false, tokenSecret: names.token })], header('packages/k8s/src/worker-deployment.ts')),
+  );
+  files.set('infra/k8s/monitoring/monitors.yaml', toYamlStream([coordinatorServiceMonitor({}), workerPodMonitor({})], header('packages/k8s/src/monitoring-manifests.ts')));
+  files.set('infra/k8s/monitoring/grafana-dashboard.yaml', toYamlStream([dashboardConfigMap(read(repoRoot, DASHBOARD_SOURCE), DASHBOARD_SOURCE)], header(DASHBOARD_SOURCE)));
+  files.set('infra/k8s/monitoring/prometheus-rule.yaml', toYamlStream([prometheusRule(read(repoRoot, ALERTS_SOURCE), ALERTS_SOURCE)], header(ALERTS_SOURCE)));
+  return files;
+}

@@ -1,0 +1,43 @@
+/**
+ * What every dtrain container shares: the token from its Secret, a locked-down
+ * security context, a writable /tmp on a read-only root filesystem.
+ */
+import type {
+  IIoK8sApiCoreV1EnvVar,
+  IIoK8sApiCoreV1PodSecurityContext,
+  IIoK8sApiCoreV1SecurityContext,
+  IIoK8sApiCoreV1Volume,
+  IIoK8sApiCoreV1VolumeMount,
+} from 'kubernetes-models/v1';
+import { RUN_AS_USER, TOKEN_KEY } from './pod-layout.js';
+
+/** DTRAIN_TOKEN from the Secret: the CLI reads it when no --token-file is given. */
+export function tokenEnv(secretName: string): IIoK8sApiCoreV1EnvVar {
+  return { name: 'DTRAIN_TOKEN', valueFrom: { secretKeyRef: { name: secretName, key: TOKEN_KEY } } };
+}
+
+/** Pod level: the images' non-root user; fsGroup makes the state volume writable for it. */
+export function podSecurityContext(): IIoK8sApiCoreV1PodSecurityContext {
+  return {
+    runAsNonRoot: true,
+    runAsUser: RUN_AS_USER,
+    runAsGroup: RUN_AS_USER,
+    fsGroup: RUN_AS_USER,
+    // chown the state volume only when its root is not ours yet: a volume full of checkpoints starts fast.
+    fsGroupChangePolicy: 'OnRootMismatch',
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
+}
+
+/** Container level: nothing to escalate, nothing to write outside the mounted volumes. */
+export function containerSecurityContext(): IIoK8sApiCoreV1SecurityContext {
+  return {
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    capabilities: { drop: ['ALL'] },
+  };
+}
+
+/** A small scratch /tmp: tfjs and Node may want one, the root filesystem is read-only. */
+export const TMP_VOLUME: IIoK8sApiCoreV1Volume = { name: 'tmp', emptyDir: { sizeLimit: '1Gi' } };
+export const TMP_MOUNT: IIoK8sApiCoreV1VolumeMount = { name: 'tmp', mountPath: '/tmp' };

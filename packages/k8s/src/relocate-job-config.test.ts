@@ -1,0 +1,71 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { K8sError } from './k8s-error.js';
+import { relocateJobConfig } from './relocate-job-config.js';
+
+const DIR = '/home/me/jobs';
+
+const YAML = `# my job
+name: csv-job
+model:
+  topology: models/model.json   # a tfjs model.json
+dataset:
+  format: csv
+  path: data/table.csv
+  labelColumn: label
+  test: { format: idx, images: ./test/images.gz, labels: ${join(DIR, 'test', 'labels.gz')} }
+training: { epochs: 1, batchSize: 4, optimizer: { name: sgd, learningRate: 0.1 }, loss: meanSquaredError }
+checkpoint: { dir: ckpt, keep: 2 }
+`;
+
+describe('relocateJobConfig', () => {
+  it('moves every file path under /job, keeping its place relative to the config folder', () => {
+    const { document, files } = relocateJobConfig(YAML, DIR);
+    expect(files).toEqual(['models/model.json', 'data/table.csv', 'test/images.gz', 'test/labels.gz']);
+    expect(document).toMatchObject({
+      model: { topology: '/job/models/model.json' },
+      dataset: { path: '/job/data/table.csv', labelColumn: 'label', test: { images: '/job/test/images.gz', labels: '/job/test/labels.gz' } },
+    });
+  });
+
+  it('puts checkpoints on the state volume, keeping the other checkpoint settings', () => {
+    expect(relocateJobConfig(YAML, DIR).document['checkpoint']).toEqual({ dir: '/var/lib/dtrain/checkpoints', keep: 2 });
+    const none = relocateJobConfig('name: x\ntraining: { epochs: 1 }\n', DIR);
+    expect(none.document['checkpoint']).toEqual({ dir: '/var/lib/dtrain/checkpoints' });
+    expect(none.files).toEqual([]);
+  });
+
+  it("keeps the user's comments and everything it does not rewrite", () => {
+    const { text } = relocateJobConfig(YAML, DIR);
+    expect(text).toContain('# my job');
+    expect(text).toContain('# a tfjs model.json');
+    expect(text).toContain('training: { epochs: 1, batchSize: 4, optimizer: { name: sgd, learningRate: 0.1 }, loss: meanSquaredError }');
+    expect(text).not.toContain(DIR);
+  });
+
+  it('reads JSON configs too', () => {
+    const json = JSON.stringify({ name: 'j', dataset: { format: 'idx', images: 'a/i.gz', labels: 'a/l.gz' } });
+    expect(relocateJobConfig(json, DIR).document['dataset']).toEqual({ format: 'idx', images: '/job/a/i.gz', labels: '/job/a/l.gz' });
+  });
+
+  it.each([
+    ['../shared/table.csv', 'dataset.path'],
+    ['/data/table.csv', 'dataset.path'],
+    ['.', 'dataset.path'],
+  ])('a file outside the config folder (%s) is an error naming the field', (path, field) => {
+    const text = `name: j\ndataset: { format: csv, path: ${path}, labelColumn: y }\n`;
+    let error: unknown;
+    try {
+      relocateJobConfig(text, DIR);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(K8sError);
+    expect(error).toMatchObject({ code: 'DTRAIN_K8S_CONFIG_PATH', field });
+    expect((error as Error).message).toMatch(new RegExp(`^${field.replace('.', '\\.')}: .* is outside the config's folder ${DIR}`));
+  });
+
+  it('rejects a document that is not an object', () => {
+    expect(() => relocateJobConfig('- a\n- b\n', DIR)).toThrow(K8sError);
+  });
+});

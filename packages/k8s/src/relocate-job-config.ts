@@ -1,0 +1,61 @@
+/**
+ * Makes a job config runnable inside the coordinator's pod. On the user's
+ * machine relative paths resolve against the config file's folder; in the
+ * pod the config comes from a ConfigMap (mounted elsewhere) and that folder
+ * is mounted or baked in at {@link JOB_ROOT}. So every file path becomes
+ * absolute under JOB_ROOT, and the checkpoint folder moves to the state
+ * volume. Everything else stays as the user wrote it, comments included.
+ */
+import { isAbsolute, posix, relative, resolve, sep } from 'node:path';
+import { isMap, parseDocument } from 'yaml';
+import { K8sError, K8sErrorCode } from './k8s-error.js';
+import { CHECKPOINT_DIR, JOB_ROOT } from './pod-layout.js';
+
+/** Where a config names files. Keep in step with the coordinator's config readers (a test checks the known ones). */
+const FILE_FIELDS: readonly (readonly string[])[] = [
+  ['model', 'topology'],
+  ['dataset', 'images'],
+  ['dataset', 'labels'],
+  ['dataset', 'path'],
+  ['dataset', 'test', 'images'],
+  ['dataset', 'test', 'labels'],
+  ['dataset', 'test', 'path'],
+];
+
+export interface RelocatedConfig {
+  /** The config text with file paths under JOB_ROOT and `checkpoint.dir` on the state volume. */
+  readonly text: string;
+  /** The same, as a plain object. */
+  readonly document: Record<string, unknown>;
+  /** The files the coordinator reads, relative to the config's folder (POSIX separators), in field order. */
+  readonly files: readonly string[];
+}
+
+/**
+ * @param text the config file's text (YAML or JSON), already validated by the coordinator's loader.
+ * @param configDir absolute folder of the config file on this machine.
+ * @throws K8sError (DTRAIN_K8S_CONFIG_PATH) naming the field whose file lies outside `configDir`.
+ */
+export function relocateJobConfig(text: string, configDir: string): RelocatedConfig {
+  const doc = parseDocument(text);
+  if (doc.errors.length > 0 || !isMap(doc.contents)) throw new K8sError(K8sErrorCode.configPath, 'expected the job config to be a YAML or JSON object');
+  const files: string[] = [];
+  for (const path of FILE_FIELDS) {
+    const value: unknown = doc.getIn(path);
+    if (typeof value !== 'string') continue;
+    const field = path.join('.');
+    const rel = relative(configDir, resolve(configDir, value));
+    if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
+      throw new K8sError(
+        K8sErrorCode.configPath,
+        `${value} is outside the config's folder ${configDir}; in Kubernetes the coordinator sees only that folder (at ${JOB_ROOT}): move the file under it`,
+        field,
+      );
+    }
+    const portable = rel.split(sep).join('/');
+    doc.setIn(path, posix.join(JOB_ROOT, portable));
+    files.push(portable);
+  }
+  doc.setIn(['checkpoint', 'dir'], CHECKPOINT_DIR);
+  return { text: doc.toString({ lineWidth: 0 }), document: doc.toJS() as Record<string, unknown>, files };
+}

@@ -1,0 +1,111 @@
+/**
+ * Everything one job needs on Kubernetes, from its config: the objects
+ * `dtrain k8s render` prints. Names come from the job's `name:`.
+ */
+import { coordinatorDeployment, coordinatorService, stateClaim } from './coordinator-manifests.js';
+import { fingerprint, generateToken, jobConfigMap, tokenSecret } from './job-inputs.js';
+import { checkObjectName, jobNames, type JobNames } from './job-names.js';
+import { K8sError, K8sErrorCode } from './k8s-error.js';
+import type { Manifest } from './manifest.js';
+import { coordinatorServiceMonitor, workerPodMonitor } from './monitoring-manifests.js';
+import { DEFAULT_STATE_SIZE, JOB_ROOT } from './pod-layout.js';
+import { relocateJobConfig } from './relocate-job-config.js';
+import { workerDeployment } from './worker-deployment.js';
+
+export interface RenderJobOptions {
+  /** The job config file's text (YAML or JSON), already validated by the coordinator's loader. */
+  readonly configText: string;
+  /** Absolute folder of the config file; its relative paths resolve here. */
+  readonly configDir: string;
+  /** Image of the coordinator, and of the workers unless `workerImage`. */
+  readonly image: string;
+  /** Image of the workers (e.g. the GPU image); default `image`. */
+  readonly workerImage?: string;
+  /** Initial number of workers; change later with `kubectl scale`. */
+  readonly workers: number;
+  /** One GPU per worker (`nvidia.com/gpu: 1`) and the GPU node taint's toleration. */
+  readonly gpu: boolean;
+  /** Put every object in this namespace; default none (`kubectl apply -n` decides). */
+  readonly namespace?: string;
+  /** Use this existing Secret (key `token`) instead of generating one. */
+  readonly existingTokenSecret?: string;
+  /** The token to put in the generated Secret; default 32 random bytes. For tests. */
+  readonly token?: string;
+  /** A claim with the job's data, mounted read-only at /job; default: the image's /job. */
+  readonly dataClaim?: string;
+  /** Size of the state volume (checkpoints, model); default 10Gi. */
+  readonly stateSize?: string;
+  /** Add a ServiceMonitor and a PodMonitor (prometheus-operator) for this job. */
+  readonly monitoring?: boolean;
+  /** Extra labels on the monitors (what the Prometheus' selectors require). */
+  readonly monitorLabels?: Record<string, string>;
+}
+
+export interface RenderedJob {
+  readonly names: JobNames;
+  /** In apply order: config, token, volume, Service, coordinator, workers, monitors. */
+  readonly manifests: readonly Manifest[];
+  /** The files the coordinator reads, relative to the config's folder: it finds them under /job. */
+  readonly dataFiles: readonly string[];
+  /** Whether a Secret with a fresh token is among the manifests (else `existingTokenSecret` is used). */
+  readonly generatedToken: boolean;
+}
+
+const QUANTITY = /^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/;
+
+export function renderJob(o: RenderJobOptions): RenderedJob {
+  const { text, document, files } = relocateJobConfig(o.configText, o.configDir);
+  const jobName = document['name'];
+  if (typeof jobName !== 'string') throw new K8sError(K8sErrorCode.configPath, 'required', 'name');
+  const names = jobNames(jobName);
+  checkImage(o.image, 'image');
+  if (o.workerImage !== undefined) checkImage(o.workerImage, 'worker-image');
+  if (!Number.isInteger(o.workers) || o.workers < 0) throw new K8sError(K8sErrorCode.option, `expected an integer >= 0, got ${o.workers}`, 'workers');
+  const stateSize = o.stateSize ?? DEFAULT_STATE_SIZE;
+  if (!QUANTITY.test(stateSize)) throw new K8sError(K8sErrorCode.option, `expected a Kubernetes quantity such as 10Gi, got ${JSON.stringify(stateSize)}`, 'storage');
+  const namespace = o.namespace === undefined ? undefined : checkObjectName(o.namespace, 'namespace', 'label');
+  const dataClaim = o.dataClaim === undefined ? undefined : checkObjectName(o.dataClaim, 'data-pvc', 'subdomain');
+  const existing = o.existingTokenSecret === undefined ? undefined : checkObjectName(o.existingTokenSecret, 'token-secret', 'subdomain');
+
+  const configYaml = `# ${jobName}, rendered by \`dtrain k8s render\`: data paths point under ${JOB_ROOT} (the config's folder in the coordinator's pod).\n${text}`;
+  const token = existing === undefined ? (o.token ?? generateToken()) : undefined;
+  const secretName = existing ?? names.token;
+  // Pods read config and token only at start: a changed one must restart them.
+  const tokenNote = token === undefined ? {} : { 'dtrain/token-sha256': fingerprint(token) };
+  const ns = namespace === undefined ? {} : { namespace };
+
+  const manifests: Manifest[] = [jobConfigMap(names, configYaml, namespace)];
+  if (token !== undefined) manifests.push(tokenSecret(names, token, namespace));
+  manifests.push(
+    stateClaim({ names, stateSize, ...ns }),
+    coordinatorService({ names, ...ns }),
+    coordinatorDeployment({
+      names,
+      image: o.image,
+      tokenSecret: secretName,
+      configMap: names.config,
+      stateSize,
+      podAnnotations: { 'dtrain/config-sha256': fingerprint(configYaml), ...tokenNote },
+      ...(dataClaim === undefined ? {} : { dataClaim }),
+      ...ns,
+    }),
+    workerDeployment({
+      names,
+      image: o.workerImage ?? o.image,
+      replicas: o.workers,
+      gpu: o.gpu,
+      tokenSecret: secretName,
+      ...(token === undefined ? {} : { podAnnotations: tokenNote }),
+      ...ns,
+    }),
+  );
+  if (o.monitoring === true) {
+    const monitor = { names, ...ns, ...(o.monitorLabels === undefined ? {} : { labels: o.monitorLabels }) };
+    manifests.push(coordinatorServiceMonitor(monitor), workerPodMonitor(monitor));
+  }
+  return { names, manifests, dataFiles: files, generatedToken: token !== undefined };
+}
+
+function checkImage(image: string, field: string): void {
+  if (image === '' || /\s/.test(image)) throw new K8sError(K8sErrorCode.option, `expected an image reference such as registry.example.com/dtrain-cpu:0.1.0, got ${JSON.stringify(image)}`, field);
+}
