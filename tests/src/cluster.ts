@@ -40,10 +40,10 @@ export class Cluster {
   }
 
   /** Starts (or restarts, on the same port) the coordinator and waits for /readyz. */
-  async startCoordinator(): Promise<void> {
+  async startCoordinator(extraArgs: readonly string[] = []): Promise<void> {
     this.port ??= await freePort();
     this.coordinator = dtrain(
-      ['coordinator', '--config', this.config, '--port', String(this.port), '--host', '127.0.0.1', '--out', this.out, '--ledger', this.ledger, '--backend', 'wasm'],
+      ['coordinator', '--config', this.config, '--port', String(this.port), '--host', '127.0.0.1', '--out', this.out, '--ledger', this.ledger, '--backend', 'wasm', ...extraArgs],
       { DTRAIN_TOKEN: this.token },
     );
     await waitFor('coordinator /readyz', async () => ((await fetch(`http://127.0.0.1:${this.port}/readyz`).catch(() => undefined))?.ok ? true : undefined), 30_000);

@@ -52,6 +52,26 @@ describe('coordinator failure and an empty cluster', () => {
     expect(summary.history.map((h) => [h.appliedMin, h.appliedMax])).toEqual(Array(epochs).fill([1, 1]));
   });
 
+  it('a coordinator restarted after its job finished ends done again (a Deployment restarts exited pods), and --linger keeps it up', async () => {
+    const tmp = tempDir('restart-finished');
+    cleanup = tmp.cleanup;
+    const c = (cluster = new Cluster(writeJob(tmp.dir, elasticJob('finished', {}, { epochs: 2 })), tmp.dir));
+    await c.startCoordinator();
+    const worker = c.startWorker();
+    expect(await c.coordinator.exited, c.coordinator.stderr).toEqual({ code: 0, signal: null });
+    expect(await worker.exited).toEqual({ code: 0, signal: null });
+    const first = JSON.parse(readFileSync(join(c.out, 'summary.json'), 'utf8')) as { state: string; steps: number; final: { valAccuracy: number } };
+    await c.startCoordinator(['--linger']);
+    const again = await c.until('done again', (s) => s.state === 'done', 30_000);
+    expect(again.step).toBe(first.steps);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(c.coordinator.child.exitCode, 'lingering after done').toBeNull();
+    c.coordinator.child.kill('SIGTERM');
+    expect(await c.coordinator.exited, c.coordinator.stderr).toEqual({ code: 0, signal: null });
+    const second = JSON.parse(readFileSync(join(c.out, 'summary.json'), 'utf8')) as { state: string; steps: number; final: { valAccuracy: number } };
+    expect([second.state, second.steps, second.final.valAccuracy]).toEqual(['done', first.steps, first.final.valAccuracy]);
+  });
+
   it('all workers die: the job pauses, then fails clearly after cluster.waitTimeoutMs with the checkpoint kept', async () => {
     const tmp = tempDir('all-dead');
     cleanup = tmp.cleanup;

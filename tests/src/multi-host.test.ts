@@ -150,6 +150,14 @@ describe.skipIf(unavailable !== undefined)('multi-host: coordinator and workers 
     // Both changes happened mid-job, with whole epochs still to run.
     expect(afterLeave.epoch).toBeLessThan(EPOCHS - 2);
 
+    // The manifests run both with --linger: a finished job stays up (a Deployment would restart
+    // an exited pod) until it is told to go, as `kubectl delete` would.
+    const done = await until('the job done', (s) => s.state === 'done', 120_000);
+    expect(done.epoch).toBe(EPOCHS);
+    await new Promise((r) => setTimeout(r, 500));
+    const lingering = [coordinator, ...['w2', 'w3'].map((n) => workers.get(n))];
+    for (const p of lingering) expect(p?.child.exitCode, 'still running after the job finished').toBeNull();
+    for (const p of lingering) p?.child.kill('SIGTERM');
     expect(await coordinator.exited, coordinator.stderr.slice(-3000)).toEqual({ code: 0, signal: null });
     for (const name of ['w2', 'w3']) expect(await workers.get(name)?.exited, workers.get(name)?.stderr).toEqual({ code: 0, signal: null });
     console.log(

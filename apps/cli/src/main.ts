@@ -12,8 +12,8 @@ const HELP = `dtrain: distributed data-parallel training for TensorFlow.js
 
 usage:
   dtrain train --config JOB.yaml [--workers N] [--out DIR] [--backend B] [--port P] [--resume] [--worker-metrics] [--quiet|--json] [--verbose]
-  dtrain coordinator --config JOB.yaml [--port P] [--host H] [--out DIR] [--token-file F] [--tls-cert F --tls-key F]
-  dtrain worker --coordinator ws://HOST:P [--backend B] [--token-file F] [--tls-ca F] [--metrics-port P [--metrics-host H]]
+  dtrain coordinator --config JOB.yaml [--port P] [--host H] [--out DIR] [--token-file F] [--tls-cert F --tls-key F] [--ledger F] [--linger]
+  dtrain worker --coordinator ws://HOST:P [--backend B] [--token-file F] [--tls-ca F] [--linger] [--metrics-port P [--metrics-host H]]
   dtrain evaluate --model DIR --config JOB.yaml [--split validation|test] [--json]
   dtrain predict --model DIR --input FILE [--output FILE]
   dtrain k8s render --config JOB.yaml --image IMG [--workers N] [--gpu] [--namespace NS] [--worker-image IMG] [--token-secret S] [--data-pvc C] [--monitoring]

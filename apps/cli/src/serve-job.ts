@@ -28,6 +28,12 @@ export interface ServeJobOptions {
   readonly ledgerPath?: string;
   /** Continue from the newest checkpoint; when false, old checkpoints of this job are removed first. */
   readonly resume: boolean;
+  /**
+   * After the job ends, keep serving /status, /metrics and "job finished"
+   * answers until SIGTERM/SIGINT, instead of exiting (a Kubernetes Deployment
+   * would restart an exited coordinator).
+   */
+  readonly linger?: boolean;
   /** Called once the server listens (embedded mode starts its workers here). */
   readonly onListening?: (port: number) => void;
 }
@@ -97,6 +103,13 @@ export async function serveJob(o: ServeJobOptions): Promise<{ summary: JobSummar
   try {
     const summary = await coordinator.run();
     progress.finish(summary);
+    if (o.linger === true && stoppedBy === undefined) {
+      process.stderr.write(`dtrain: job ${summary.state}; serving /status until SIGTERM (--linger)\n`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGTERM', () => resolve());
+        process.once('SIGINT', () => resolve());
+      });
+    }
     return { summary, exitCode: exitCodeOf(summary, stoppedBy) };
   } finally {
     process.off('SIGTERM', onTerm);

@@ -24,7 +24,8 @@ export const JobState = {
 export type JobState = (typeof JobState)[keyof typeof JobState];
 
 const allowed: Readonly<Record<JobState, readonly JobState[]>> = {
-  waiting: ['running', 'failed', 'stopped'],
+  // waiting → writing: a job resumed from the checkpoint of its last epoch has nothing left to train.
+  waiting: ['running', 'writing', 'failed', 'stopped'],
   running: ['paused', 'evaluating', 'checkpointing', 'writing', 'failed', 'stopped'],
   paused: ['running', 'checkpointing', 'failed', 'stopped'],
   evaluating: ['running', 'checkpointing', 'writing', 'failed', 'stopped'],

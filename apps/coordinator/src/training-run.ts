@@ -291,13 +291,15 @@ export class TrainingRun {
       for (const id of batch.sampleIds) this.#applied[id] = (this.#applied[id] ?? 0) + 1;
     }
     for (const report of reports) {
+      if (!report.accepted) continue;
+      // Applied even if its worker has left since pushing: the audit records every applied batch.
+      this.#d.onBatchApplied?.(this.#epoch, this.#step, report.batch.batchId, report.workerId, report.batch.sampleIds);
       const worker = membership.byId(report.workerId);
-      if (worker === undefined || !report.accepted) continue;
+      if (worker === undefined) continue;
       worker.stepsApplied += 1;
       if (report.computeSeconds !== undefined) this.#stragglers.observe(report.workerId, report.computeSeconds);
       worker.samplesApplied += report.batch.sampleIds.length;
       worker.lastComputeSeconds = report.computeSeconds;
-      this.#d.onBatchApplied?.(this.#epoch, this.#step, report.batch.batchId, report.workerId, report.batch.sampleIds);
     }
     const weights = ps.encodedWeights(this.#step);
     let sent = 0;

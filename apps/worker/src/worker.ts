@@ -32,6 +32,12 @@ export interface WorkerOptions {
   /** Extra TLS trust for wss:// (PEM CA certificate). */
   readonly ca?: string | Buffer;
   readonly log: WorkerLogger;
+  /**
+   * When the job finishes successfully, stay idle until SIGTERM instead of
+   * exiting (a Kubernetes Deployment would restart an exited worker, which
+   * would only be told again that the job is over); default false.
+   */
+  readonly linger?: boolean;
   /** Install a SIGTERM handler that leaves cleanly; default true. */
   readonly handleSignals?: boolean;
   /** Where this worker records its compute, data and wait time and tfjs memory; default none (no metrics). */
@@ -67,6 +73,8 @@ export class Worker {
   #lastConnected = Date.now();
   #finish!: (exit: WorkerExit) => void;
   #finished = false;
+  /** The job finished and `linger` is set: connected to nobody, waiting for SIGTERM. */
+  #lingering = false;
   readonly #idle = new IdleClock();
   readonly exited: Promise<WorkerExit>;
 
@@ -157,7 +165,7 @@ export class Worker {
       this.#idle.reset();
       this.#compute?.dispose();
       this.#compute = undefined;
-      if (this.#finished) return;
+      if (this.#finished || this.#lingering) return;
       this.#o.log.warn(`disconnected (${code}${reason.length > 0 ? ` ${reason.toString()}` : ''}); reconnecting`);
       this.#scheduleReconnect();
     });
@@ -235,6 +243,15 @@ export class Worker {
         return;
       case 'shutdown':
         this.#o.log.info(`coordinator says: ${message.reason}`);
+        if (message.success && this.#o.linger === true) {
+          this.#lingering = true;
+          // Nothing else keeps the event loop alive once the socket is closed.
+          const keepAlive = setInterval(() => undefined, 60_000);
+          void this.exited.then(() => clearInterval(keepAlive));
+          this.#o.log.info('job finished; idle until SIGTERM (--linger)');
+          ws.close(1000, 'shutdown');
+          return;
+        }
         this.#finish({ code: message.success ? 0 : 1, reason: message.reason });
         ws.close(1000, 'shutdown');
         return;

@@ -72,7 +72,7 @@ export function coordinatorDeployment(o: CoordinatorOptions): Deployment {
             {
               name: 'coordinator',
               image: o.image,
-              args: ['coordinator', '--config', `${CONFIG_MOUNT}/${CONFIG_FILE}`, '--port', String(COORDINATOR_PORT), '--out', STATE_MOUNT],
+              args: ['coordinator', '--config', `${CONFIG_MOUNT}/${CONFIG_FILE}`, '--port', String(COORDINATOR_PORT), '--out', STATE_MOUNT, '--linger'],
               env: [tokenEnv(o.tokenSecret)],
               ports: [{ name: 'http', containerPort: COORDINATOR_PORT, protocol: 'TCP' }],
               // Loading a large dataset happens before the port opens: give it up to 10 minutes.

@@ -64,8 +64,8 @@ describe('renderJob', () => {
     ]);
     const workers = get(list, 'Deployment', 'mnist-mlp-worker');
     expect((workers['spec'] as { replicas: number }).replicas).toBe(5);
-    expect(container(workers).args).toEqual(['worker', '--coordinator', 'ws://mnist-mlp-coordinator:7070', '--metrics-port', '9400']);
-    expect(container(get(list, 'Deployment', 'mnist-mlp-coordinator')).args).toEqual(['coordinator', '--config', '/etc/dtrain/job.yaml', '--port', '7070', '--out', '/var/lib/dtrain']);
+    expect(container(workers).args).toEqual(['worker', '--coordinator', 'ws://mnist-mlp-coordinator:7070', '--metrics-port', '9400', '--linger']);
+    expect(container(get(list, 'Deployment', 'mnist-mlp-coordinator')).args).toEqual(['coordinator', '--config', '/etc/dtrain/job.yaml', '--port', '7070', '--out', '/var/lib/dtrain', '--linger']);
     expect(get(list, 'Deployment', 'mnist-mlp-coordinator')['spec']).toMatchObject({ replicas: 1, strategy: { type: 'Recreate' } });
   });
 

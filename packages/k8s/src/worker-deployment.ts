@@ -55,7 +55,7 @@ export function workerDeployment(o: WorkerOptions): Deployment {
             {
               name: 'worker',
               image: o.image,
-              args: ['worker', '--coordinator', `ws://${o.names.coordinator}:${COORDINATOR_PORT}`, '--metrics-port', String(WORKER_METRICS_PORT)],
+              args: ['worker', '--coordinator', `ws://${o.names.coordinator}:${COORDINATOR_PORT}`, '--metrics-port', String(WORKER_METRICS_PORT), '--linger'],
               env: [tokenEnv(o.tokenSecret), ...(o.gpu ? [{ name: 'TF_FORCE_GPU_ALLOW_GROWTH', value: 'true' }] : [])],
               ports: [{ name: 'metrics', containerPort: WORKER_METRICS_PORT, protocol: 'TCP' }],
               // No probes: a worker that loses its coordinator retries with backoff and exits when it gives up;

@@ -20,6 +20,7 @@ export async function coordinatorCommand(argv: readonly string[]): Promise<numbe
     json: { type: 'boolean' },
     verbose: { type: 'boolean' },
     ledger: { type: 'string' },
+    linger: { type: 'boolean' },
   });
   const configPath = required('coordinator', 'config', f.config);
   if ((f['tls-cert'] === undefined) !== (f['tls-key'] === undefined)) {
@@ -44,6 +45,7 @@ export async function coordinatorCommand(argv: readonly string[]): Promise<numbe
     verbose: f.verbose !== false && f.quiet !== true,
     // A restarted coordinator (Kubernetes, crash) continues its job.
     resume: true,
+    linger: f.linger === true,
     ...(tls === undefined ? {} : { tls }),
     ...(f.ledger === undefined ? {} : { ledgerPath: f.ledger }),
   });

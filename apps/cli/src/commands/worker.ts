@@ -16,6 +16,7 @@ export async function workerCommand(argv: readonly string[]): Promise<number> {
     'metrics-port': { type: 'string' },
     'metrics-host': { type: 'string' },
     quiet: { type: 'boolean' },
+    linger: { type: 'boolean' },
   });
   const url = required('worker', 'coordinator', f.coordinator);
   if (!/^wss?:\/\/[^/]+/.test(url)) throw new UsageError(`dtrain worker: --coordinator must be a ws:// or wss:// URL, got ${JSON.stringify(url)}`);
@@ -31,6 +32,7 @@ export async function workerCommand(argv: readonly string[]): Promise<number> {
   const served = await serveWorkerMetrics(f['metrics-port'], f['metrics-host']);
   const line = (level: string) => (m: string) => process.stderr.write(`${new Date().toISOString()} worker ${level} ${m}\n`);
   const worker = new Worker({
+    linger: f.linger === true,
     coordinator: url,
     backend: choiceFlag('worker', 'backend', f.backend, BACKENDS, 'auto'),
     ...(token === undefined ? {} : { token }),
