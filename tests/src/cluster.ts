@@ -39,14 +39,17 @@ export class Cluster {
     return join(this.dir, 'out');
   }
 
-  /** Starts (or restarts, on the same port) the coordinator and waits for /readyz. */
-  async startCoordinator(extraArgs: readonly string[] = []): Promise<void> {
+  /**
+   * Starts (or restarts, on the same port) the coordinator and waits for
+   * /readyz, or /healthz for one that will not accept workers (a finished job).
+   */
+  async startCoordinator(extraArgs: readonly string[] = [], probe: 'readyz' | 'healthz' = 'readyz'): Promise<void> {
     this.port ??= await freePort();
     this.coordinator = dtrain(
       ['coordinator', '--config', this.config, '--port', String(this.port), '--host', '127.0.0.1', '--out', this.out, '--ledger', this.ledger, '--backend', 'wasm', ...extraArgs],
       { DTRAIN_TOKEN: this.token },
     );
-    await waitFor('coordinator /readyz', async () => ((await fetch(`http://127.0.0.1:${this.port}/readyz`).catch(() => undefined))?.ok ? true : undefined), 30_000);
+    await waitFor(`coordinator /${probe}`, async () => ((await fetch(`http://127.0.0.1:${this.port}/${probe}`).catch(() => undefined))?.ok ? true : undefined), 30_000);
   }
 
   startWorker(backend = 'wasm'): Proc {

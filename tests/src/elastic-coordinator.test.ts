@@ -61,7 +61,7 @@ describe('coordinator failure and an empty cluster', () => {
     expect(await c.coordinator.exited, c.coordinator.stderr).toEqual({ code: 0, signal: null });
     expect(await worker.exited).toEqual({ code: 0, signal: null });
     const first = JSON.parse(readFileSync(join(c.out, 'summary.json'), 'utf8')) as { state: string; steps: number; final: { valAccuracy: number } };
-    await c.startCoordinator(['--linger']);
+    await c.startCoordinator(['--linger'], 'healthz');
     const again = await c.until('done again', (s) => s.state === 'done', 30_000);
     expect(again.step).toBe(first.steps);
     await new Promise((r) => setTimeout(r, 300));
