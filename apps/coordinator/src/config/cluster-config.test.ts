@@ -1,16 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { ConfigError } from './config-error.js';
 import { parseClusterConfig } from './cluster-config.js';
-
-function configError(run: () => unknown): ConfigError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigError, but nothing was thrown');
-}
+import { configError } from './config-error.testkit.js';
 
 const DEFAULTS = {
   minWorkers: 1,

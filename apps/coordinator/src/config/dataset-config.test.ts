@@ -2,8 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, test } from 'vitest';
-import { ConfigError } from './config-error.js';
 import { parseDatasetConfig } from './dataset-config.js';
+import { configError } from './config-error.testkit.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dtrain-dataset-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -19,16 +19,6 @@ const REGRESSION = { configDir: dir, regression: true };
 const IDX = { format: 'idx', images: 'data/images.gz', labels: 'data/labels.gz' };
 const CSV = { format: 'csv', path: 'data/table.csv', labelColumn: 'label' };
 const SYNTHETIC = { format: 'synthetic', numSamples: 100, featureShape: [4] };
-
-function configError(run: () => unknown): ConfigError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigError, but nothing was thrown');
-}
 
 describe('dataset sources', () => {
   it('reads idx with its defaults, and a test source with paths resolved', () => {

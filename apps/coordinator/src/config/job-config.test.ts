@@ -2,8 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, test } from 'vitest';
-import { ConfigError } from './config-error.js';
 import { loadJobConfig, parseJobConfig, type JobConfig } from './index.js';
+import { configError } from './config-error.testkit.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dtrain-job-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -94,16 +94,6 @@ function minimal(): Record<string, unknown> {
     dataset: { format: 'synthetic', numSamples: 10, featureShape: [2] },
     training: { epochs: 1, batchSize: 2, optimizer: { name: 'sgd', learningRate: 0.1 }, loss: 'meanSquaredError' },
   };
-}
-
-function configError(run: () => unknown): ConfigError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigError, but nothing was thrown');
 }
 
 describe('the MNIST MLP example', () => {

@@ -2,8 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, test } from 'vitest';
-import { ConfigError } from './config-error.js';
 import { parseModelConfig } from './model-config.js';
+import { configError } from './config-error.testkit.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dtrain-model-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -17,16 +17,6 @@ writeFileSync(join(dir, 'models', 'broken.json'), '{ "class_name": ');
 writeFileSync(join(dir, 'models', 'comma.json'), '{\n  "class_name": "Sequential",\n}\n');
 writeFileSync(join(dir, 'models', 'weights.json'), JSON.stringify([{ paths: ['group1-shard1of1.bin'], weights: [] }]));
 writeFileSync(join(dir, 'models', 'nameless.json'), JSON.stringify({ config: {} }));
-
-function configError(run: () => unknown): ConfigError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigError, but nothing was thrown');
-}
 
 describe('model.layers', () => {
   it('passes the layers through untouched for the engine to check', () => {

@@ -1,18 +1,8 @@
 import { describe, expect, it, test } from 'vitest';
-import { ConfigError } from './config-error.js';
 import { parseTrainingConfig } from './training-config.js';
+import { configError } from './config-error.testkit.js';
 
 const BASE = { epochs: 2, batchSize: 32, optimizer: { name: 'sgd', learningRate: 0.1 }, loss: 'sparseCategoricalCrossentropy' };
-
-function configError(run: () => unknown): ConfigError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigError, but nothing was thrown');
-}
 
 /** BASE with `change` applied; a key set to undefined is removed. */
 function training(change: Record<string, unknown>): Record<string, unknown> {

@@ -1,5 +1,5 @@
 import { describe, expect, it, test } from 'vitest';
-import { ConfigError } from './config-error.js';
+import { configError } from './config-error.testkit.js';
 import {
   FRACTION,
   NON_NEGATIVE_INT,
@@ -16,16 +16,6 @@ import {
   requireString,
   type Fields,
 } from './validators.js';
-
-function configError(run: () => unknown): ConfigError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigError, but nothing was thrown');
-}
 
 const fields = (values: Record<string, unknown>): Fields => ({ path: 'a.b', values });
 
