@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Batch } from '@dtrain/data';
-import { CoordinatorMetrics, WORKER_STATES, createMetricsRegistry, renderMetrics } from '@dtrain/metrics';
+import { CoordinatorMetrics, JOB_STATES, WORKER_STATES, createMetricsRegistry, renderMetrics } from '@dtrain/metrics';
+import { JobState } from './job-state.js';
 import { WorkerState } from './membership.js';
 import { metricsObserver } from './metrics-observer.js';
 import type { StepEvent } from './observer.js';
@@ -59,6 +60,9 @@ describe('metricsObserver', () => {
     observer.bytes?.('in', 100);
     observer.bytes?.('out', 300);
     observer.checkpointWritten?.(200, '/tmp/ckpt-200');
+    observer.jobState?.(JobState.paused);
+    expect(await value('dtrain_job_state{state="paused"}')).toBe(1);
+    expect(await value('dtrain_job_state{state="waiting"}')).toBe(0);
     expect(await value('dtrain_epoch')).toBe(3);
     expect(await value('dtrain_loss{split="validation"}')).toBe(0.6);
     expect(await value('dtrain_accuracy{split="validation"}')).toBe(0.8);
@@ -76,6 +80,10 @@ describe('metricsObserver', () => {
     observer.epochFinished?.({ epoch: 0, loss: 0.5, valLoss: undefined, valAccuracy: undefined, samples: 10, samplesPerSecond: 1, wallSeconds: 1, appliedMin: 1, appliedMax: 1 });
     expect(await value('dtrain_loss{split="validation"}')).toBeUndefined();
     expect(await value('dtrain_accuracy{split="validation"}')).toBeUndefined();
+  });
+
+  it('has a dtrain_job_state label for every job state', () => {
+    expect([...JOB_STATES].sort()).toEqual(Object.values(JobState).sort());
   });
 
   it('exports every lifecycle state a connected worker can be in', () => {

@@ -29,5 +29,6 @@ export function metricsObserver(metrics: CoordinatorMetrics): CoordinatorObserve
     workerStates: (counts) => metrics.workerStates(counts),
     bytes: (direction, bytes) => metrics.transferred(direction, bytes),
     checkpointWritten: () => metrics.checkpointWritten(),
+    jobState: (state) => metrics.jobState(state),
   };
 }

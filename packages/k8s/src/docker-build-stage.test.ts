@@ -72,8 +72,8 @@ afterAll(() => {
 describe('Dockerfile.cpu build stage, run without Docker', () => {
   const out = paths['/out'];
 
-  it('deploys the CLI as an executable dist/main.js with its workspace packages', () => {
-    accessSync(join(out, 'dist/main.js'), constants.X_OK);
+  it('deploys the CLI as an executable bin/dtrain.js (the shim the image links) with its workspace packages', () => {
+    accessSync(join(out, 'bin/dtrain.js'), constants.X_OK);
     expect(readdirSync(join(out, 'node_modules/@dtrain')).sort()).toEqual(expect.arrayContaining(['coordinator', 'data', 'engine', 'k8s', 'protocol', 'worker']));
   });
 
@@ -84,7 +84,7 @@ describe('Dockerfile.cpu build stage, run without Docker', () => {
   });
 
   it('runs: `dtrain --help`, and a short training job on the deployed tree alone', () => {
-    const help = spawnSync(process.execPath, [join(out, 'dist/main.js'), '--help'], { encoding: 'utf8' });
+    const help = spawnSync(process.execPath, [join(out, 'bin/dtrain.js'), '--help'], { encoding: 'utf8' });
     expect(help.status, help.stderr).toBe(0);
     expect(help.stdout).toContain('dtrain k8s render');
     const job = join(scratch, 'job.yaml');
@@ -94,7 +94,7 @@ describe('Dockerfile.cpu build stage, run without Docker', () => {
         'dataset: { format: synthetic, numSamples: 256, featureShape: [8], numClasses: 2 }\n' +
         'training: { epochs: 1, batchSize: 32, optimizer: { name: adam, learningRate: 0.01 }, loss: sparseCategoricalCrossentropy }\n',
     );
-    const train = spawnSync(process.execPath, [join(out, 'dist/main.js'), 'train', '--config', job, '--workers', '1', '--port', '0', '--out', join(scratch, 'run'), '--quiet'], { encoding: 'utf8', timeout: 120_000 });
+    const train = spawnSync(process.execPath, [join(out, 'bin/dtrain.js'), 'train', '--config', job, '--workers', '1', '--port', '0', '--out', join(scratch, 'run'), '--quiet'], { encoding: 'utf8', timeout: 120_000 });
     expect(train.status, train.stderr).toBe(0);
     expect(existsSync(join(scratch, 'run/model/model.json'))).toBe(true);
   });

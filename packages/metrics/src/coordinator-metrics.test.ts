@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { register as globalRegistry } from 'prom-client';
-import { CoordinatorMetrics, REJECT_REASONS, WORKER_STATES, type CommittedStep } from './coordinator-metrics.js';
+import { CoordinatorMetrics, JOB_STATES, REJECT_REASONS, WORKER_STATES, type CommittedStep } from './coordinator-metrics.js';
 import { createMetricsRegistry, renderMetrics } from './registry.js';
 import { parseExposition, valueOf, type Sample } from './testing/exposition.js';
 
@@ -150,6 +150,21 @@ describe('CoordinatorMetrics', () => {
     expect(await states()).toEqual([0, 2, 0, 0, 0]);
     Object.assign(counts, { joined: 0, training: 2 });
     expect(await states()).toEqual([0, 0, 2, 0, 0]);
+  });
+
+  it('exports the job state as one 1 among zeros, starting at waiting, ignoring unknown states', async () => {
+    const { metrics, scrape } = setup();
+    const current = async (): Promise<string[]> => {
+      const s = await scrape();
+      return JOB_STATES.filter((state) => valueOf(s, 'dtrain_job_state', { state }) === 1);
+    };
+    expect(await current()).toEqual(['waiting']);
+    expect((await scrape()).filter((x) => x.name === 'dtrain_job_state')).toHaveLength(JOB_STATES.length);
+    metrics.jobState('running');
+    expect(await current()).toEqual(['running']);
+    metrics.jobState('done');
+    metrics.jobState('exploded');
+    expect(await current()).toEqual(['done']);
   });
 
   it('setInfo replaces the info series rather than adding one', async () => {

@@ -7,6 +7,9 @@ import { SECONDS_BUCKETS } from './buckets.js';
  * `gone` is not among them: a gone worker is no longer counted anywhere.
  */
 export const WORKER_STATES = ['connecting', 'joined', 'training', 'standby', 'draining'] as const;
+/** The job's lifecycle states (the coordinator's JobState), exported as `dtrain_job_state{state}`. */
+export const JOB_STATES = ['waiting', 'running', 'paused', 'evaluating', 'checkpointing', 'writing', 'done', 'failed', 'stopped'] as const;
+export type JobStateLabel = (typeof JOB_STATES)[number];
 export type WorkerStateLabel = (typeof WORKER_STATES)[number];
 
 /** Why a gradient push was not applied: `dtrain_gradients_rejected_total{reason}`. */
@@ -34,6 +37,7 @@ export const COORDINATOR_METRIC_NAMES = [
   'dtrain_last_step_timestamp_seconds',
   'dtrain_checkpoints_total',
   'dtrain_info',
+  'dtrain_job_state',
 ] as const;
 
 /** The labels of `dtrain_info`. */
@@ -115,6 +119,7 @@ export class CoordinatorMetrics {
   readonly #rejected: Counter<'reason'>;
   readonly #lastStep: Gauge;
   readonly #checkpoints: Counter;
+  readonly #jobState: Gauge<'state'>;
   /** Label objects per worker id, built once: no string work per step. */
   readonly #workerLabels = new Map<number, { readonly worker: string }>();
   readonly #now: () => number;
@@ -189,9 +194,16 @@ export class CoordinatorMetrics {
       registers,
     });
     this.#checkpoints = new Counter({ name: 'dtrain_checkpoints_total', help: 'Checkpoints written.', registers });
+    this.#jobState = new Gauge({
+      name: 'dtrain_job_state',
+      help: 'The job lifecycle state: 1 for the current state, 0 for the others (alerts ignore a finished job).',
+      labelNames: ['state'],
+      registers,
+    });
 
     // Every bounded label value exists from the start: queries and alerts return 0, not nothing.
     for (const state of WORKER_STATES) this.#workers.set({ state }, 0);
+    this.jobState('waiting');
     for (const reason of REJECT_REASONS) this.#rejected.inc({ reason }, 0);
     for (const direction of TRANSFER_DIRECTIONS) this.#transfer.inc({ direction }, 0);
     this.#lastStep.set(now() / 1000);
@@ -253,6 +265,12 @@ export class CoordinatorMetrics {
 
   checkpointWritten(): void {
     this.#checkpoints.inc();
+  }
+
+  /** The job entered `state` (one of JOB_STATES; others are ignored). */
+  jobState(state: string): void {
+    if (!(JOB_STATES as readonly string[]).includes(state)) return;
+    for (const s of JOB_STATES) this.#jobState.set({ state: s }, s === state ? 1 : 0);
   }
 
   #labelsOf(workerId: number): { readonly worker: string } {

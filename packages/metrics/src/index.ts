@@ -13,6 +13,8 @@ export {
   REJECT_REASONS,
   TRANSFER_DIRECTIONS,
   WORKER_STATES,
+  JOB_STATES,
+  type JobStateLabel,
   type CommittedStep,
   type CoordinatorInfo,
   type CoordinatorMetricsOptions,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Registry } from 'prom-client';
-import { COORDINATOR_METRIC_NAMES, CoordinatorMetrics, REJECT_REASONS, TRANSFER_DIRECTIONS, WORKER_STATES } from './coordinator-metrics.js';
+import { JOB_STATES, COORDINATOR_METRIC_NAMES, CoordinatorMetrics, REJECT_REASONS, TRANSFER_DIRECTIONS, WORKER_STATES } from './coordinator-metrics.js';
 import { createMetricsRegistry, renderMetrics } from './registry.js';
 import { parseExposition } from './testing/exposition.js';
 import { WORKER_METRIC_NAMES, WorkerMetrics } from './worker-metrics.js';
@@ -35,7 +35,8 @@ function exercised(): { coordinator: Registry; worker: Registry } {
 /** The values each label may take: a closed set, or a pattern for the small reused worker ids. */
 const LABEL_VALUES: Record<string, readonly string[] | RegExp> = {
   split: ['train', 'validation'],
-  state: WORKER_STATES,
+  // dtrain_workers{state} and dtrain_job_state{state}: both bounded lifecycle sets.
+  state: [...WORKER_STATES, ...JOB_STATES],
   reason: REJECT_REASONS,
   direction: TRANSFER_DIRECTIONS,
   worker: /^\d{1,4}$/,

@@ -113,11 +113,24 @@ export function buildDtrainDashboard(): Dashboard {
       statPanel({
         id: next(),
         title: 'Worker backends',
-        width: 6,
+        width: 3,
         height: 4,
         text: 'value_and_name',
         description: 'Worker processes by the tfjs backend they run (dtrain_worker_info, from each worker’s own /metrics).',
         queries: [{ expr: `count by (backend) (${selector('dtrain_worker_info')})`, legend: '{{backend}}' }],
+      }),
+    )
+
+    .withPanel(
+      statPanel({
+        id: next(),
+        title: 'Job state',
+        width: 3,
+        height: 4,
+        text: 'name',
+        noValue: 'unknown',
+        description: 'Where the job is in its lifecycle: waiting, running, paused, evaluating, checkpointing, writing, done, failed or stopped (dtrain_job_state).',
+        queries: [{ expr: `${selector('dtrain_job_state')} == 1`, legend: '{{state}}' }],
       }),
     )
 
