@@ -1,4 +1,4 @@
-import { ParameterServer, readLatestCheckpoint } from '@dtrain/parameter-server';
+import type { ParameterServer } from '@dtrain/parameter-server';
 import {
   ProtocolError,
   assertCompatibleHello,
@@ -27,6 +27,7 @@ import { StepTimings } from './step-timings.js';
 import { HeartbeatMonitor } from './heartbeat-monitor.js';
 import { tokenMatches } from './token-match.js';
 import { buildWelcome } from './welcome-message.js';
+import { startRun } from './run-start.js';
 
 export interface CoordinatorOptions {
   readonly config: JobConfig;
@@ -116,30 +117,10 @@ export class Coordinator implements ConnectionHandler {
   /** Builds the model and the parameter server; resumes from the newest checkpoint in the checkpoint folder if there is one. */
   static async create(o: CoordinatorOptions): Promise<Coordinator> {
     const host = await ModelHost.create(o.config, o.backend ?? 'auto');
-    const checkpointDir = Coordinator.checkpointDirOf(o);
-    const saved = o.resume === false ? undefined : await readLatestCheckpoint(checkpointDir);
-    if (saved !== undefined) {
-      host.assertSameLayout(saved.layout, checkpointDir);
-      const ps = new ParameterServer({
-        layout: saved.layout,
-        weights: saved.weights,
-        optimizer: o.config.training.optimizer,
-        version: saved.version,
-        optimizerState: saved.optimizer.state,
-      });
-      const training = saved.training as unknown as RunPosition;
-      o.log.warn(`resuming from checkpoint ${checkpointDir}: epoch ${training.epoch}, step ${training.step}, version ${saved.version}`);
-      return new Coordinator(o, host, ps, {
-        epoch: training.epoch,
-        step: training.step,
-        samples: training.samples,
-        history: training.history,
-        cursor: training.cursor ?? undefined,
-      });
-    }
-    const ps = new ParameterServer({ layout: host.layout.entries, weights: host.initialWeights(), optimizer: o.config.training.optimizer });
-    return new Coordinator(o, host, ps, { epoch: 0, step: 0, samples: 0, history: [], cursor: undefined });
+    const { ps, position } = await startRun(host, o.config, Coordinator.checkpointDirOf(o), o.resume !== false, o.log);
+    return new Coordinator(o, host, ps, position);
   }
+
 
   /** Runs the job to the end. Never throws: a failure is reported in the summary with state 'failed'. */
   async run(): Promise<JobSummary> {
