@@ -1,24 +1,21 @@
 /**
- * Codec throughput: encode + decode of a `gradients` message at 1, 10 and
- * 100 MB of float32, against one plain memcpy of the same bytes, and the
- * fixed cost of a tensor-less message. Encoding is one allocation plus one
- * copy and decoding is zero-copy, so the round trip should stay within ~2x
- * of the memcpy line at every size. Both lines are dominated by the
- * allocator (fresh pages fault in), which is why GB/s is not monotonic in size.
+ * Codec throughput, each line beside a plain memcpy of the same bytes:
+ * - a `dataChunk` message (1024 MNIST-sized samples: 3.1 MiB of features,
+ *   40 KiB of labels), encode + decode. Encoding is one allocation plus one
+ *   copy and decoding is zero-copy, so the round trip should stay within ~2x
+ *   of a fresh-buffer copy (Buffer.from);
+ * - one 4 MiB data-plane chunk frame (the default `cluster.chunkBytes`),
+ *   writeChunkFrame into a reused buffer + decodeChunk, against a copy into
+ *   a reused buffer: both are one memcpy, so the ratio should be ~1x;
+ * - the fixed cost of a tensor-less message.
  *
  * Run: pnpm --filter @dtrain/protocol bench (or `npx tsx bench/codec.ts`).
  */
 import { performance } from 'node:perf_hooks';
-import { decodeMessage, encodeMessage, type GradientsMessage } from '../src/index.js';
+import { chunkFrameBytes, decodeChunk, decodeMessage, encodeMessage, writeChunkFrame, type DataChunkMessage } from '../src/index.js';
 
-const MB = 1024 * 1024;
+const MiB = 1024 * 1024;
 let sink = 0;
-const SIZES: readonly { bytes: number; runs: number }[] = [
-  { bytes: 1 * MB, runs: 41 },
-  { bytes: 10 * MB, runs: 21 },
-  { bytes: 100 * MB, runs: 9 },
-];
-
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
@@ -50,28 +47,48 @@ function pad(text: string, width: number): string {
   return text.padStart(width);
 }
 
-console.log(`codec bench: gradients message, median of N runs (node ${process.version}, ${process.arch})`);
-for (const { bytes, runs } of SIZES) {
-  const gradients = new Float32Array(bytes / 4);
-  for (let i = 0; i < gradients.length; i += 1024) gradients[i] = i;
-  const message: GradientsMessage = { type: 'gradients', workerId: 1, step: 100, version: 100, batchId: 7, sampleCount: 128, loss: 0.3, computeSeconds: 0.05, gradients };
-  const frame = encodeMessage(message);
-
-  const ms = timeInterleaved(runs, {
-    roundTrip: () => (decodeMessage(encodeMessage(message)) as GradientsMessage).gradients.length,
-    encode: () => encodeMessage(message).byteLength,
-    decode: () => (decodeMessage(frame) as GradientsMessage).gradients.length,
-    memcpy: () => Buffer.from(new Uint8Array(gradients.buffer)).byteLength,
-  });
-  const [roundTrip, encode, decode, memcpy] = [ms['roundTrip'] ?? 0, ms['encode'] ?? 0, ms['decode'] ?? 0, ms['memcpy'] ?? 0];
-  const label = pad(`${bytes / MB} MB`, 6);
+console.log(`codec bench: median of N interleaved runs (node ${process.version}, ${process.arch})`);
+function line(label: string, bytes: number, runs: number, ms: number, copyMs: number, copyLabel: string): void {
   console.log(
-    `${label}  round trip ${pad(roundTrip.toFixed(3), 8)} ms ${pad(gbPerSecond(bytes, roundTrip), 6)} GB/s` +
-      ` | encode ${pad(encode.toFixed(3), 8)} ms  decode ${pad(decode.toFixed(4), 7)} ms` +
-      ` | memcpy ${pad(memcpy.toFixed(3), 8)} ms ${pad(gbPerSecond(bytes, memcpy), 6)} GB/s` +
-      ` | round trip / memcpy ${(roundTrip / memcpy).toFixed(2)}x  (n=${runs})`,
+    `${label.padEnd(28)} ${pad(ms.toFixed(3), 8)} ms ${pad(gbPerSecond(bytes, ms), 6)} GB/s` +
+      ` | ${copyLabel} ${pad(copyMs.toFixed(3), 8)} ms ${pad(gbPerSecond(bytes, copyMs), 6)} GB/s` +
+      ` | ratio ${(ms / copyMs).toFixed(2)}x  (n=${runs})`,
   );
 }
+
+{
+  const samples = 1024;
+  const features = new Float32Array(samples * 784);
+  const labels = new Float32Array(samples * 10);
+  for (let i = 0; i < features.length; i += 1024) features[i] = i;
+  const message: DataChunkMessage = { type: 'dataChunk', chunkId: 3, start: 3 * samples, count: samples, features, labels };
+  const bytes = features.byteLength + labels.byteLength;
+  const runs = 41;
+  const ms = timeInterleaved(runs, {
+    roundTrip: () => (decodeMessage(encodeMessage(message)) as DataChunkMessage).features.length,
+    memcpy: () => Buffer.from(new Uint8Array(features.buffer)).byteLength + Buffer.from(new Uint8Array(labels.buffer)).byteLength,
+  });
+  line(`dataChunk ${(bytes / MiB).toFixed(2)} MiB round trip`, bytes, runs, ms['roundTrip'] ?? 0, ms['memcpy'] ?? 0, 'fresh memcpy');
+}
+
+{
+  const values = new Float32Array((4 * MiB) / 4);
+  for (let i = 0; i < values.length; i += 1024) values[i] = i;
+  const frame = new Uint8Array(chunkFrameBytes(values.length));
+  const target = new Uint8Array(values.byteLength);
+  const source = new Uint8Array(values.buffer);
+  const header = { kind: 'gradientChunk', workerId: 1, step: 100, version: 100, sampleCount: 128, offset: 0 } as const;
+  const runs = 101;
+  const ms = timeInterleaved(runs, {
+    chunk: () => decodeChunk(frame.subarray(0, writeChunkFrame(frame, header, values))).count,
+    memcpy: () => {
+      target.set(source);
+      return target[0] ?? 0;
+    },
+  });
+  line('4 MiB chunk write + decode', values.byteLength, runs, ms['chunk'] ?? 0, ms['memcpy'] ?? 0, 'reused memcpy');
+}
+
 // Fixed per-message cost (prefix, msgpack header, validation), where no tensor bytes hide it.
 const small = timeInterleaved(20, {
   heartbeat: () => {

@@ -2,17 +2,22 @@ import { describe, expect, it } from 'vitest';
 import { decodeMessage } from './decode.js';
 import { encodeMessage, encodeMessageParts } from './encode.js';
 import { ProtocolError, ProtocolErrorCode } from './errors.js';
-import { MessageType, type GradientsMessage, type MessageKind } from './messages.js';
+import { MessageType, PROTOCOL_VERSION, type DataChunkMessage, type MessageKind } from './messages.js';
 import { atOffset, peerPack, rawFrame } from './testing/raw-frame.js';
 import { RandomMessages, sampleMessages, tensorBytes, withoutTensors } from './testing/messages.js';
 import { TEST_SEED } from './testing/seed.js';
 
 const KINDS = Object.keys(MessageType) as MessageKind[];
-const TENSOR_KINDS = ['welcome', 'assignment', 'dataChunk', 'gradients', 'weights'] as const;
+/** The kinds that carry tensors: dataChunk (float32) and assignment (uint32). */
+const TENSOR_KINDS = ['assignment', 'dataChunk'] as const;
 
 function tensorsOf(message: object): [string, Float32Array | Uint32Array][] {
   return Object.entries(message).filter((entry): entry is [string, Float32Array | Uint32Array] => entry[1] instanceof Float32Array || entry[1] instanceof Uint32Array);
 }
+
+it('speaks protocol version 2', () => {
+  expect(PROTOCOL_VERSION).toBe(2);
+});
 
 describe(`round trip of random messages (seed ${TEST_SEED})`, () => {
   it.each(KINDS)('%s: decode(encode(m)) equals m field for field and tensor byte for byte', (kind) => {
@@ -20,7 +25,7 @@ describe(`round trip of random messages (seed ${TEST_SEED})`, () => {
     for (let i = 0; i < 40; i++) {
       const message = random.message(kind);
       const frame = encodeMessage(message);
-      expect([frame[0], frame[1], frame[2], frame[3]]).toEqual([0x64, 0x74, 1, MessageType[kind]]);
+      expect([frame[0], frame[1], frame[2], frame[3]]).toEqual([0x64, 0x74, 2, MessageType[kind]]);
       expect(frame.byteLength % 4).toBe(0);
       const decoded = decodeMessage(frame);
       expect(withoutTensors(decoded)).toStrictEqual(withoutTensors(message));
@@ -37,10 +42,17 @@ describe(`round trip of random messages (seed ${TEST_SEED})`, () => {
     expect([decoded.features.length, decoded.labels.length]).toEqual([0, 0]);
   });
 
-  it('carries a 4 MB gradient unchanged', () => {
-    const gradients = new RandomMessages(TEST_SEED).float32(1 << 20);
-    const decoded = decodeMessage(encodeMessage({ ...sampleMessages().gradients, gradients })) as GradientsMessage;
-    expect(Buffer.compare(Buffer.from(decoded.gradients.buffer, decoded.gradients.byteOffset, decoded.gradients.byteLength), Buffer.from(gradients.buffer))).toBe(0);
+  it('carries a 4 MB tensor unchanged', () => {
+    const features = new RandomMessages(TEST_SEED).float32(1 << 20);
+    const decoded = decodeMessage(encodeMessage({ ...sampleMessages().dataChunk, features })) as DataChunkMessage;
+    expect(Buffer.compare(Buffer.from(decoded.features.buffer, decoded.features.byteOffset, decoded.features.byteLength), Buffer.from(features.buffer))).toBe(0);
+  });
+
+  it('lets a non-finite pushReport loss through unchanged (finite: false)', () => {
+    for (const loss of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+      const report = { ...sampleMessages().pushReport, loss, finite: false };
+      expect(decodeMessage(encodeMessage(report))).toStrictEqual(report);
+    }
   });
 });
 
@@ -66,8 +78,8 @@ describe('decoded tensors are views into the received bytes', () => {
     },
   );
 
-  it.each(TENSOR_KINDS.flatMap((kind) => [1, 2, 3].map((offset) => [kind, offset] as const)))(
-    '%s at misaligned byte offset %i: decodes correctly into copies',
+  it.each(KINDS.flatMap((kind) => [1, 2, 3].map((offset) => [kind, offset] as const)))(
+    '%s at misaligned byte offset %i: decodes correctly, tensors into copies',
     (kind, offset) => {
       const message = new RandomMessages(TEST_SEED + offset).message(kind);
       const frame = atOffset(encodeMessage(message), offset);
@@ -79,17 +91,25 @@ describe('decoded tensors are views into the received bytes', () => {
   );
 
   it('starts the tensor region 4-aligned for every header length residue, with zero padding', () => {
+    // msgpack writes 0 in 1 byte, 200 in 2, 40000 in 3: the header length moves by 0–3 bytes.
     const residues = new Set<number>();
-    for (let nameLength = 0; nameLength < 8; nameLength++) {
-      const welcome = { ...sampleMessages().welcome, job: { ...sampleMessages().welcome.job, name: 'n'.repeat(nameLength) } };
-      const frame = encodeMessage(welcome);
-      const headerLength = new DataView(frame.buffer, frame.byteOffset).getUint32(4, true);
-      residues.add((8 + headerLength) % 4);
-      const tensorStart = frame.byteLength - welcome.weights.byteLength;
-      expect(tensorStart).toBe(Math.ceil((8 + headerLength) / 4) * 4);
-      expect([...frame.subarray(8 + headerLength, tensorStart)].every((byte) => byte === 0)).toBe(true);
-      const decoded = decodeMessage(atOffset(frame, 0));
-      expect(decoded.type === 'welcome' && [...decoded.weights]).toEqual([...welcome.weights]);
+    for (const chunkId of [0, 200, 40_000]) {
+      for (const start of [0, 200]) {
+        const message: DataChunkMessage = { ...sampleMessages().dataChunk, chunkId, start };
+        const frame = encodeMessage(message);
+        const headerLength = new DataView(frame.buffer, frame.byteOffset).getUint32(4, true);
+        residues.add((8 + headerLength) % 4);
+        const tensorStart = frame.byteLength - message.features.byteLength - message.labels.byteLength;
+        expect(tensorStart).toBe(Math.ceil((8 + headerLength) / 4) * 4);
+        expect([...frame.subarray(8 + headerLength, tensorStart)].every((byte) => byte === 0)).toBe(true);
+        const decoded = decodeMessage(atOffset(frame, 0));
+        expect(decoded.type === 'dataChunk' && [decoded.chunkId, decoded.start, [...decoded.features], [...decoded.labels]]).toEqual([
+          chunkId,
+          start,
+          [...message.features],
+          [...message.labels],
+        ]);
+      }
     }
     expect([...residues].sort()).toEqual([0, 1, 2, 3]);
   });
@@ -99,11 +119,11 @@ describe('encoding', () => {
   it('writes the documented layout byte for byte (heartbeat, no tensors)', () => {
     const frame = encodeMessage({ type: 'heartbeat', kind: 'pong', sentAt: 5 });
     const header = peerPack({ fields: { kind: 'pong', sentAt: 5 }, tensors: [] });
-    const expected = [0x64, 0x74, 0x01, 0x06, header.byteLength, 0, 0, 0, ...header];
+    const expected = [0x64, 0x74, 0x02, 0x06, header.byteLength, 0, 0, 0, ...header];
     while (expected.length % 4 !== 0) expected.push(0);
     expect([...frame]).toEqual(expected);
     expect(Buffer.from(frame).toString('hex')).toBe(
-      '6474010628000000de0002a66669656c6473de0002a46b696e64a4706f6e67a673656e74417405a774656e736f727390',
+      '6474020628000000de0002a66669656c6473de0002a46b696e64a4706f6e67a673656e74417405a774656e736f727390',
     );
   });
 
@@ -118,16 +138,16 @@ describe('encoding', () => {
   });
 
   it('copies each tensor once: the frame does not change when the message does', () => {
-    const message = { ...sampleMessages().gradients, gradients: new Float32Array([1, 2, 3]) };
+    const message = { ...sampleMessages().dataChunk, features: new Float32Array([1, 2, 3]) };
     const frame = encodeMessage(message);
-    message.gradients[0] = 99;
-    expect((decodeMessage(frame) as GradientsMessage).gradients[0]).toBe(1);
+    message.features[0] = 99;
+    expect((decodeMessage(frame) as DataChunkMessage).features[0]).toBe(1);
   });
 
   it('encodes only the window of a subarray tensor', () => {
     const backing = new Float32Array([0, 1, 2, 3, 4, 5, 6, 7]);
-    const decoded = decodeMessage(encodeMessage({ ...sampleMessages().gradients, gradients: backing.subarray(3, 6) })) as GradientsMessage;
-    expect([...decoded.gradients]).toEqual([3, 4, 5]);
+    const decoded = decodeMessage(encodeMessage({ ...sampleMessages().dataChunk, features: backing.subarray(3, 6) })) as DataChunkMessage;
+    expect([...decoded.features]).toEqual([3, 4, 5]);
   });
 
   it('encodeMessageParts: head plus zero-copy tensor parts, concatenating to encodeMessage', () => {
@@ -154,16 +174,16 @@ describe('encoding', () => {
   });
 
   it('validates before sending: a number[] tensor or a string step is refused with the field named', () => {
-    const stringStep = { ...sampleMessages().gradients, step: '3' as unknown as number };
+    const stringStep = { ...sampleMessages().pushReport, step: '3' as unknown as number };
     expect(() => encodeMessage(stringStep)).toThrow(ProtocolError);
     expect(() => encodeMessage(stringStep)).toThrow(expect.objectContaining({
       code: ProtocolErrorCode.MALFORMED,
-      message: 'gradients.step: expected a non-negative integer, got "3"',
+      message: 'pushReport.step: expected a non-negative integer, got "3"',
     }));
-    const listTensor = { ...sampleMessages().gradients, gradients: [1, 2] as unknown as Float32Array };
+    const listTensor = { ...sampleMessages().dataChunk, features: [1, 2] as unknown as Float32Array };
     expect(() => encodeMessageParts(listTensor)).toThrow(expect.objectContaining({
       code: ProtocolErrorCode.MALFORMED,
-      message: 'gradients.gradients: expected a Float32Array, got an array of length 2',
+      message: 'dataChunk.features: expected a Float32Array, got an array of length 2',
     }));
   });
 });

@@ -3,7 +3,7 @@ import { decodeMessage } from './decode.js';
 import { encodeMessage } from './encode.js';
 import { ProtocolError, ProtocolErrorCode } from './errors.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from './frame-layout.js';
-import { MessageType, type GradientsMessage } from './messages.js';
+import { MessageType, type DataChunkMessage, type PushReportMessage } from './messages.js';
 import { peerFrame, peerPack, rawFrame, splitMessage } from './testing/raw-frame.js';
 import { seededRandom, sampleMessages } from './testing/messages.js';
 import { TEST_SEED } from './testing/seed.js';
@@ -27,13 +27,14 @@ function expectRejected(bytes: Uint8Array, code: string, message: string | RegEx
   else expect(error.message).toMatch(message);
 }
 
-const { fields: gradientFields } = splitMessage(sampleMessages().gradients);
+const { fields: dataChunkFields } = splitMessage(sampleMessages().dataChunk);
+const { fields: reportFields } = splitMessage(sampleMessages().pushReport);
 
 describe('size limits', () => {
   it('rejects a frame one byte over maxBytes and accepts one exactly at it', () => {
-    const frame = encodeMessage(sampleMessages().weights);
+    const frame = encodeMessage(sampleMessages().dataChunk);
     expectRejected(frame, ProtocolErrorCode.OVERSIZED, `frame of ${frame.byteLength} bytes exceeds maxBytes ${frame.byteLength - 1}`, frame.byteLength - 1);
-    expect(decodeMessage(frame, { maxBytes: frame.byteLength }).type).toBe('weights');
+    expect(decodeMessage(frame, { maxBytes: frame.byteLength }).type).toBe('dataChunk');
   });
 
   it('checks size before looking at the bytes', () => {
@@ -73,12 +74,12 @@ describe('truncation', () => {
   });
 
   it('is TRUNCATED when descriptors claim more elements than the frame holds', () => {
-    const frame = rawFrame({ typeCode: MessageType.gradients, header: { fields: gradientFields, tensors: [['gradients', 2 ** 40]] } });
+    const frame = rawFrame({ typeCode: MessageType.dataChunk, header: { fields: dataChunkFields, tensors: [['features', 2 ** 40], ['labels', 0]] } });
     expectRejected(frame, ProtocolErrorCode.TRUNCATED, /bytes is shorter than the 4398046511\d+ bytes its header describes$/);
   });
 
   it('is MALFORMED, not TRUNCATED, for bytes beyond what the header describes', () => {
-    const frame = rawFrame({ typeCode: MessageType.gradients, header: { fields: gradientFields, tensors: [['gradients', 1]] }, tensors: [new Float32Array([1])], trailing: 4 });
+    const frame = rawFrame({ typeCode: MessageType.dataChunk, header: { fields: dataChunkFields, tensors: [['features', 1], ['labels', 0]] }, tensors: [new Float32Array([1])], trailing: 4 });
     expectRejected(frame, ProtocolErrorCode.MALFORMED, `frame: 4 trailing bytes after the ${frame.byteLength - 4} bytes its header describes`);
   });
 });
@@ -93,13 +94,18 @@ describe('prefix', () => {
     expectRejected(frame, ProtocolErrorCode.MALFORMED, `frame: bad magic ${shown}, expected 0x64 0x74`);
   });
 
-  it.each([0, 2, 255])('rejects protocol version byte %i as VERSION', (version) => {
-    const frame = good();
-    frame[2] = version;
-    expectRejected(frame, ProtocolErrorCode.VERSION, `frame: protocol version ${version}, this build speaks 1`);
+  it('writes protocol version 2 at byte 2', () => {
+    expect(good()[2]).toBe(2);
   });
 
-  it.each([0, 12, 255])('rejects message type code %i as UNKNOWN_TYPE', (code) => {
+  it.each([0, 1, 3, 255])('rejects protocol version byte %i as VERSION', (version) => {
+    const frame = good();
+    frame[2] = version;
+    expectRejected(frame, ProtocolErrorCode.VERSION, `frame: protocol version ${version}, this build speaks 2`);
+  });
+
+  // 4 and 5 were protocol 1's gradients and weights; 12 and 13 are chunk frames, which decodeChunk reads, not decodeMessage.
+  it.each([0, 4, 5, 12, 13, 15, 255])('rejects message type code %i as UNKNOWN_TYPE', (code) => {
     const frame = good();
     frame[3] = code;
     expectRejected(frame, ProtocolErrorCode.UNKNOWN_TYPE, `frame: unknown message type code ${code}`);
@@ -136,26 +142,32 @@ describe('header', () => {
 });
 
 describe('tensor descriptors', () => {
-  const frameWith = (tensors: unknown) => rawFrame({ typeCode: MessageType.gradients, header: { fields: gradientFields, tensors } });
+  const frameWith = (tensors: unknown) => rawFrame({ typeCode: MessageType.dataChunk, header: { fields: dataChunkFields, tensors } });
 
   it.each([
-    [[['gradients', 0], ['gradients', 0]], 'gradients header.tensors[1][0]: expected no second descriptor for gradients.gradients, got "gradients"'],
-    [[['weights', 0]], 'gradients header.tensors[0][0]: expected one of the gradients tensor fields [gradients], got "weights"'],
-    [[], 'gradients.gradients: expected a tensor descriptor, got undefined'],
-    [[['gradients']], 'gradients header.tensors[0]: expected a [name, elementCount] pair, got an array of length 1'],
-    [[[7, 0]], 'gradients header.tensors[0][0]: expected a string, got 7'],
-    [[['gradients', -1]], 'gradients.gradients element count: expected a non-negative integer, got -1'],
-    [[['gradients', 1.5]], 'gradients.gradients element count: expected a non-negative integer, got 1.5'],
-    [[['gradients', '3']], 'gradients.gradients element count: expected a non-negative integer, got "3"'],
+    [[['features', 0], ['features', 0], ['labels', 0]], 'dataChunk header.tensors[1][0]: expected no second descriptor for dataChunk.features, got "features"'],
+    [[['gradients', 0]], 'dataChunk header.tensors[0][0]: expected one of the dataChunk tensor fields [features, labels], got "gradients"'],
+    [[], 'dataChunk.features: expected a tensor descriptor, got undefined'],
+    [[['features', 0]], 'dataChunk.labels: expected a tensor descriptor, got undefined'],
+    [[['features']], 'dataChunk header.tensors[0]: expected a [name, elementCount] pair, got an array of length 1'],
+    [[[7, 0]], 'dataChunk header.tensors[0][0]: expected a string, got 7'],
+    [[['features', -1]], 'dataChunk.features element count: expected a non-negative integer, got -1'],
+    [[['features', 1.5]], 'dataChunk.features element count: expected a non-negative integer, got 1.5'],
+    [[['features', '3']], 'dataChunk.features element count: expected a non-negative integer, got "3"'],
   ])('rejects descriptors %j as MALFORMED', (tensors, message) => {
     expectRejected(frameWith(tensors), ProtocolErrorCode.MALFORMED, message);
   });
 
+  it('refuses a protocol-1 style gradients tensor on a pushReport: its gradients travel as chunk frames', () => {
+    const frame = peerFrame(MessageType.pushReport, reportFields, { gradients: new Float32Array([1, 2]) });
+    expectRejected(frame, ProtocolErrorCode.MALFORMED, 'pushReport header.tensors[0][0]: expected one of the pushReport tensor fields [], got "gradients"');
+  });
+
   it('lets the prefix type and framed tensors win over same-named header fields', () => {
-    const frame = peerFrame(MessageType.gradients, { ...gradientFields, type: 'weights', gradients: 5 }, { gradients: new Float32Array([7]) });
-    const decoded = decodeMessage(frame) as GradientsMessage;
-    expect(decoded.type).toBe('gradients');
-    expect([...decoded.gradients]).toEqual([7]);
+    const frame = peerFrame(MessageType.dataChunk, { ...dataChunkFields, type: 'pushReport', features: 5 }, { features: new Float32Array([7]), labels: new Float32Array(0) });
+    const decoded = decodeMessage(frame) as DataChunkMessage;
+    expect(decoded.type).toBe('dataChunk');
+    expect([...decoded.features]).toEqual([7]);
   });
 
   it('reads descriptors in any order, placing tensors in that order', () => {
@@ -167,22 +179,23 @@ describe('tensor descriptors', () => {
 
 describe('numbers', () => {
   it.each([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY])('lets a diverged loss (%s) through for the parameter server to reject and count', (loss) => {
-    const decoded = decodeMessage(encodeMessage({ ...sampleMessages().gradients, loss })) as GradientsMessage;
-    expect(decoded.loss).toBe(loss);
+    const decoded = decodeMessage(encodeMessage({ ...sampleMessages().pushReport, loss, finite: false })) as PushReportMessage;
+    expect([decoded.loss, decoded.finite]).toEqual([loss, false]);
   });
 
   it.each([
-    ['computeSeconds', Number.POSITIVE_INFINITY, 'gradients.computeSeconds: expected a finite number ≥ 0, got Infinity'],
-    ['computeSeconds', Number.NaN, 'gradients.computeSeconds: expected a finite number ≥ 0, got NaN'],
+    ['computeSeconds', Number.POSITIVE_INFINITY, 'pushReport.computeSeconds: expected a finite number ≥ 0, got Infinity'],
+    ['computeSeconds', Number.NaN, 'pushReport.computeSeconds: expected a finite number ≥ 0, got NaN'],
+    ['step', Number.NaN, 'pushReport.step: expected a non-negative integer, got NaN'],
   ])('rejects non-finite header number %s = %s', (field, value, message) => {
-    const frame = peerFrame(MessageType.gradients, { ...gradientFields, [field]: value }, { gradients: new Float32Array(1) });
+    const frame = peerFrame(MessageType.pushReport, { ...reportFields, [field]: value });
     expectRejected(frame, ProtocolErrorCode.MALFORMED, message);
   });
 
   it('passes non-finite tensor values through untouched: judging them is the parameter server’s job', () => {
-    const gradients = new Float32Array([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -0]);
-    const decoded = decodeMessage(encodeMessage({ ...sampleMessages().gradients, gradients })) as GradientsMessage;
-    expect([...decoded.gradients]).toEqual([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -0]);
+    const features = new Float32Array([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -0]);
+    const decoded = decodeMessage(encodeMessage({ ...sampleMessages().dataChunk, features })) as DataChunkMessage;
+    expect([...decoded.features]).toEqual([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -0]);
   });
 
   it('reads a peer’s int64-encoded integer as a number', () => {
@@ -205,7 +218,7 @@ describe(`hostile bytes (seed ${TEST_SEED})`, () => {
   }
 
   it('every single-bit flip of a frame decodes or throws a ProtocolError', () => {
-    const frame = encodeMessage(sampleMessages().welcome);
+    const frame = encodeMessage(sampleMessages().dataChunk);
     const codes = new Set<string>();
     for (let bit = 0; bit < frame.byteLength * 8; bit++) {
       const flipped = frame.slice();
@@ -218,11 +231,24 @@ describe(`hostile bytes (seed ${TEST_SEED})`, () => {
     expect(codes).toContain(ProtocolErrorCode.VERSION);
   });
 
+  it('every single-bit flip of a welcome (shards, chunkBytes) decodes or throws a ProtocolError', () => {
+    const frame = encodeMessage(sampleMessages().welcome);
+    const codes = new Set<string>();
+    for (let bit = 0; bit < frame.byteLength * 8; bit++) {
+      const flipped = frame.slice();
+      flipped[bit >> 3] = (flipped[bit >> 3] ?? 0) ^ (1 << (bit & 7));
+      codes.add(decodeOrProtocolError(flipped));
+    }
+    expect(codes).toContain(ProtocolErrorCode.MALFORMED);
+    expect(codes).toContain(ProtocolErrorCode.VERSION);
+    expect(codes).toContain(ProtocolErrorCode.UNKNOWN_TYPE);
+  });
+
   it('random headers behind a valid prefix decode or throw a ProtocolError', () => {
     const random = seededRandom(TEST_SEED);
     for (let i = 0; i < 2000; i++) {
       const header = Uint8Array.from({ length: 1 + Math.floor(random() * 64) }, () => Math.floor(random() * 256));
-      const typeCode = 1 + Math.floor(random() * 11);
+      const typeCode = 1 + Math.floor(random() * 15);
       expect(['ok', ...Object.values(ProtocolErrorCode)]).toContain(decodeOrProtocolError(rawFrame({ typeCode, headerBytes: header, trailing: Math.floor(random() * 16) })));
     }
   });

@@ -87,20 +87,50 @@ describe('host byte order', () => {
 describe('public surface', () => {
   it('exports exactly the intended names', () => {
     expect(Object.keys(publicApi).sort()).toEqual([
+      'CHUNK_HEADER_BYTES',
+      'CHUNK_PAYLOAD_OFFSET',
+      'ChunkPlan',
+      'ChunkType',
+      'DEFAULT_CHUNK_BYTES',
       'DEFAULT_MAX_MESSAGE_BYTES',
       'FRAME_MAGIC',
       'FRAME_PREFIX_BYTES',
+      'FrameSet',
+      'FrameSets',
       'MAX_ERROR_MESSAGE_CHARS',
+      'MIN_CHUNK_BYTES',
       'MessageType',
       'PROTOCOL_VERSION',
       'ProtocolError',
       'ProtocolErrorCode',
       'assertCompatibleHello',
+      'chunkFrameBytes',
+      'chunkKindOf',
+      'decodeChunk',
       'decodeMessage',
+      'encodeChunk',
       'encodeMessage',
       'encodeMessageParts',
       'toErrorMessage',
       'validateMessage',
+      'writeChunkFrame',
+      'writeChunkHeader',
     ]);
+  });
+
+  it('keeps the wire type codes stable: retired codes stay unused, chunk codes sit beside the message codes', () => {
+    expect(publicApi.MessageType).toStrictEqual({
+      hello: 1,
+      welcome: 2,
+      assignment: 3,
+      heartbeat: 6,
+      leave: 7,
+      error: 8,
+      dataChunk: 9,
+      standby: 10,
+      shutdown: 11,
+      pushReport: 14,
+    });
+    expect(publicApi.ChunkType).toStrictEqual({ gradientChunk: 12, weightsChunk: 13 });
   });
 });

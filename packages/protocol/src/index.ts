@@ -21,3 +21,19 @@ export { assertCompatibleHello } from './handshake.js';
 export { ProtocolError, ProtocolErrorCode } from './errors.js';
 export { toErrorMessage, MAX_ERROR_MESSAGE_CHARS } from './error-message.js';
 export { DEFAULT_MAX_MESSAGE_BYTES, FRAME_MAGIC, FRAME_PREFIX_BYTES } from './frame-layout.js';
+export { ChunkPlan, DEFAULT_CHUNK_BYTES, MIN_CHUNK_BYTES, type ChunkSpan, type FlatRange } from './chunk-plan.js';
+export {
+  ChunkType,
+  CHUNK_HEADER_BYTES,
+  CHUNK_PAYLOAD_OFFSET,
+  chunkKindOf,
+  chunkFrameBytes,
+  writeChunkHeader,
+  writeChunkFrame,
+  encodeChunk,
+  decodeChunk,
+  type Chunk,
+  type ChunkHeader,
+  type ChunkKind,
+} from './chunk-frame.js';
+export { FrameSet, FrameSets } from './frame-sets.js';

@@ -5,21 +5,21 @@
  */
 
 /** Bumped on any incompatible change of a message or of the frame layout. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Wire type codes. Stable: never renumber, only append. */
 export const MessageType = {
   hello: 1,
   welcome: 2,
   assignment: 3,
-  gradients: 4,
-  weights: 5,
+  /** 4 and 5 were the whole-model `gradients` and `weights` messages of protocol 1. */
   heartbeat: 6,
   leave: 7,
   error: 8,
   dataChunk: 9,
   standby: 10,
   shutdown: 11,
+  pushReport: 14,
 } as const;
 export type MessageKind = keyof typeof MessageType;
 
@@ -75,6 +75,21 @@ export interface WorkerJobConfig {
   readonly seed: number;
   /** Heartbeat period the coordinator expects, ms. */
   readonly heartbeatIntervalMs: number;
+  /** Largest data-plane chunk payload, bytes (a multiple of 4); `cluster.chunkBytes`. */
+  readonly chunkBytes: number;
+}
+
+/** One parameter-server shard: the flat range it owns. */
+export interface ShardDescriptor {
+  /** First flat element the shard owns. */
+  readonly start: number;
+  /** One past the last flat element it owns. */
+  readonly end: number;
+  /**
+   * Where its data plane listens (`ws://host:port`); '' for the embedded
+   * shard, which is reached over the coordinator connection itself.
+   */
+  readonly url: string;
 }
 
 /** coordinator → worker, answer to `hello`. */
@@ -85,8 +100,10 @@ export interface WelcomeMessage {
   /** tfjs Layers topology JSON (model.toJSON(null, false)). */
   readonly modelTopology: unknown;
   readonly layout: readonly WeightEntry[];
+  /** Version of the weights that follow as `weightsChunk` frames. */
   readonly version: number;
-  readonly weights: Float32Array;
+  /** The shards, in range order; together they cover the whole layout. */
+  readonly shards: readonly ShardDescriptor[];
   readonly data: DataDescriptor;
 }
 
@@ -110,31 +127,24 @@ export interface DataChunkMessage {
   readonly labels: Float32Array;
 }
 
-/** worker → coordinator: the result of one assignment. */
-export interface GradientsMessage {
-  readonly type: 'gradients';
+/**
+ * worker → coordinator: the result of one assignment. The gradients
+ * themselves went to the shards as `gradientChunk` frames before this
+ * report; a non-finite result sends no chunks at all.
+ */
+export interface PushReportMessage {
+  readonly type: 'pushReport';
   readonly workerId: number;
   readonly step: number;
   readonly version: number;
   readonly batchId: number;
   readonly sampleCount: number;
-  /** Mean loss over the batch (regularisation included). */
+  /** Mean loss over the batch (regularisation included); may be NaN when `finite` is false. */
   readonly loss: number;
   /** Seconds the worker spent computing (for straggler metrics). */
   readonly computeSeconds: number;
-  /**
-   * Full layout length: gradients for trainable entries, the new state
-   * values for non-trainable ones.
-   */
-  readonly gradients: Float32Array;
-}
-
-/** coordinator → all workers: the weights after a committed step. */
-export interface WeightsMessage {
-  readonly type: 'weights';
-  readonly version: number;
-  readonly step: number;
-  readonly weights: Float32Array;
+  /** False when the loss or any gradient value was NaN or ±Infinity (no chunks were sent). */
+  readonly finite: boolean;
 }
 
 /** Either direction; the receiver answers a ping with a pong. */
@@ -176,8 +186,7 @@ export type Message =
   | WelcomeMessage
   | AssignmentMessage
   | DataChunkMessage
-  | GradientsMessage
-  | WeightsMessage
+  | PushReportMessage
   | HeartbeatMessage
   | LeaveMessage
   | ErrorMessage

@@ -18,10 +18,8 @@ export const TENSOR_BYTES_PER_ELEMENT = 4;
  */
 export const TENSOR_FIELDS: { readonly [K in MessageKind]: readonly TensorField[] } = {
   hello: [],
-  welcome: [{ name: 'weights', dtype: 'float32' }],
+  welcome: [],
   assignment: [{ name: 'sampleIds', dtype: 'uint32' }],
-  gradients: [{ name: 'gradients', dtype: 'float32' }],
-  weights: [{ name: 'weights', dtype: 'float32' }],
   heartbeat: [],
   leave: [],
   error: [],
@@ -31,6 +29,7 @@ export const TENSOR_FIELDS: { readonly [K in MessageKind]: readonly TensorField[
   ],
   standby: [],
   shutdown: [],
+  pushReport: [],
 };
 
 /** A view of `count` elements at `byteOffset` of `buffer`; the offset must be 4-aligned. */

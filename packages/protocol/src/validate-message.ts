@@ -10,6 +10,7 @@
 import { ProtocolError, ProtocolErrorCode, describeValue, malformed } from './errors.js';
 import {
   FieldReader,
+  type Check,
   arrayOf,
   boolean,
   anyNumber,
@@ -26,7 +27,8 @@ import {
   string,
   uint32Array,
 } from './field-checks.js';
-import { MessageType, type DataDescriptor, type Message, type MessageKind, type WeightEntry } from './messages.js';
+import { MIN_CHUNK_BYTES } from './chunk-plan.js';
+import { MessageType, type DataDescriptor, type Message, type MessageKind, type ShardDescriptor, type WeightEntry } from './messages.js';
 
 type MessageOf<K extends MessageKind> = Extract<Message, { type: K }>;
 
@@ -49,17 +51,49 @@ function readDataDescriptor(r: FieldReader): DataDescriptor {
   };
 }
 
-/** Layout entries must describe their own shape and lie inside the weights they index. */
-function checkLayout(layout: readonly WeightEntry[], weightsLength: number, path: string): void {
+/** Layout entries must describe their own shape and lie back to back from offset 0 (the engine's flat layout). */
+function checkLayout(layout: readonly WeightEntry[], path: string): void {
+  let offset = 0;
   layout.forEach((entry, index) => {
     const shapeSize = entry.shape.reduce((product, dim) => product * dim, 1);
     if (entry.size !== shapeSize) {
       malformed(`${path}[${index}].size`, `${shapeSize} (the product of shape [${entry.shape.join(',')}])`, entry.size);
     }
-    if (entry.offset + entry.size > weightsLength) {
-      malformed(`${path}[${index}].offset`, `offset + size (${entry.size}) ≤ weights length ${weightsLength}`, entry.offset);
-    }
+    if (entry.offset !== offset) malformed(`${path}[${index}].offset`, `${offset} (entries lie back to back)`, entry.offset);
+    offset += entry.size;
   });
+}
+
+const readShard = objectCheck(
+  (r): ShardDescriptor => ({
+    start: r.get('start', nonNegativeInteger),
+    end: r.get('end', nonNegativeInteger),
+    url: r.get('url', string),
+  }),
+);
+
+const chunkBytes: Check<number> = (value, path) =>
+  typeof value === 'number' && Number.isSafeInteger(value) && value >= MIN_CHUNK_BYTES && value % 4 === 0
+    ? value
+    : malformed(path, `a multiple of 4 ≥ ${MIN_CHUNK_BYTES}`, value);
+
+/** Elements the layout spans (the end of its furthest entry). */
+function layoutSize(layout: readonly WeightEntry[]): number {
+  return layout.reduce((end, entry) => Math.max(end, entry.offset + entry.size), 0);
+}
+
+/** Shards must tile [0, total) in order, with no gap and no overlap, split on chunk boundaries. */
+function checkShards(shards: readonly ShardDescriptor[], total: number, chunkElements: number, path: string): void {
+  let expectedStart = 0;
+  shards.forEach((shard, index) => {
+    if (shard.start !== expectedStart) malformed(`${path}[${index}].start`, `${expectedStart} (shards tile the layout in order)`, shard.start);
+    if (shard.end <= shard.start && total > 0) malformed(`${path}[${index}].end`, `> start ${shard.start}`, shard.end);
+    if (index < shards.length - 1 && shard.end % chunkElements !== 0) {
+      malformed(`${path}[${index}].end`, `a multiple of ${chunkElements} (shards split the layout on chunk boundaries)`, shard.end);
+    }
+    expectedStart = shard.end;
+  });
+  if (expectedStart !== total) malformed(`${path}[${shards.length - 1}].end`, `${total} (the layout's size)`, expectedStart);
 }
 
 const GUARDS: { readonly [K in MessageKind]: (r: FieldReader) => MessageOf<K> } = {
@@ -87,15 +121,17 @@ const GUARDS: { readonly [K in MessageKind]: (r: FieldReader) => MessageOf<K> } 
         batchSize: j.get('batchSize', positiveInteger),
         seed: j.get('seed', safeInteger),
         heartbeatIntervalMs: j.get('heartbeatIntervalMs', positiveFiniteNumber),
+        chunkBytes: j.get('chunkBytes', chunkBytes),
       })),
       // A tfjs Layers topology is a JSON object; its inside is tfjs's to judge.
       modelTopology: r.get('modelTopology', plainObject),
       layout: r.get('layout', arrayOf(readWeightEntry)),
       version: r.get('version', nonNegativeInteger),
-      weights: r.get('weights', float32Array),
+      shards: r.get('shards', arrayOf(readShard, 1)),
       data: r.object('data', readDataDescriptor),
     };
-    checkLayout(message.layout, message.weights.length, `${r.path}.layout`);
+    checkLayout(message.layout, `${r.path}.layout`);
+    checkShards(message.shards, layoutSize(message.layout), message.job.chunkBytes / 4, `${r.path}.shards`);
     return message;
   },
   assignment: (r) => ({
@@ -114,24 +150,6 @@ const GUARDS: { readonly [K in MessageKind]: (r: FieldReader) => MessageOf<K> } 
     features: r.get('features', float32Array),
     labels: r.get('labels', float32Array),
   }),
-  gradients: (r) => ({
-    type: 'gradients',
-    workerId: r.get('workerId', nonNegativeInteger),
-    step: r.get('step', nonNegativeInteger),
-    version: r.get('version', nonNegativeInteger),
-    batchId: r.get('batchId', nonNegativeInteger),
-    // Gradients are averaged weighted by sample count: zero samples would divide by zero.
-    sampleCount: r.get('sampleCount', positiveInteger),
-    loss: r.get('loss', anyNumber),
-    computeSeconds: r.get('computeSeconds', nonNegativeFiniteNumber),
-    gradients: r.get('gradients', float32Array),
-  }),
-  weights: (r) => ({
-    type: 'weights',
-    version: r.get('version', nonNegativeInteger),
-    step: r.get('step', nonNegativeInteger),
-    weights: r.get('weights', float32Array),
-  }),
   heartbeat: (r) => ({
     type: 'heartbeat',
     kind: r.get('kind', oneOf(['ping', 'pong'])),
@@ -141,6 +159,18 @@ const GUARDS: { readonly [K in MessageKind]: (r: FieldReader) => MessageOf<K> } 
   error: (r) => ({ type: 'error', code: r.get('code', string), message: r.get('message', string) }),
   standby: (r) => ({ type: 'standby', reason: r.get('reason', string) }),
   shutdown: (r) => ({ type: 'shutdown', reason: r.get('reason', string), success: r.get('success', boolean) }),
+  pushReport: (r) => ({
+    type: 'pushReport',
+    workerId: r.get('workerId', nonNegativeInteger),
+    step: r.get('step', nonNegativeInteger),
+    version: r.get('version', nonNegativeInteger),
+    batchId: r.get('batchId', nonNegativeInteger),
+    // Gradients are averaged weighted by sample count: zero samples would divide by zero.
+    sampleCount: r.get('sampleCount', positiveInteger),
+    loss: r.get('loss', anyNumber),
+    computeSeconds: r.get('computeSeconds', nonNegativeFiniteNumber),
+    finite: r.get('finite', boolean),
+  }),
 };
 
 export function isMessageKind(value: unknown): value is MessageKind {

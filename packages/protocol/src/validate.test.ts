@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeMessage } from './decode.js';
+import { encodeMessage } from './encode.js';
 import { describeValue, ProtocolError, ProtocolErrorCode } from './errors.js';
 import { MessageType, type MessageKind } from './messages.js';
 import { peerFrame, splitMessage } from './testing/raw-frame.js';
@@ -88,12 +89,18 @@ describe('every header field is checked', () => {
 
 describe('ranges', () => {
   it.each([
-    ['gradients', ['step'], -1, 'gradients.step: expected a non-negative integer, got -1'],
-    ['gradients', ['step'], 1.5, 'gradients.step: expected a non-negative integer, got 1.5'],
-    ['gradients', ['step'], 2 ** 53, 'gradients.step: expected a non-negative integer, got 9007199254740992'],
-    ['gradients', ['step'], 'x', 'gradients.step: expected a non-negative integer, got "x"'],
-    ['gradients', ['sampleCount'], 0, 'gradients.sampleCount: expected a positive integer, got 0'],
-    ['gradients', ['computeSeconds'], -0.5, 'gradients.computeSeconds: expected a finite number ≥ 0, got -0.5'],
+    ['pushReport', ['step'], -1, 'pushReport.step: expected a non-negative integer, got -1'],
+    ['pushReport', ['step'], 1.5, 'pushReport.step: expected a non-negative integer, got 1.5'],
+    ['pushReport', ['step'], 2 ** 53, 'pushReport.step: expected a non-negative integer, got 9007199254740992'],
+    ['pushReport', ['step'], 'x', 'pushReport.step: expected a non-negative integer, got "x"'],
+    ['pushReport', ['sampleCount'], 0, 'pushReport.sampleCount: expected a positive integer, got 0'],
+    ['pushReport', ['computeSeconds'], -0.5, 'pushReport.computeSeconds: expected a finite number ≥ 0, got -0.5'],
+    ['pushReport', ['computeSeconds'], Number.NaN, 'pushReport.computeSeconds: expected a finite number ≥ 0, got NaN'],
+    ['pushReport', ['computeSeconds'], Number.NEGATIVE_INFINITY, 'pushReport.computeSeconds: expected a finite number ≥ 0, got -Infinity'],
+    ['pushReport', ['finite'], 1, 'pushReport.finite: expected a boolean, got 1'],
+    ['pushReport', ['finite'], 'true', 'pushReport.finite: expected a boolean, got "true"'],
+    ['pushReport', ['finite'], null, 'pushReport.finite: expected a boolean, got null'],
+    ['pushReport', ['loss'], '0.25', 'pushReport.loss: expected a number, got "0.25"'],
     ['heartbeat', ['kind'], 'pang', 'heartbeat.kind: expected "ping" or "pong", got "pang"'],
     ['heartbeat', ['sentAt'], Number.POSITIVE_INFINITY, 'heartbeat.sentAt: expected a finite number ≥ 0, got Infinity'],
     ['hello', ['previousWorkerId'], -1, 'hello.previousWorkerId: expected a non-negative integer, got -1'],
@@ -103,13 +110,24 @@ describe('ranges', () => {
     ['welcome', ['job', 'seed'], 0.5, 'welcome.job.seed: expected an integer, got 0.5'],
     ['welcome', ['job', 'heartbeatIntervalMs'], 0, 'welcome.job.heartbeatIntervalMs: expected a finite number > 0, got 0'],
     ['welcome', ['job', 'name'], 7n, 'welcome.job.name: expected a string, got 7'],
+    ['welcome', ['job', 'chunkBytes'], 4098, 'welcome.job.chunkBytes: expected a multiple of 4 ≥ 4096, got 4098'],
+    ['welcome', ['job', 'chunkBytes'], 4097, 'welcome.job.chunkBytes: expected a multiple of 4 ≥ 4096, got 4097'],
+    ['welcome', ['job', 'chunkBytes'], 4092, 'welcome.job.chunkBytes: expected a multiple of 4 ≥ 4096, got 4092'],
+    ['welcome', ['job', 'chunkBytes'], 0, 'welcome.job.chunkBytes: expected a multiple of 4 ≥ 4096, got 0'],
+    ['welcome', ['job', 'chunkBytes'], 4096.5, 'welcome.job.chunkBytes: expected a multiple of 4 ≥ 4096, got 4096.5'],
+    ['welcome', ['job', 'chunkBytes'], 2 ** 53 + 4, 'welcome.job.chunkBytes: expected a multiple of 4 ≥ 4096, got 9007199254740996'],
     ['welcome', ['data', 'chunkSize'], 0, 'welcome.data.chunkSize: expected a positive integer, got 0'],
     ['welcome', ['data', 'featureShape', 0], -784, 'welcome.data.featureShape[0]: expected a non-negative integer, got -784'],
     ['welcome', ['modelTopology'], [], 'welcome.modelTopology: expected an object, got an array of length 0'],
     ['welcome', ['modelTopology'], null, 'welcome.modelTopology: expected an object, got null'],
     ['welcome', ['layout', 0, 'size'], 5, 'welcome.layout[0].size: expected 6 (the product of shape [2,3]), got 5'],
-    ['welcome', ['layout', 1, 'offset'], 7, 'welcome.layout[1].offset: expected offset + size (3) ≤ weights length 9, got 7'],
-    ['gradients', ['step'], 'r'.repeat(100), `gradients.step: expected a non-negative integer, got "${'r'.repeat(39)}…" (100 chars)`],
+    // An entry moved past the shards' end: the layout now spans 10 elements, the shards 9.
+    ['welcome', ['layout', 1, 'offset'], 7, 'welcome.layout[1].offset: expected 6 (entries lie back to back), got 7'],
+    ['welcome', ['shards'], [], 'welcome.shards: expected an array of at least 1 elements, got an array of length 0'],
+    ['welcome', ['shards', 0, 'start'], -1, 'welcome.shards[0].start: expected a non-negative integer, got -1'],
+    ['welcome', ['shards', 0, 'end'], 9.5, 'welcome.shards[0].end: expected a non-negative integer, got 9.5'],
+    ['welcome', ['shards', 0, 'url'], null, 'welcome.shards[0].url: expected a string, got null'],
+    ['pushReport', ['step'], 'r'.repeat(100), `pushReport.step: expected a non-negative integer, got "${'r'.repeat(39)}…" (100 chars)`],
     ['shutdown', ['success'], 'yes', 'shutdown.success: expected a boolean, got "yes"'],
   ] as const)('%s %j = %s is MALFORMED', (kind, path, value, message) => {
     const fields = withField(splitMessage(sampleMessages()[kind]).fields, path, value);
@@ -123,9 +141,12 @@ describe('ranges', () => {
   });
 
   it('accepts the edges of each range', () => {
-    const { fields, tensors } = splitMessage(sampleMessages().gradients);
+    const { fields } = splitMessage(sampleMessages().pushReport);
     const edge = { ...fields, workerId: 0, step: Number.MAX_SAFE_INTEGER, sampleCount: 1, loss: -1e308, computeSeconds: 0 };
-    expect(decodeMessage(peerFrame(MessageType.gradients, edge, tensors))).toMatchObject(edge);
+    expect(decodeMessage(peerFrame(MessageType.pushReport, edge))).toMatchObject(edge);
+    const welcome = splitMessage(sampleMessages().welcome).fields;
+    const smallest = withField(welcome, ['job', 'chunkBytes'], 4096);
+    expect(decodeMessage(peerFrame(MessageType.welcome, smallest))).toMatchObject({ job: { chunkBytes: 4096 } });
   });
 
   it('treats an optional field sent as nil like an absent one', () => {
@@ -154,8 +175,8 @@ describe('validateMessage on in-memory values', () => {
   });
 
   it.each([
-    ['gradients', 'gradients', new Float64Array(2), 'gradients.gradients: expected a Float32Array, got a Float64Array of length 2'],
-    ['weights', 'weights', new Uint32Array(2), 'weights.weights: expected a Float32Array, got a Uint32Array of length 2'],
+    ['dataChunk', 'features', new Float64Array(2), 'dataChunk.features: expected a Float32Array, got a Float64Array of length 2'],
+    ['dataChunk', 'labels', new Uint32Array(2), 'dataChunk.labels: expected a Float32Array, got a Uint32Array of length 2'],
     ['assignment', 'sampleIds', new Float32Array(2), 'assignment.sampleIds: expected a Uint32Array, got a Float32Array of length 2'],
     ['dataChunk', 'labels', undefined, 'dataChunk.labels: expected a Float32Array, got undefined'],
   ] as const)('%s.%s of the wrong array type is MALFORMED', (kind, field, value, message) => {
@@ -163,9 +184,79 @@ describe('validateMessage on in-memory values', () => {
   });
 
   it('returns a fresh object holding the same tensors', () => {
-    const message = sampleMessages().weights;
+    const message = sampleMessages().dataChunk;
     const valid = validateMessage(message);
     expect(valid).not.toBe(message);
-    expect(valid.type === 'weights' && valid.weights).toBe(message.weights);
+    expect(valid.type === 'dataChunk' && valid.features).toBe(message.features);
+    expect(valid.type === 'dataChunk' && valid.labels).toBe(message.labels);
+  });
+
+  it('refuses the retired protocol-1 kinds as unknown', () => {
+    for (const type of ['gradients', 'weights']) {
+      expect(() => validateMessage({ type })).toThrow(expect.objectContaining({ code: ProtocolErrorCode.UNKNOWN_TYPE, message: `message.type: unknown message type "${type}"` }));
+    }
+  });
+
+  it('refuses a protocol-1 welcome (weights, no shards), naming the missing field, and never returns weights', () => {
+    const { shards: _shards, ...withoutShards } = sampleMessages().welcome;
+    const v1 = { ...withoutShards, weights: new Float32Array(9) };
+    expect(malformedError(() => validateMessage(v1)).message).toBe('welcome.shards: expected an array, got undefined');
+    const valid = validateMessage({ ...sampleMessages().welcome, weights: new Float32Array(9) });
+    expect(Object.hasOwn(valid, 'weights')).toBe(false);
+  });
+});
+
+describe('welcome.shards tile the layout', () => {
+  /** A layout of 2500 elements: with the minimum 4096-byte chunks (1024 elements), shards split at 1024 and 2048. */
+  const welcomeWith = (shards: readonly { start: number; end: number; url?: string }[]) => ({
+    ...sampleMessages().welcome,
+    layout: [
+      { name: 'dense/kernel', shape: [1000, 2], offset: 0, size: 2000, trainable: true },
+      { name: 'dense/bias', shape: [500], offset: 2000, size: 500, trainable: true },
+    ],
+    shards: shards.map((shard, k) => ({ url: `ws://ps-${k}:7000`, ...shard })),
+  });
+
+  it.each([
+    ['two shards', [{ start: 0, end: 1024 }, { start: 1024, end: 2500 }]],
+    ['three shards', [{ start: 0, end: 1024 }, { start: 1024, end: 2048 }, { start: 2048, end: 2500 }]],
+    ['one shard', [{ start: 0, end: 2500 }]],
+  ])('accepts %s in order', (_label, shards) => {
+    const decoded = decodeMessage(encodeMessage(welcomeWith(shards)));
+    expect(decoded.type === 'welcome' && decoded.shards.map(({ start, end }) => [start, end])).toEqual(shards.map(({ start, end }) => [start, end]));
+  });
+
+  it.each([
+    ['a gap', [{ start: 0, end: 1024 }, { start: 1025, end: 2500 }], 'welcome.shards[1].start: expected 1024 (shards tile the layout in order), got 1025'],
+    ['an overlap', [{ start: 0, end: 1024 }, { start: 1000, end: 2500 }], 'welcome.shards[1].start: expected 1024 (shards tile the layout in order), got 1000'],
+    ['a first shard not at 0', [{ start: 1, end: 2500 }], 'welcome.shards[0].start: expected 0 (shards tile the layout in order), got 1'],
+    ['shards out of order', [{ start: 1024, end: 2500 }, { start: 0, end: 1024 }], 'welcome.shards[0].start: expected 0 (shards tile the layout in order), got 1024'],
+    ['an end short of the layout', [{ start: 0, end: 1024 }, { start: 1024, end: 2048 }], "welcome.shards[1].end: expected 2500 (the layout's size), got 2048"],
+    ['an end past the layout', [{ start: 0, end: 1024 }, { start: 1024, end: 3000 }], "welcome.shards[1].end: expected 2500 (the layout's size), got 3000"],
+    ['an empty shard', [{ start: 0, end: 0 }, { start: 0, end: 2500 }], 'welcome.shards[0].end: expected > start 0, got 0'],
+    ['an end before its start', [{ start: 0, end: 1024 }, { start: 1024, end: 2 }], 'welcome.shards[1].end: expected > start 1024, got 2'],
+    ['a split inside a chunk', [{ start: 0, end: 1000 }, { start: 1000, end: 2500 }], 'welcome.shards[0].end: expected a multiple of 1024 (shards split the layout on chunk boundaries), got 1000'],
+    ['an empty list', [], 'welcome.shards: expected an array of at least 1 elements, got an array of length 0'],
+  ])('rejects %s as MALFORMED, naming the field', (_label, shards, message) => {
+    const welcome = welcomeWith(shards);
+    expect(malformedError(() => validateMessage(welcome)).message).toBe(message);
+    // The same from the wire, as a peer would send it.
+    const { fields } = splitMessage(welcome);
+    expect(malformedError(() => decodeMessage(peerFrame(MessageType.welcome, fields))).message).toBe(message);
+  });
+
+  it('accepts one empty shard for an empty layout, and nothing else for it', () => {
+    const empty = { ...sampleMessages().welcome, layout: [], shards: [{ start: 0, end: 0, url: '' }] };
+    expect(validateMessage(empty)).toMatchObject({ layout: [], shards: [{ start: 0, end: 0, url: '' }] });
+    expect(malformedError(() => validateMessage({ ...empty, shards: [{ start: 0, end: 1, url: '' }] })).message).toBe("welcome.shards[0].end: expected 0 (the layout's size), got 1");
+  });
+});
+
+describe('pushReport', () => {
+  it.each([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY])('is valid with a non-finite loss (%s) and finite: false', (loss) => {
+    const report = { ...sampleMessages().pushReport, loss, finite: false };
+    expect(validateMessage(report)).toStrictEqual(report);
+    const { fields } = splitMessage(report);
+    expect(decodeMessage(peerFrame(MessageType.pushReport, fields))).toStrictEqual(report);
   });
 });

@@ -3,7 +3,8 @@
  * Test-only (excluded from the build).
  */
 import { randomFillSync } from 'node:crypto';
-import type { Message, MessageKind, WeightEntry } from '../messages.js';
+import { ChunkPlan, MIN_CHUNK_BYTES } from '../chunk-plan.js';
+import { PROTOCOL_VERSION, type Message, type MessageKind, type WeightEntry } from '../messages.js';
 
 type MessageOf<K extends MessageKind> = Extract<Message, { type: K }>;
 
@@ -12,7 +13,7 @@ export function sampleMessages(): { readonly [K in MessageKind]: MessageOf<K> } 
   return {
     hello: {
       type: 'hello',
-      protocolVersion: 1,
+      protocolVersion: PROTOCOL_VERSION,
       token: 's3cret',
       capabilities: { backend: 'wasm', devices: ['cpu'], host: 'node-a' },
       previousWorkerId: 3,
@@ -20,14 +21,15 @@ export function sampleMessages(): { readonly [K in MessageKind]: MessageOf<K> } 
     welcome: {
       type: 'welcome',
       workerId: 2,
-      job: { name: 'mnist', loss: 'categoricalCrossentropy', batchSize: 128, seed: 42, heartbeatIntervalMs: 1000 },
+      job: { name: 'mnist', loss: 'categoricalCrossentropy', batchSize: 128, seed: 42, heartbeatIntervalMs: 1000, chunkBytes: 4096 },
       modelTopology: { class_name: 'Sequential', config: { name: 'm', layers: [] } },
       layout: [
         { name: 'dense/kernel', shape: [2, 3], offset: 0, size: 6, trainable: true },
         { name: 'dense/bias', shape: [3], offset: 6, size: 3, trainable: true },
       ],
       version: 7,
-      weights: new Float32Array([0.5, -1, 2, 3, 4, 5, 6, 7, 8]),
+      // The layout spans 9 elements, one 4096-byte chunk: one shard, the embedded one.
+      shards: [{ start: 0, end: 9, url: '' }],
       data: { numSamples: 60000, featureShape: [784], labelShape: [10], chunkSize: 1024 },
     },
     assignment: { type: 'assignment', step: 5, epoch: 1, version: 5, batchId: 9, sampleIds: new Uint32Array([4, 8, 15]) },
@@ -39,8 +41,8 @@ export function sampleMessages(): { readonly [K in MessageKind]: MessageOf<K> } 
       features: new Float32Array([0.1, 0.2, 0.3, 0.4]),
       labels: new Float32Array([1, 0]),
     },
-    gradients: {
-      type: 'gradients',
+    pushReport: {
+      type: 'pushReport',
       workerId: 1,
       step: 5,
       version: 5,
@@ -48,9 +50,8 @@ export function sampleMessages(): { readonly [K in MessageKind]: MessageOf<K> } 
       sampleCount: 128,
       loss: 0.25,
       computeSeconds: 0.03,
-      gradients: new Float32Array([1, -2, 3]),
+      finite: true,
     },
-    weights: { type: 'weights', version: 6, step: 5, weights: new Float32Array([9, 8, 7]) },
     heartbeat: { type: 'heartbeat', kind: 'ping', sentAt: 1_712_345_678_901.25 },
     leave: { type: 'leave', reason: 'SIGTERM' },
     error: { type: 'error', code: 'DTRAIN_PROTOCOL_MALFORMED', message: 'bad' },
@@ -129,19 +130,30 @@ export class RandomMessages {
         const layout: WeightEntry[] = [];
         let offset = 0;
         for (let i = this.int(4); i > 0; i--) {
-          const shape = Array.from({ length: this.int(3) }, () => this.int(6));
+          // Now and then one long entry, so the layout spans several chunks and shards.
+          const shape = this.int(3) === 0 ? [this.int(6000)] : Array.from({ length: this.int(3) }, () => this.int(6));
           const size = shape.reduce((a, b) => a * b, 1);
           layout.push({ name: this.string(), shape, offset, size, trainable: this.int(1) === 1 });
           offset += size;
         }
+        const chunkBytes = MIN_CHUNK_BYTES + 4 * this.int(1024);
+        const plan = new ChunkPlan(offset, chunkBytes);
+        const shards = plan.shardRanges(1 + this.int(Math.max(0, plan.chunkCount - 1))).map((range, k) => ({ ...range, url: k === 0 ? '' : `ws://ps-${k}:${7000 + k}` }));
         return {
           type: 'welcome',
           workerId: this.uint(),
-          job: { name: this.string(), loss: this.string(), batchSize: 1 + this.int(512), seed: this.int(1) ? this.uint() : -1 - this.int(2 ** 31), heartbeatIntervalMs: 1 + this.int(10_000) },
+          job: {
+            name: this.string(),
+            loss: this.string(),
+            batchSize: 1 + this.int(512),
+            seed: this.int(1) ? this.uint() : -1 - this.int(2 ** 31),
+            heartbeatIntervalMs: 1 + this.int(10_000),
+            chunkBytes,
+          },
           modelTopology: { class_name: this.string(), config: { layers: [{ units: this.int(100) }] } },
           layout,
           version: this.uint(),
-          weights: this.float32(offset + this.length(maxLength)),
+          shards,
           data: { numSamples: this.uint(), featureShape: [this.int(1000)], labelShape: [this.int(10), 1], chunkSize: 1 + this.int(4096) },
         };
       }
@@ -149,20 +161,22 @@ export class RandomMessages {
         return { type: 'assignment', step: this.uint(), epoch: this.uint(), version: this.uint(), batchId: this.uint(), sampleIds: this.uint32(1 + this.length(maxLength)) };
       case 'dataChunk':
         return { type: 'dataChunk', chunkId: this.uint(), start: this.uint(), count: this.uint(), features: this.float32(this.length(maxLength)), labels: this.float32(this.length(maxLength)) };
-      case 'gradients':
+      case 'pushReport': {
+        // A diverged worker reports a non-finite loss (and sent no chunks).
+        const finite = this.int(3) !== 0;
+        const loss = finite ? this.finite() : [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, this.finite()][this.int(3)] ?? Number.NaN;
         return {
-          type: 'gradients',
+          type: 'pushReport',
           workerId: this.uint(),
           step: this.uint(),
           version: this.uint(),
           batchId: this.uint(),
           sampleCount: 1 + this.int(4096),
-          loss: this.finite(),
+          loss,
           computeSeconds: Math.abs(this.finite()),
-          gradients: this.float32(this.length(maxLength)),
+          finite,
         };
-      case 'weights':
-        return { type: 'weights', version: this.uint(), step: this.uint(), weights: this.float32(this.length(maxLength)) };
+      }
       case 'heartbeat':
         return { type: 'heartbeat', kind: this.int(1) ? 'ping' : 'pong', sentAt: Math.abs(this.finite()) };
       case 'leave':

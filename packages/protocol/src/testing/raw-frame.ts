@@ -4,6 +4,7 @@
  * Test-only (excluded from the build).
  */
 import { Packr } from 'msgpackr';
+import { PROTOCOL_VERSION } from '../messages.js';
 
 /** A second packer, not the package's: the tests play the remote peer. */
 const peerPackr = new Packr({ useRecords: false });
@@ -16,7 +17,7 @@ export interface RawFrameSpec {
   readonly typeCode: number;
   /** Default [0x64, 0x74]. */
   readonly magic?: readonly [number, number];
-  /** Default 1. */
+  /** Default PROTOCOL_VERSION. */
   readonly version?: number;
   /** The header value, msgpack-encoded by the peer packer. */
   readonly header?: unknown;
@@ -39,7 +40,7 @@ export function rawFrame(spec: RawFrameSpec): Uint8Array {
   const magic = spec.magic ?? [0x64, 0x74];
   frame[0] = magic[0];
   frame[1] = magic[1];
-  frame[2] = spec.version ?? 1;
+  frame[2] = spec.version ?? PROTOCOL_VERSION;
   frame[3] = spec.typeCode;
   new DataView(frame.buffer).setUint32(4, spec.statedHeaderLength ?? header.byteLength, true);
   frame.set(header, 8);
@@ -80,4 +81,44 @@ export function atOffset(frame: Uint8Array, misalignment: number): Uint8Array {
   const holder = new Uint8Array(frame.byteLength + misalignment);
   holder.set(frame, misalignment);
   return holder.subarray(misalignment);
+}
+
+export interface RawChunkSpec {
+  /** Default 12 (gradientChunk). */
+  readonly typeCode?: number;
+  /** Default [0x64, 0x74]. */
+  readonly magic?: readonly [number, number];
+  /** Default PROTOCOL_VERSION. */
+  readonly version?: number;
+  /** What the prefix claims the header length is; default 24. */
+  readonly headerLength?: number;
+  readonly workerId?: number;
+  readonly step?: number;
+  /** The header's weights version (the prefix's protocol version is `version`). */
+  readonly weightsVersion?: number;
+  readonly sampleCount?: number;
+  readonly offset?: number;
+  /** The header's element count; default the payload's length. */
+  readonly count?: number;
+  /** The payload's raw bytes; default none. */
+  readonly payload?: ArrayBufferView;
+  /** Extra bytes appended after the payload. */
+  readonly trailing?: number;
+}
+
+/** A data-plane chunk frame written field by field (six u32 LE after the prefix), for decodeChunk tests. */
+export function rawChunkFrame(spec: RawChunkSpec = {}): Uint8Array {
+  const payload = spec.payload === undefined ? new Uint8Array(0) : new Uint8Array(spec.payload.buffer, spec.payload.byteOffset, spec.payload.byteLength);
+  const frame = new Uint8Array(32 + payload.byteLength + (spec.trailing ?? 0));
+  const view = new DataView(frame.buffer);
+  const magic = spec.magic ?? [0x64, 0x74];
+  frame[0] = magic[0];
+  frame[1] = magic[1];
+  frame[2] = spec.version ?? PROTOCOL_VERSION;
+  frame[3] = spec.typeCode ?? 12;
+  view.setUint32(4, spec.headerLength ?? 24, true);
+  const fields = [spec.workerId ?? 0, spec.step ?? 0, spec.weightsVersion ?? 0, spec.sampleCount ?? 0, spec.offset ?? 0, spec.count ?? payload.byteLength / 4];
+  fields.forEach((value, i) => view.setUint32(8 + 4 * i, value, true));
+  frame.set(payload, 32);
+  return frame;
 }

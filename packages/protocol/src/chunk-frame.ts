@@ -1,0 +1,138 @@
+/**
+ * Data-plane frames: one chunk of gradients (worker → shard) or of weights
+ * (shard → worker). They share the 8-byte prefix of every frame, but their
+ * header is six fixed u32 fields instead of msgpack, so writing one is a few
+ * stores into a reused buffer and reading one allocates nothing:
+ *
+ * ```
+ * offset 0   magic 'dt', version u8, type u8, header length u32 LE (= 24)
+ * offset 8   workerId u32   (weightsChunk: 0)
+ * offset 12  step u32       the step the gradients were computed for / the step just committed
+ * offset 16  version u32    weights version the gradients were computed at / the version these weights are
+ * offset 20  sampleCount u32 (weightsChunk: 0)
+ * offset 24  offset u32     first flat element of the chunk
+ * offset 28  count u32      elements in the chunk
+ * offset 32  payload        count × float32, little-endian
+ * ```
+ */
+import { ProtocolError, ProtocolErrorCode } from './errors.js';
+import { FRAME_MAGIC, FRAME_PREFIX_BYTES, TYPE_OFFSET, VERSION_OFFSET, assertLittleEndianHost, readHeaderLength, writePrefix } from './frame-layout.js';
+import { PROTOCOL_VERSION } from './messages.js';
+
+/** Wire type codes of the data-plane frames (beside MessageType; never renumber). */
+export const ChunkType = {
+  gradientChunk: 12,
+  weightsChunk: 13,
+} as const;
+export type ChunkKind = keyof typeof ChunkType;
+
+export const CHUNK_HEADER_BYTES = 24;
+/** Where a chunk's payload starts: prefix + fixed header. */
+export const CHUNK_PAYLOAD_OFFSET = FRAME_PREFIX_BYTES + CHUNK_HEADER_BYTES;
+
+export interface ChunkHeader {
+  readonly kind: ChunkKind;
+  readonly workerId: number;
+  readonly step: number;
+  readonly version: number;
+  readonly sampleCount: number;
+  readonly offset: number;
+  readonly count: number;
+}
+
+/** A decoded chunk: its header and its payload (a view into the frame when aligned, else a copy). */
+export interface Chunk extends ChunkHeader {
+  readonly values: Float32Array;
+}
+
+const KIND_BY_CODE = new Map<number, ChunkKind>([
+  [ChunkType.gradientChunk, 'gradientChunk'],
+  [ChunkType.weightsChunk, 'weightsChunk'],
+]);
+
+/** The chunk kind of a frame, or undefined when it is a control message (or too short to say). */
+export function chunkKindOf(frame: Uint8Array): ChunkKind | undefined {
+  return frame.byteLength > TYPE_OFFSET ? KIND_BY_CODE.get(frame[TYPE_OFFSET] ?? 0) : undefined;
+}
+
+/** Bytes of a chunk frame carrying `count` elements. */
+export function chunkFrameBytes(count: number): number {
+  return CHUNK_PAYLOAD_OFFSET + count * 4;
+}
+
+const U32_MAX = 0xffff_ffff;
+
+/**
+ * Writes prefix and header into `frame` (at least `chunkFrameBytes(count)`
+ * bytes, 4-aligned); the payload region is left for the caller (or
+ * `writeChunkFrame` copies it). Returns the frame length.
+ */
+export function writeChunkHeader(frame: Uint8Array, header: ChunkHeader): number {
+  assertLittleEndianHost();
+  const fields = [header.workerId, header.step, header.version, header.sampleCount, header.offset, header.count];
+  for (const value of fields) {
+    if (!Number.isInteger(value) || value < 0 || value > U32_MAX) {
+      throw new ProtocolError(ProtocolErrorCode.MALFORMED, `${header.kind}: header fields must be u32 integers, got ${fields.join(', ')}`);
+    }
+  }
+  const length = chunkFrameBytes(header.count);
+  if (frame.byteLength < length) {
+    throw new ProtocolError(ProtocolErrorCode.OVERSIZED, `${header.kind}: ${header.count} elements need ${length} bytes, the frame buffer has ${frame.byteLength}`);
+  }
+  writePrefix(frame, PROTOCOL_VERSION, ChunkType[header.kind], CHUNK_HEADER_BYTES);
+  const view = new DataView(frame.buffer, frame.byteOffset, CHUNK_PAYLOAD_OFFSET);
+  fields.forEach((value, i) => view.setUint32(FRAME_PREFIX_BYTES + 4 * i, value, true));
+  return length;
+}
+
+/** Writes a whole chunk frame (header + a copy of `values`) into `frame`; returns the bytes used. */
+export function writeChunkFrame(frame: Uint8Array, header: Omit<ChunkHeader, 'count'>, values: Float32Array): number {
+  const length = writeChunkHeader(frame, { ...header, count: values.length });
+  frame.set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength), CHUNK_PAYLOAD_OFFSET);
+  return length;
+}
+
+/** A freshly allocated chunk frame (tests, tools; the hot paths reuse buffers with `writeChunkFrame`). */
+export function encodeChunk(header: Omit<ChunkHeader, 'count'>, values: Float32Array): Uint8Array {
+  const frame = new Uint8Array(chunkFrameBytes(values.length));
+  writeChunkFrame(frame, header, values);
+  return frame;
+}
+
+/**
+ * Reads a chunk frame. Checks prefix, version, type, header length and that
+ * the length is exactly header + count × 4; payload values are not
+ * inspected (finiteness is the shard's to judge, fused with its sum).
+ * Throws ProtocolError (TRUNCATED, MALFORMED, VERSION, UNKNOWN_TYPE, OVERSIZED).
+ */
+export function decodeChunk(frame: Uint8Array, maxBytes = Number.POSITIVE_INFINITY): Chunk {
+  assertLittleEndianHost();
+  if (!(maxBytes >= 0)) throw new RangeError(`decodeChunk: maxBytes must be a number ≥ 0, got ${maxBytes}`);
+  const length = frame.byteLength;
+  if (length > maxBytes) throw new ProtocolError(ProtocolErrorCode.OVERSIZED, `chunk frame of ${length} bytes exceeds maxBytes ${maxBytes}`);
+  if (length < CHUNK_PAYLOAD_OFFSET) {
+    throw new ProtocolError(ProtocolErrorCode.TRUNCATED, `chunk frame of ${length} bytes is shorter than its ${CHUNK_PAYLOAD_OFFSET}-byte prefix and header`);
+  }
+  if (frame[0] !== FRAME_MAGIC[0] || frame[1] !== FRAME_MAGIC[1]) throw new ProtocolError(ProtocolErrorCode.MALFORMED, 'chunk frame: bad magic');
+  if (frame[VERSION_OFFSET] !== PROTOCOL_VERSION) {
+    throw new ProtocolError(ProtocolErrorCode.VERSION, `chunk frame: protocol version ${frame[VERSION_OFFSET]}, this build speaks ${PROTOCOL_VERSION}`);
+  }
+  const kind = chunkKindOf(frame);
+  if (kind === undefined) throw new ProtocolError(ProtocolErrorCode.UNKNOWN_TYPE, `chunk frame: type code ${frame[TYPE_OFFSET]} is not a chunk`);
+  const headerLength = readHeaderLength(frame);
+  if (headerLength !== CHUNK_HEADER_BYTES) {
+    throw new ProtocolError(ProtocolErrorCode.MALFORMED, `${kind}: header length ${headerLength}, expected ${CHUNK_HEADER_BYTES}`);
+  }
+  const view = new DataView(frame.buffer, frame.byteOffset, CHUNK_PAYLOAD_OFFSET);
+  const u32 = (i: number): number => view.getUint32(FRAME_PREFIX_BYTES + 4 * i, true);
+  const count = u32(5);
+  const expected = chunkFrameBytes(count);
+  if (length < expected) throw new ProtocolError(ProtocolErrorCode.TRUNCATED, `${kind}: ${length} bytes, its header says ${count} elements (${expected} bytes)`);
+  if (length > expected) throw new ProtocolError(ProtocolErrorCode.MALFORMED, `${kind}: ${length - expected} trailing bytes after ${count} elements`);
+  const address = frame.byteOffset + CHUNK_PAYLOAD_OFFSET;
+  const values =
+    address % 4 === 0
+      ? new Float32Array(frame.buffer, address, count)
+      : new Float32Array(new Uint8Array(frame.subarray(CHUNK_PAYLOAD_OFFSET)).buffer);
+  return { kind, workerId: u32(0), step: u32(1), version: u32(2), sampleCount: u32(3), offset: u32(4), count, values };
+}
