@@ -37,7 +37,14 @@ export {
 } from './build-model.js';
 export { dirModelHandler, loadModelFromDir, MODEL_JSON } from './load-model-from-dir.js';
 
-export { readWeights, weightLayout, writeWeights, type WeightEntry, type WeightLayout } from './weight-layout.js';
+export {
+  readWeights,
+  weightLayout,
+  writeWeights,
+  type WeightEntry,
+  type WeightLayout,
+  type WeightRange,
+} from './weight-layout.js';
 export { sampleShapes, type SampleShapes } from './batch-tensors.js';
 export { LOSS_NAMES } from './losses.js';
 export { createTrainer, Trainer, type StepResult, type TrainerOptions } from './trainer.js';

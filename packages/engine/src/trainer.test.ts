@@ -7,7 +7,8 @@ import { availableBackends, initBackend } from './init-backend.js';
 import type { LayerSpec, LossName } from './model-spec.js';
 import { expectClose, randomArray, seededRandom } from './testing/numeric.js';
 import { createTrainer } from './trainer.js';
-import { readWeights, weightLayout } from './weight-layout.js';
+import { backendsToTest } from './testing/backends.js';
+import { readWeights, weightLayout, writeWeights, type WeightEntry } from './weight-layout.js';
 
 const backends = await availableBackends();
 
@@ -220,6 +221,100 @@ describe('no tensor leaks', () => {
     expect(after.numTensors).toBe(before.numTensors);
     expect(after.numBytes).toBe(before.numBytes);
     expect(after.numDataBuffers).toBe(before.numDataBuffers);
+  });
+});
+
+const contractBackends = await backendsToTest('the Trainer.step-into-out contract');
+
+describe.each(contractBackends)('Trainer.step into a caller array on $name', ({ name, available }) => {
+  const spec = specFor('categoricalCrossentropy'); // dense + batch norm, no dropout: steps are reproducible
+  const n = 8;
+  const batch = (): { x: Float32Array; y: Float32Array } => ({ x: randomArray(n * 5), y: labels('categoricalCrossentropy', n, 3, Math.random).flat });
+
+  it.skipIf(!available)('equals a step without out bit for bit, returns out, and leaves the model (batch-norm statistics included) as it was', async () => {
+    await initBackend(name);
+    const model = buildModelFromLayers(spec);
+    const layout = weightLayout(model);
+    const trainer = createTrainer(model, { loss: 'categoricalCrossentropy', layout });
+    const { x, y } = batch();
+    const before = readWeights(model, layout);
+    const fresh = trainer.step(x, y, n);
+    const out = new Float32Array(layout.totalSize).fill(Number.NaN);
+    const into = trainer.step(x, y, n, out);
+    expect(into.gradients).toBe(out);
+    expect(into.loss).toBe(fresh.loss);
+    expect(out).toEqual(fresh.gradients);
+    expect(readWeights(model, layout)).toEqual(before);
+    // The non-trainable entries are the new moving statistics, not the old ones.
+    const mean = layout.entries.find((entry) => entry.name.endsWith('moving_mean')) as WeightEntry;
+    expect(out.subarray(mean.offset, mean.offset + mean.size)).not.toEqual(before.subarray(mean.offset, mean.offset + mean.size));
+  });
+
+  it.skipIf(!available)('in a worker loop (writeWeights, then step into out) equals a model given the same weights as new tensors', async () => {
+    await initBackend(name);
+    const model = buildModelFromLayers(spec);
+    const twin = buildModelFromLayers(spec);
+    const layout = weightLayout(model);
+    const trainer = createTrainer(model, { loss: 'categoricalCrossentropy', layout });
+    const reference = createTrainer(twin, { loss: 'categoricalCrossentropy', layout });
+    const out = new Float32Array(layout.totalSize);
+    for (let i = 0; i < 4; i++) {
+      const flat = randomArray(layout.totalSize);
+      for (const entry of layout.entries) {
+        // Variances must stay positive.
+        if (entry.name.endsWith('moving_variance')) flat.subarray(entry.offset, entry.offset + entry.size).forEach((v, j, a) => (a[j] = Math.abs(v) + 0.5));
+      }
+      writeWeights(model, layout, flat);
+      twin.weights.forEach((weight, index) => {
+        const entry = layout.entries[index] as WeightEntry;
+        const value = tf.tensor(flat.slice(entry.offset, entry.offset + entry.size), entry.shape as number[]);
+        weight.write(value);
+        value.dispose();
+      });
+      const { x, y } = batch();
+      const expected = reference.step(x, y, n);
+      expect(trainer.step(x, y, n, out).loss).toBe(expected.loss);
+      expect(out).toEqual(expected.gradients);
+    }
+  });
+
+  it.skipIf(!available)('300 iterations of writeWeights + step into out leave tf.memory() unchanged', async () => {
+    await initBackend(name);
+    const model = buildModelFromLayers(spec);
+    const layout = weightLayout(model);
+    const trainer = createTrainer(model, { loss: 'categoricalCrossentropy', layout });
+    const { x, y } = batch();
+    const weights = readWeights(model, layout);
+    const out = new Float32Array(layout.totalSize);
+    writeWeights(model, layout, weights);
+    trainer.step(x, y, n, out);
+    const before = tf.memory();
+    for (let i = 0; i < 300; i++) {
+      writeWeights(model, layout, weights);
+      trainer.step(x, y, n, out);
+    }
+    const after = tf.memory();
+    expect([after.numTensors, after.numBytes, after.numDataBuffers]).toEqual([before.numTensors, before.numBytes, before.numDataBuffers]);
+  });
+
+  it.skipIf(!available)('rejects an out of the wrong length with DTRAIN_ENGINE_SHAPE and leaves it untouched', async () => {
+    await initBackend(name);
+    const model = buildModelFromLayers(spec);
+    const trainer = createTrainer(model, { loss: 'categoricalCrossentropy' });
+    const out = new Float32Array(trainer.layout.totalSize - 1).fill(3);
+    const { x, y } = batch();
+    let caught: unknown;
+    try {
+      trainer.step(x, y, n, out);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(EngineError);
+    expect(caught).toMatchObject({
+      code: 'DTRAIN_ENGINE_SHAPE',
+      message: `step: out: expected ${trainer.layout.totalSize} float32 values (the weight layout's totalSize), got ${out.length}`,
+    });
+    expect(out.every((value) => value === 3)).toBe(true);
   });
 });
 

@@ -18,6 +18,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { assertSampleCount, inputTensor, labelTensor, sampleShapes, type SampleShapes } from './batch-tensors.js';
 import { EngineError, EngineErrorCode } from './engine-error.js';
 import { LOSS_NAMES, perSampleLoss } from './losses.js';
+import { readTensorInto, tensorMemory } from './tensor-memory.js';
 import type { LossName } from './model-spec.js';
 import { assertLayoutMatches, weightLayout, type WeightEntry, type WeightLayout } from './weight-layout.js';
 
@@ -34,6 +35,7 @@ export interface StepResult {
   /**
    * `layout.totalSize` values: for trainable entries the gradient of `loss`,
    * for non-trainable entries (batch-norm moving statistics) their new value.
+   * The caller's `out` array when `step` was given one.
    */
   readonly gradients: Float32Array;
 }
@@ -43,6 +45,8 @@ export class Trainer {
   readonly loss: LossName;
   readonly layout: WeightLayout;
   private readonly shapes: SampleShapes;
+  /** The step's loss is read through here rather than a new array per step. */
+  private readonly lossValue = new Float32Array(1);
 
   constructor(model: tfl.LayersModel, options: TrainerOptions) {
     if (!LOSS_NAMES.includes(options.loss)) {
@@ -64,27 +68,45 @@ export class Trainer {
   /**
    * Loss and flat gradients for one batch. `x` holds `batchSize` samples of
    * the model's input shape, sample-major; `y` holds their labels (class
-   * indices for the sparse loss, else the output shape). Throws
-   * `DTRAIN_ENGINE_SHAPE` if the lengths do not fit.
+   * indices for the sparse loss, else the output shape). The gradients go
+   * into `out` when given (length `layout.totalSize`; the result's
+   * `gradients` is then `out`, and on wasm and cpu nothing in proportion to
+   * the model is allocated), else into a new array. Throws `DTRAIN_ENGINE_SHAPE` if
+   * the lengths do not fit; `out` is then untouched, but undefined after any
+   * other failure.
    */
-  step(x: Float32Array, y: Float32Array, batchSize: number): StepResult {
+  step(x: Float32Array, y: Float32Array, batchSize: number, out?: Float32Array): StepResult {
     assertSampleCount(batchSize, 'step');
+    if (out !== undefined && out.length !== this.layout.totalSize) {
+      throw new EngineError(
+        EngineErrorCode.SHAPE,
+        `step: out: expected ${this.layout.totalSize} float32 values (the weight layout's totalSize), got ${out.length}`,
+      );
+    }
     const weights = this.model.weights;
-    // Clones share the data (no copy); they keep the pre-step state alive
-    // while batch norm points its variables at new tensors.
+    // Keep the pre-step state alive while batch norm points its variables
+    // at new tensors (clones share the data on cpu and copy it on wasm).
     const saved = weights.map((weight, index) =>
       (this.layout.entries[index] as WeightEntry).trainable ? undefined : tf.clone(weight.read()),
     );
     try {
-      const [lossValue, flat] = tf.tidy(() => this.compute(x, y, batchSize));
+      const { loss, grads } = tf.tidy(() => this.compute(x, y, batchSize));
       try {
-        const gradients = new Float32Array(this.layout.totalSize);
-        // A copy: on the cpu backend dataSync hands out the tensor's own array.
-        gradients.set(flat.dataSync() as Float32Array);
-        return { loss: (lossValue.dataSync() as Float32Array)[0] as number, gradients };
+        const gradients = out ?? new Float32Array(this.layout.totalSize);
+        const memory = tensorMemory();
+        weights.forEach((weight, index) => {
+          const entry = this.layout.entries[index] as WeightEntry;
+          // Not trainable: the value batch norm just wrote, before it is put back below.
+          const source = entry.trainable ? grads[(weight.read() as tf.Variable).name] : weight.read();
+          // A weight the loss does not depend on has no gradient entry: zero.
+          if (source === undefined) gradients.fill(0, entry.offset, entry.offset + entry.size);
+          else readTensorInto(source, gradients, entry.offset, memory);
+        });
+        readTensorInto(loss, this.lossValue, 0, memory);
+        return { loss: this.lossValue[0] as number, gradients };
       } finally {
-        lossValue.dispose();
-        flat.dispose();
+        loss.dispose();
+        tf.dispose(grads);
       }
     } finally {
       saved.forEach((value, index) => {
@@ -95,7 +117,7 @@ export class Trainer {
     }
   }
 
-  private compute(x: Float32Array, y: Float32Array, batchSize: number): [tf.Scalar, tf.Tensor1D] {
+  private compute(x: Float32Array, y: Float32Array, batchSize: number): { loss: tf.Scalar; grads: tf.NamedTensorMap } {
     const xs = inputTensor(this.shapes, x, batchSize);
     const ys = labelTensor(this.shapes, this.loss, y, batchSize);
     // LayerVariable.read() is the tf.Variable itself, typed as a Tensor.
@@ -106,14 +128,7 @@ export class Trainer {
       for (const penalty of this.model.calculateLosses()) total = tf.add(total, penalty);
       return total as tf.Scalar;
     }, trainable);
-    const parts = this.model.weights.map((weight, index) => {
-      const entry = this.layout.entries[index] as WeightEntry;
-      if (!entry.trainable) return tf.reshape(weight.read(), [-1]);
-      // A weight the loss does not depend on has no gradient entry: zero.
-      const grad = grads[(weight.read() as tf.Variable).name];
-      return grad === undefined ? tf.zeros([entry.size]) : tf.reshape(grad, [-1]);
-    });
-    return [value, tf.concat(parts) as tf.Tensor1D];
+    return { loss: value, grads };
   }
 }
 

@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { EngineError, EngineErrorCode } from './engine-error.js';
+import { overwriteInPlace, readTensorInto, tensorFromValues, tensorMemory } from './tensor-memory.js';
 
 /** One weight in the flat array; structurally the protocol's `WeightEntry`. */
 export interface WeightEntry {
@@ -78,26 +79,73 @@ function assertFlatLength(flat: Float32Array, layout: WeightLayout, what: string
   }
 }
 
-/** Every weight's value copied into one new flat array. */
-export function readWeights(model: tfl.LayersModel, layout: WeightLayout): Float32Array {
+/**
+ * Every weight's value copied into `out` (length `layout.totalSize`), or into
+ * a new flat array when `out` is not given; returns the array written.
+ */
+export function readWeights(model: tfl.LayersModel, layout: WeightLayout, out?: Float32Array): Float32Array {
   assertLayoutMatches(model, layout);
-  const flat = new Float32Array(layout.totalSize);
+  const flat = out ?? new Float32Array(layout.totalSize);
+  assertFlatLength(flat, layout, 'readWeights');
+  const memory = tensorMemory();
   model.weights.forEach((weight, index) => {
-    const entry = layout.entries[index] as WeightEntry;
-    flat.set(weight.read().dataSync() as Float32Array, entry.offset);
+    readTensorInto(weight.read(), flat, (layout.entries[index] as WeightEntry).offset, memory);
   });
   return flat;
 }
 
-/** Sets every weight from a flat array; the model keeps no reference to `flat`. */
-export function writeWeights(model: tfl.LayersModel, layout: WeightLayout, flat: Float32Array): void {
+/** A part of the flat layout, in float32 elements: `[start, end)`. */
+export interface WeightRange {
+  /** First element written; default 0. */
+  readonly start?: number;
+  /** One past the last element written; default `layout.totalSize`. */
+  readonly end?: number;
+}
+
+function checkedRange(range: WeightRange | undefined, layout: WeightLayout): { start: number; end: number } {
+  const start = range?.start ?? 0;
+  const end = range?.end ?? layout.totalSize;
+  if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end < start || end > layout.totalSize) {
+    throw new EngineError(
+      EngineErrorCode.SHAPE,
+      `writeWeights: range: expected integers 0 <= start <= end <= ${layout.totalSize} (the weight layout's totalSize), got start ${start}, end ${end}`,
+    );
+  }
+  return { start, end };
+}
+
+/**
+ * Sets the weights from a flat array: all of them, or with `range` only the
+ * elements `flat[start, end)` (a weight the range cuts keeps its other
+ * values), e.g. as chunks of a broadcast arrive. The model keeps no
+ * reference to `flat`.
+ *
+ * A weight whose memory is its own is overwritten in place (no allocation);
+ * one whose data another tensor shares (a `tf.clone` on cpu, a reshape),
+ * one with a constraint, and every weight on backends without direct memory
+ * access get a new tensor instead, so other holders keep the old values.
+ * On the cpu backend in-place writes start from the second write, into
+ * memory an earlier write allocated; tfjs-cpu lets a contiguous `tf.slice`
+ * and `dataSync()` see a tensor's memory without counting a reference, so a
+ * slice of a weight, or the array its `dataSync()` returned, kept across a
+ * cpu write shows the new values.
+ */
+export function writeWeights(model: tfl.LayersModel, layout: WeightLayout, flat: Float32Array, range?: WeightRange): void {
   assertLayoutMatches(model, layout);
   assertFlatLength(flat, layout, 'writeWeights');
+  const { start, end } = checkedRange(range, layout);
+  const memory = tensorMemory();
   model.weights.forEach((weight, index) => {
     const entry = layout.entries[index] as WeightEntry;
-    // slice, not subarray: the cpu backend keeps the array it is given, so a
-    // view would let the caller's later writes change the model.
-    const value = tf.tensor(flat.slice(entry.offset, entry.offset + entry.size), entry.shape as number[], 'float32');
+    const from = Math.max(start, entry.offset);
+    const to = Math.min(end, entry.offset + entry.size);
+    if (from >= to) return;
+    const variable = weight.read();
+    const values = flat.subarray(from, to);
+    const offset = from - entry.offset;
+    // An in-place write would skip the constraint LayerVariable.write applies.
+    if (weight.constraint == null && overwriteInPlace(variable, values, offset, memory)) return;
+    const value = tensorFromValues(variable, values, offset, memory);
     try {
       weight.write(value);
     } finally {

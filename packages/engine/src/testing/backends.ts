@@ -5,7 +5,8 @@
 
 import * as tf from '@tensorflow/tfjs-core';
 import { expect } from 'vitest';
-import { initBackend } from '../init-backend.js';
+import type { BackendName } from '../backend-choice.js';
+import { availableBackends, initBackend } from '../init-backend.js';
 import { expectClose, randomArray, type Tolerance } from './numeric.js';
 
 export type Pad = 'valid' | 'same' | [[number, number], [number, number], [number, number], [number, number]];
@@ -33,4 +34,20 @@ export async function expectWasmMatchesCpu(make: () => tf.Tensor, tolerance?: To
 /** Fresh uniform values in [-1, 1) for a tensor of this shape. */
 export function random(shape: readonly number[]): Float32Array {
   return randomArray(shape.reduce((a, b) => a * b, 1));
+}
+
+/**
+ * Every backend the engine supports and whether it loads here, for
+ * `describe.each` + `describe.skipIf(!available)`: a backend missing on this
+ * machine shows up as skipped tests and one warning line, never silently.
+ */
+export async function backendsToTest(suite: string): Promise<{ name: BackendName; available: boolean }[]> {
+  const available = await availableBackends();
+  const all: BackendName[] = ['tensorflow', 'wasm', 'cpu'];
+  for (const name of all) {
+    if (available.includes(name)) continue;
+    const why = name === 'tensorflow' ? 'neither @tensorflow/tfjs-node nor -gpu loads here' : 'it does not initialise here';
+    console.warn(`[engine] SKIPPING ${suite} on '${name}': ${why}.`);
+  }
+  return all.map((name) => ({ name, available: available.includes(name) }));
 }
