@@ -6,7 +6,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Checkpoint } from './checkpoint-files.js';
 import { checkpointDirName, readLatestCheckpoint, writeCheckpoint } from './checkpoint-store.js';
 import { ParameterServerError } from './parameter-server-error.js';
-import { ParameterServer } from './parameter-server.js';
+import { ParameterShard } from './parameter-shard.js';
+import { commitCollect, pushWhole } from './testing/shard-steps.js';
 import { filesIOHandler, flattenModel, useTfjsCpu } from './testing/tfjs-cpu.js';
 
 await useTfjsCpu();
@@ -20,28 +21,20 @@ const model = tfl.sequential({
 });
 const flat = flattenModel(model);
 
-/** A checkpoint of a server that took `steps` adam steps on fresh random gradients. */
-function checkpointAt(step: number, steps = 2): Checkpoint {
-  const ps = new ParameterServer({ layout: flat.layout, weights: flat.weights, optimizer: { name: 'adam', learningRate: 0.01 } });
+/** A checkpoint of a shard (the whole layout) that took `steps` adam steps on fresh random gradients. */
+async function checkpointAt(step: number, steps = 2): Promise<Checkpoint> {
+  const range = { start: 0, end: flat.weights.length };
+  const ps = new ParameterShard({ layout: flat.layout, range, chunkBytes: 4096, weights: flat.weights, optimizer: { name: 'adam', learningRate: 0.01 } });
   for (let s = 0; s < steps; s++) {
-    ps.push({
-      workerId: 0,
-      step: s + 1,
-      version: ps.version,
-      batchId: s,
-      sampleCount: 8,
-      loss: 1,
-      gradients: Float32Array.from({ length: ps.size }, () => Math.random() - 0.5),
-    });
-    ps.commit();
+    pushWhole(ps, { workerId: 0, step: s + 1, sampleCount: 8 }, Float32Array.from({ length: ps.size }, () => Math.random() - 0.5));
+    await commitCollect(ps, s + 1, [{ workerId: 0, step: s + 1 }]);
   }
-  const snap = ps.snapshot();
   return {
     topology: flat.topology,
     layout: flat.layout,
-    weights: snap.weights,
-    version: snap.version,
-    optimizer: snap.optimizer,
+    weights: ps.weights.slice(),
+    version: ps.version,
+    optimizer: { config: ps.optimizerConfig, state: ps.optimizerState() },
     training: { epoch: 1, step, seed: 42, cursor: { order: [3, 1, 2], done: [true, false] }, note: 'extra fields survive' },
   };
 }
@@ -73,7 +66,7 @@ afterEach(async () => {
 
 describe('checkpoints', () => {
   it('read back exactly what was written', async () => {
-    const cp = checkpointAt(7);
+    const cp = await checkpointAt(7);
     const dir = await writeCheckpoint(root, cp);
     expect(dir).toBe(join(root, 'ckpt-0000000007'));
     expect((await readdir(dir)).sort()).toEqual(['model.json', 'optimizer.bin', 'optimizer.json', 'training.json', 'weights.bin']);
@@ -82,7 +75,7 @@ describe('checkpoints', () => {
   });
 
   it('hold a tfjs model that loads with the checkpoint weights', async () => {
-    const cp = checkpointAt(3);
+    const cp = await checkpointAt(3);
     const dir = await writeCheckpoint(root, cp);
     const loaded = await tfl.loadLayersModel(
       filesIOHandler(await readFile(join(dir, 'model.json'), 'utf8'), await readFile(join(dir, 'weights.bin'))),
@@ -95,7 +88,7 @@ describe('checkpoints', () => {
   it('keep the newest K and point LATEST at the newest', async () => {
     const written: Checkpoint[] = [];
     for (const step of [10, 20, 30, 40, 50]) {
-      const cp = checkpointAt(step, 1);
+      const cp = await checkpointAt(step, 1);
       written.push(cp);
       await writeCheckpoint(root, cp, { keep: 3 });
     }
@@ -104,12 +97,12 @@ describe('checkpoints', () => {
   });
 
   it('default to keeping 3', async () => {
-    for (const step of [1, 2, 3, 4]) await writeCheckpoint(root, checkpointAt(step, 1));
+    for (const step of [1, 2, 3, 4]) await writeCheckpoint(root, await checkpointAt(step, 1));
     expect((await readdir(root)).filter((n) => n.startsWith('ckpt-'))).toHaveLength(3);
   });
 
   it('survive a crash mid-write: temp and half-written directories are ignored', async () => {
-    const good = checkpointAt(5);
+    const good = await checkpointAt(5);
     await writeCheckpoint(root, good);
     // What a crash can leave: a temp dir with some files, and a newer directory missing files.
     const temp = join(root, '.tmp-ckpt-0000000006-abc123');
@@ -125,12 +118,12 @@ describe('checkpoints', () => {
     expectSameCheckpoint(await readLatestCheckpoint(root), good);
 
     // The next write cleans the temp directory up.
-    await writeCheckpoint(root, checkpointAt(7));
+    await writeCheckpoint(root, await checkpointAt(7));
     expect(await readdir(root)).not.toContain('.tmp-ckpt-0000000006-abc123');
   });
 
   it('store the arrays as they were when writeCheckpoint was called', async () => {
-    const cp = checkpointAt(6);
+    const cp = await checkpointAt(6);
     const expected = { ...cp, weights: cp.weights.slice() };
     const writing = writeCheckpoint(root, cp);
     cp.weights.fill(7); // a commit landing while the files are written
@@ -142,8 +135,8 @@ describe('checkpoints', () => {
   });
 
   it('rewrite a step that already has a checkpoint', async () => {
-    await writeCheckpoint(root, checkpointAt(8));
-    const again = checkpointAt(8, 3);
+    await writeCheckpoint(root, await checkpointAt(8));
+    const again = await checkpointAt(8, 3);
     await writeCheckpoint(root, again);
     expectSameCheckpoint(await readLatestCheckpoint(root), again);
     expect((await readdir(root)).sort()).toEqual(['LATEST', 'ckpt-0000000008']);
@@ -155,7 +148,7 @@ describe('checkpoints', () => {
   });
 
   it('name the file of a corrupt checkpoint', async () => {
-    const cp = checkpointAt(4);
+    const cp = await checkpointAt(4);
     const dir = await writeCheckpoint(root, cp);
     await truncate(join(dir, 'weights.bin'), 20);
     const error = await readLatestCheckpoint(root).catch((e: unknown) => e);
@@ -168,7 +161,7 @@ describe('checkpoints', () => {
   });
 
   it('name optimizer.bin when it is short', async () => {
-    const dir = await writeCheckpoint(root, checkpointAt(4));
+    const dir = await writeCheckpoint(root, await checkpointAt(4));
     await truncate(join(dir, 'optimizer.bin'), 8);
     const elements = 2 * flat.weights.length;
     await expect(readLatestCheckpoint(root)).rejects.toMatchObject({
@@ -178,7 +171,7 @@ describe('checkpoints', () => {
   });
 
   it('name a missing file and a garbled LATEST', async () => {
-    const dir = await writeCheckpoint(root, checkpointAt(4));
+    const dir = await writeCheckpoint(root, await checkpointAt(4));
     await rm(join(dir, 'training.json'));
     await expect(readLatestCheckpoint(root)).rejects.toMatchObject({
       code: 'DTRAIN_PS_CHECKPOINT',
@@ -192,7 +185,7 @@ describe('checkpoints', () => {
   });
 
   it('refuse to write a checkpoint whose state does not fit, leaving nothing behind', async () => {
-    const cp = checkpointAt(2);
+    const cp = await checkpointAt(2);
     const bad = { ...cp, optimizer: { ...cp.optimizer, state: { ...cp.optimizer.state, arrays: { m: new Float32Array(1) } } } };
     await expect(writeCheckpoint(root, bad)).rejects.toMatchObject({
       code: 'DTRAIN_PS_OPTIMIZER_STATE',

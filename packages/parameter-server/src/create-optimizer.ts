@@ -1,4 +1,4 @@
-import type { WeightEntry } from '@dtrain/protocol';
+import type { FlatRange, WeightEntry } from '@dtrain/protocol';
 import { AdamOptimizer } from './adam-optimizer.js';
 import { MomentumOptimizer } from './momentum-optimizer.js';
 import type { OptimizerConfig } from './optimizer-config.js';
@@ -7,7 +7,7 @@ import type { Optimizer, ResolvedOptimizerConfig } from './optimizer.js';
 import { ParameterServerError } from './parameter-server-error.js';
 import { RmspropOptimizer } from './rmsprop-optimizer.js';
 import { SgdOptimizer } from './sgd-optimizer.js';
-import { trainableRanges, validateLayout } from './weight-layout.js';
+import { localRanges, trainableRanges, validateLayout } from './weight-layout.js';
 
 /**
  * tfjs's float32 backend epsilon (`ENGINE.backend.epsilon()` on cpu, wasm and
@@ -77,31 +77,49 @@ export function resolveOptimizerConfig(config: OptimizerConfig): ResolvedOptimiz
 /**
  * Builds the optimizer for a flat weight array. With a layout only trainable
  * entries are updated; with a bare element count every element is.
+ *
+ * With `range`, the optimizer covers flat elements [start, end) only (a
+ * shard's): its slots have end − start elements, arrays passed to it use
+ * indices local to the range (0 = flat element `start`), and it updates the
+ * layout's trainable elements within the range. Without, the whole layout.
  * @throws ParameterServerError `DTRAIN_PS_CONFIG` or `DTRAIN_PS_LAYOUT`.
  */
-export function createOptimizer(config: OptimizerConfig, layout: readonly WeightEntry[] | number): Optimizer {
+export function createOptimizer(
+  config: OptimizerConfig,
+  layout: readonly WeightEntry[] | number,
+  range?: FlatRange,
+): Optimizer {
   const resolved = resolveOptimizerConfig(config);
-  let size: number;
+  let total: number;
   let ranges: Uint32Array;
   if (typeof layout === 'number') {
     if (!Number.isSafeInteger(layout) || layout < 0) {
       throw new ParameterServerError('DTRAIN_PS_LAYOUT', `optimizer size must be a non-negative integer, got ${layout}`);
     }
-    size = layout;
-    ranges = size === 0 ? new Uint32Array(0) : Uint32Array.of(0, size);
+    total = layout;
+    ranges = total === 0 ? new Uint32Array(0) : Uint32Array.of(0, total);
   } else {
-    size = validateLayout(layout);
+    total = validateLayout(layout);
     ranges = trainableRanges(layout);
   }
+  const covered: FlatRange = range === undefined ? { start: 0, end: total } : range;
+  const { start, end } = covered;
+  if (!(Number.isSafeInteger(start) && Number.isSafeInteger(end) && start >= 0 && start <= end && end <= total)) {
+    throw new ParameterServerError(
+      'DTRAIN_PS_LAYOUT',
+      `optimizer range [${start}, ${end}) is not a range of integers within the layout's ${total} elements`,
+    );
+  }
+  if (range !== undefined) ranges = localRanges(ranges, covered);
   switch (resolved.name) {
     case 'sgd':
-      return new SgdOptimizer(resolved, size, ranges);
+      return new SgdOptimizer(resolved, covered, ranges);
     case 'momentum':
-      return new MomentumOptimizer(resolved, size, ranges);
+      return new MomentumOptimizer(resolved, covered, ranges);
     case 'adam':
-      return new AdamOptimizer(resolved, size, ranges);
+      return new AdamOptimizer(resolved, covered, ranges);
     case 'rmsprop':
-      return new RmspropOptimizer(resolved, size, ranges);
+      return new RmspropOptimizer(resolved, covered, ranges);
   }
 }
 

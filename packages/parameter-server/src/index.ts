@@ -9,15 +9,10 @@ export type { ParameterServerErrorCode, ParameterServerErrorDetails } from './pa
 export { validateLayout } from './weight-layout.js';
 export { createOptimizer, resolveOptimizerConfig, FLOAT32_EPSILON } from './create-optimizer.js';
 export type { Optimizer, OptimizerState, ResolvedOptimizerConfig } from './optimizer.js';
-export { ParameterServer } from './parameter-server.js';
-export type {
-  CommitResult,
-  GradientPush,
-  ParameterServerOptions,
-  ParameterServerSnapshot,
-  PushOutcome,
-  PushRejection,
-} from './parameter-server.js';
+export { assembleOptimizerState, splitOptimizerState } from './optimizer-state.js';
+export type { RangeOptimizerState } from './optimizer-state.js';
+export { ParameterShard } from './parameter-shard.js';
+export type { ChunkOutcome, CommitOutcome, IncludedPush, ParameterShardOptions, ShardPush } from './parameter-shard.js';
 export { writeTfjsModel, readTfjsModel, MODEL_JSON_FILE, WEIGHTS_BIN_FILE } from './tfjs-model-files.js';
 export type { TfjsModel, TfjsWeightSpec, WriteTfjsModelOptions } from './tfjs-model-files.js';
 export { readCheckpoint, OPTIMIZER_JSON_FILE, OPTIMIZER_BIN_FILE, TRAINING_JSON_FILE } from './checkpoint-files.js';

@@ -1,4 +1,4 @@
-import type { WeightEntry } from '@dtrain/protocol';
+import type { FlatRange, WeightEntry } from '@dtrain/protocol';
 import { ParameterServerError } from './parameter-server-error.js';
 
 /**
@@ -63,6 +63,21 @@ export function trainableRanges(layout: readonly WeightEntry[]): Uint32Array {
 /** The non-trainable element ranges, in the same form as {@link trainableRanges}. */
 export function stateRanges(layout: readonly WeightEntry[]): Uint32Array {
   return trainableRanges(layout.map((entry) => ({ ...entry, trainable: !entry.trainable })));
+}
+
+/**
+ * Flat `[start0, end0, …]` ranges (as from {@link trainableRanges}) clipped to
+ * `within` and shifted so that `within.start` is index 0: what a shard or an
+ * optimizer over that range sees.
+ */
+export function localRanges(ranges: Uint32Array, within: FlatRange): Uint32Array {
+  const out: number[] = [];
+  for (let r = 0; r < ranges.length; r += 2) {
+    const from = Math.max(within.start, ranges[r] as number);
+    const to = Math.min(within.end, ranges[r + 1] as number);
+    if (from < to) out.push(from - within.start, to - within.start);
+  }
+  return Uint32Array.from(out);
 }
 
 function isNonNegativeInteger(value: unknown): boolean {

@@ -1,0 +1,190 @@
+import { decodeChunk, encodeChunk, type WeightEntry } from '@dtrain/protocol';
+import { describe, expect, it } from 'vitest';
+import { createOptimizer } from './create-optimizer.js';
+import type { OptimizerConfig } from './optimizer-config.js';
+import { ParameterShard } from './parameter-shard.js';
+import { commitCollect, pushWhole } from './testing/shard-steps.js';
+
+/** 4096-byte chunks hold 1024 elements; this layout spans 5 chunks, with a state entry across a boundary. */
+const CHUNK_BYTES = 4096;
+const layout: WeightEntry[] = [
+  { name: 'd/kernel', shape: [30, 70], offset: 0, size: 2100, trainable: true },
+  { name: 'bn/moving_mean', shape: [1500], offset: 2100, size: 1500, trainable: false },
+  { name: 'd2/kernel', shape: [1200], offset: 3600, size: 1200, trainable: true },
+  { name: 'd2/bias', shape: [7], offset: 4800, size: 7, trainable: true },
+];
+const TOTAL = 4807;
+
+function random(n: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  return Float32Array.from({ length: n }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32 - 0.5;
+  });
+}
+
+function shard(range = { start: 0, end: TOTAL }, optimizer: OptimizerConfig = { name: 'adam', learningRate: 0.01 }, weights = random(TOTAL, 1)): ParameterShard {
+  return new ParameterShard({ layout, range, chunkBytes: CHUNK_BYTES, weights: weights.slice(range.start, range.end), optimizer });
+}
+
+function bits(a: Float32Array): number[] {
+  return [...new Uint32Array(a.buffer, a.byteOffset, a.length)];
+}
+
+describe('ParameterShard', () => {
+  it('applies the sample-weighted mean through the optimizer once, exactly as the whole-layout optimizer does', async () => {
+    for (const optimizer of [
+      { name: 'sgd', learningRate: 0.1 },
+      { name: 'adam', learningRate: 0.01 },
+      { name: 'momentum', learningRate: 0.05, momentum: 0.9, useNesterov: true },
+      { name: 'rmsprop', learningRate: 0.01, centered: true, momentum: 0.5 },
+    ] as const) {
+      const w0 = random(TOTAL, 1);
+      const ps = shard(undefined, optimizer, w0);
+      const reference = createOptimizer(optimizer, layout);
+      const expected = w0.slice();
+      for (let step = 0; step < 3; step += 1) {
+        const a = random(TOTAL, 10 + step);
+        const b = random(TOTAL, 20 + step);
+        expect(pushWhole(ps, { workerId: 1, step, sampleCount: 64 }, a).every((o) => o === 'accepted')).toBe(true);
+        expect(pushWhole(ps, { workerId: 2, step, sampleCount: 16 }, b).every((o) => o === 'accepted')).toBe(true);
+        const { outcome, weights } = await commitCollect(ps, step, [
+          { workerId: 1, step },
+          { workerId: 2, step },
+        ]);
+        expect(outcome).toEqual({ committed: true, version: step + 1, sampleCount: 80 });
+        const mean = Float32Array.from({ length: TOTAL }, (_, i) => (64 * (a[i] as number) + 16 * (b[i] as number)) / 80);
+        reference.apply(expected, mean);
+        // State entries take the mean of the pushed values instead of an optimizer step.
+        expected.set(mean.subarray(2100, 3600), 2100);
+        expect(bits(weights), optimizer.name).toEqual(bits(expected));
+        expect(bits(ps.weights)).toEqual(bits(expected));
+      }
+    }
+  });
+
+  it('K shards over any split give the same weights and optimizer state as one', async () => {
+    const one = shard();
+    const bounds = [0, 1024, 3072, TOTAL];
+    const parts = [0, 1, 2].map((k) => shard({ start: bounds[k] as number, end: bounds[k + 1] as number }));
+    for (let step = 0; step < 4; step += 1) {
+      const g = random(TOTAL, 100 + step);
+      for (const s of [one, ...parts]) {
+        pushWhole(s, { workerId: 3, step, sampleCount: 32 }, g);
+        expect((await commitCollect(s, step, [{ workerId: 3, step }])).outcome.committed).toBe(true);
+      }
+    }
+    const joined = new Float32Array(TOTAL);
+    parts.forEach((p) => joined.set(p.weights, p.range.start));
+    expect(bits(joined)).toEqual(bits(one.weights));
+    const m = new Float32Array(TOTAL);
+    parts.forEach((p) => m.set(p.optimizerState().arrays['m'] as Float32Array, p.range.start));
+    expect(bits(m)).toEqual(bits(one.optimizerState().arrays['m'] as Float32Array));
+  });
+
+  it('classifies chunks: duplicate, stale, malformed; sums each chunk once', async () => {
+    const ps = shard();
+    const g = random(TOTAL, 5);
+    const frame = (over: Partial<{ workerId: number; step: number; version: number; sampleCount: number; offset: number }>, values = g.subarray(0, 1024)) =>
+      decodeChunk(encodeChunk({ kind: 'gradientChunk', workerId: 1, step: 0, version: 0, sampleCount: 8, offset: 0, ...over }, values));
+    expect(ps.acceptChunk(frame({}))).toBe('accepted');
+    expect(ps.acceptChunk(frame({}))).toBe('duplicate');
+    expect(ps.acceptChunk(frame({ version: 1 }))).toBe('stale');
+    expect(ps.acceptChunk(frame({ offset: 512 }))).toBe('malformed');
+    expect(ps.acceptChunk(frame({ offset: 1024 }, g.subarray(0, 10)))).toBe('malformed');
+    expect(ps.acceptChunk(frame({ offset: 1024, sampleCount: 9 }, g.subarray(1024, 2048)))).toBe('malformed');
+    expect(ps.acceptChunk(frame({ offset: 8192 }))).toBe('malformed');
+    expect(ps.acceptChunk(frame({ sampleCount: 0 }))).toBe('malformed');
+    expect(ps.push(1)).toMatchObject({ step: 0, sampleCount: 8, complete: false, nonFinite: false });
+    // The rest of the push, then a commit: the duplicate did not count twice.
+    for (const span of ps.plan.chunksOf(ps.range).slice(1)) {
+      expect(ps.acceptChunk(frame({ offset: span.offset }, g.subarray(span.offset, span.offset + span.count)))).toBe('accepted');
+    }
+    const { outcome } = await commitCollect(ps, 0, [{ workerId: 1, step: 0 }]);
+    expect(outcome.committed).toBe(true);
+    const reference = shard();
+    pushWhole(reference, { workerId: 1, step: 0, sampleCount: 8 }, g);
+    await commitCollect(reference, 0, [{ workerId: 1, step: 0 }]);
+    expect(bits(ps.weights)).toEqual(bits(reference.weights));
+  });
+
+  it('refuses a commit that would leave out a push already in the sum, then commits the re-run step', async () => {
+    const ps = shard();
+    const before = ps.weights.slice();
+    pushWhole(ps, { workerId: 1, step: 0, sampleCount: 8 }, random(TOTAL, 1));
+    pushWhole(ps, { workerId: 2, step: 0, sampleCount: 8 }, random(TOTAL, 2));
+    // Worker 4 died after two of its five chunks.
+    for (const span of ps.plan.chunksOf(ps.range).slice(0, 2)) {
+      ps.acceptChunk(decodeChunk(encodeChunk({ kind: 'gradientChunk', workerId: 4, step: 0, version: 0, sampleCount: 8, offset: span.offset }, random(span.count, 9))));
+    }
+    const refused = await commitCollect(ps, 0, [
+      { workerId: 1, step: 0 },
+      { workerId: 2, step: 0 },
+    ]);
+    expect(refused.outcome).toEqual({ committed: false, reason: "worker 4's push for step 0 is in the sum but not in the step" });
+    expect(bits(ps.weights)).toEqual(bits(before));
+    expect(ps.version).toBe(0);
+    // The step runs again without worker 4: same result as a clean shard.
+    const clean = shard();
+    for (const s of [ps, clean]) {
+      pushWhole(s, { workerId: 1, step: 0, sampleCount: 8 }, random(TOTAL, 1));
+      pushWhole(s, { workerId: 2, step: 0, sampleCount: 8 }, random(TOTAL, 2));
+      const again = await commitCollect(s, 0, [
+        { workerId: 1, step: 0 },
+        { workerId: 2, step: 0 },
+      ]);
+      expect(again.outcome.committed).toBe(true);
+    }
+    expect(bits(ps.weights)).toEqual(bits(clean.weights));
+  });
+
+  it('marks a push with NaN values non-finite and will not commit it or a step that leaves it out', async () => {
+    const ps = shard();
+    const g = random(TOTAL, 3);
+    g[4000] = Number.NaN;
+    const outcomes = pushWhole(ps, { workerId: 1, step: 0, sampleCount: 8 }, g);
+    expect(outcomes).toEqual(['accepted', 'accepted', 'accepted', 'non-finite', 'accepted']);
+    expect(ps.push(1)).toMatchObject({ complete: true, nonFinite: true });
+    expect((await commitCollect(ps, 0, [{ workerId: 1, step: 0 }])).outcome).toEqual({ committed: false, reason: 'push of worker 1 for step 0 is not finite' });
+    pushWhole(ps, { workerId: 1, step: 0, sampleCount: 8 }, g);
+    pushWhole(ps, { workerId: 2, step: 0, sampleCount: 8 }, random(TOTAL, 4));
+    expect((await commitCollect(ps, 0, [{ workerId: 2, step: 0 }])).outcome.committed).toBe(false);
+    expect(ps.weights.every(Number.isFinite)).toBe(true);
+  });
+
+  it('reuses two frame sets in steady state and makes a third only while a reader holds both', async () => {
+    const ps = shard();
+    const held: (() => void)[] = [];
+    for (let step = 0; step < 6; step += 1) {
+      pushWhole(ps, { workerId: 1, step, sampleCount: 8 }, random(TOTAL, step));
+      await ps.commit(step, [{ workerId: 1, step }], (_frame, set) => {
+        set.retain();
+        // Steps 2 and 3: a slow socket keeps its frames until after step 4.
+        if (step === 2 || step === 3) held.push(() => set.release());
+        else set.release();
+      });
+      if (step === 4) for (const release of held.splice(0)) release();
+    }
+    expect(ps.frameSetsAllocated).toBe(3);
+  });
+
+  it('serves the current weights as frames for a joining worker', () => {
+    const w0 = random(TOTAL, 1);
+    const ps = shard(undefined, undefined, w0);
+    const { frames } = ps.currentFrames(0);
+    expect(frames).toHaveLength(5);
+    const assembled = new Float32Array(TOTAL);
+    for (const frame of frames) {
+      const chunk = decodeChunk(frame);
+      expect(chunk).toMatchObject({ kind: 'weightsChunk', version: 0 });
+      assembled.set(chunk.values, chunk.offset);
+    }
+    expect(bits(assembled)).toEqual(bits(w0));
+  });
+
+  it('refuses ranges that do not sit on chunk boundaries', () => {
+    expect(() => shard({ start: 0, end: 1000 })).toThrow(/chunk boundaries/);
+    expect(() => shard({ start: 10, end: TOTAL })).toThrow(/chunk boundaries/);
+    expect(() => shard({ start: 0, end: TOTAL + 1 })).toThrow(/inside the layout/);
+  });
+});

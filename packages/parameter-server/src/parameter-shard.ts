@@ -1,0 +1,356 @@
+import { ChunkPlan, FrameSets, type FrameSet, chunkFrameBytes, writeChunkHeader, CHUNK_PAYLOAD_OFFSET, type Chunk, type FlatRange } from '@dtrain/protocol';
+import type { WeightEntry } from '@dtrain/protocol';
+import { createOptimizer } from './create-optimizer.js';
+import type { OptimizerConfig } from './optimizer-config.js';
+import type { Optimizer, OptimizerState, ResolvedOptimizerConfig } from './optimizer.js';
+import { ParameterServerError } from './parameter-server-error.js';
+import { localRanges, stateRanges, validateLayout } from './weight-layout.js';
+
+
+/** What the shard did with one gradient chunk. */
+export type ChunkOutcome = 'accepted' | 'duplicate' | 'stale' | 'non-finite' | 'malformed';
+
+/** One worker's push for one step, as this shard has seen it. */
+export interface ShardPush {
+  readonly workerId: number;
+  readonly step: number;
+  readonly sampleCount: number;
+  /** Every chunk of this shard's range has arrived. */
+  readonly complete: boolean;
+  /** Some chunk held NaN or ±Infinity. */
+  readonly nonFinite: boolean;
+}
+
+/** A push the step includes: identified by worker and step. */
+export interface IncludedPush {
+  readonly workerId: number;
+  readonly step: number;
+}
+
+/** The result of `commit`. */
+export type CommitOutcome =
+  | { readonly committed: true; readonly version: number; readonly sampleCount: number }
+  /**
+   * Nothing was applied and the accumulator was cleared: an included push is
+   * incomplete or non-finite here, or a push that is not included already
+   * went into the sum (a worker that died mid-push). The caller releases
+   * every batch of the step and runs it again.
+   */
+  | { readonly committed: false; readonly reason: string };
+
+export interface ParameterShardOptions {
+  /** The whole job's layout (the shard takes its trainable/state ranges from it). */
+  readonly layout: readonly WeightEntry[];
+  /** The flat elements this shard owns; whole chunks of the plan (or the layout's end). */
+  readonly range: FlatRange;
+  /** `cluster.chunkBytes`. */
+  readonly chunkBytes: number;
+  /** Initial weights of the range (range length); copied. */
+  readonly weights: Float32Array;
+  readonly optimizer: OptimizerConfig;
+  /** Version of `weights`; default 0. */
+  readonly version?: number;
+  /** Saved optimizer state of this range, to continue from. */
+  readonly optimizerState?: OptimizerState;
+}
+
+interface PushState {
+  workerId: number;
+  step: number;
+  sampleCount: number;
+  received: Uint8Array;
+  receivedCount: number;
+  nonFinite: boolean;
+}
+
+/**
+ * One parameter-server shard: the authoritative weights, optimizer state and
+ * gradient accumulator of a contiguous range of the flat layout.
+ *
+ * Gradient chunks are summed the moment they arrive (sample-weighted, into
+ * one preallocated float64 accumulator: memory is O(range) for any number of
+ * workers). `commit` is told by the control plane which pushes the step
+ * includes; it then averages, runs the optimizer and writes the new weights
+ * into reusable frames chunk by chunk, handing each frame out as soon as it
+ * is ready so sending overlaps the rest of the update. Nothing here
+ * allocates in proportion to the model per step. It knows nothing of
+ * sockets: the caller sends the frames and says when they are written.
+ */
+export class ParameterShard {
+  readonly layout: readonly WeightEntry[];
+  readonly range: FlatRange;
+  /** Elements this shard owns. */
+  readonly size: number;
+  readonly plan: ChunkPlan;
+  readonly #weights: Float32Array;
+  readonly #optimizer: Optimizer;
+  /** Σ sampleCount·gradient of the pushes summed since the last commit or abort. */
+  readonly #sum: Float64Array;
+  /**
+   * The averaged gradient, written over the accumulator's own memory: element
+   * i (bytes 4i…4i+3) lies inside float64 element ⌊i/2⌋ ≤ i, which ascending
+   * conversion has already read. Saves a model-sized buffer on a big shard.
+   */
+  readonly #mean: Float32Array;
+  /** Non-trainable (state) ranges, local to the shard: [start0, end0, …]. */
+  readonly #stateRanges: Uint32Array;
+  readonly #chunkOffsets: number[];
+  readonly #chunkCounts: number[];
+  readonly #pushes = new Map<number, PushState>();
+  readonly #frames: FrameSets;
+  #version: number;
+  /** Set when something that no commit may include reached the sum. */
+  #tainted: string | undefined;
+  /** The frame set holding the current version, once written. */
+  #current: { set: FrameSet; version: number } | undefined;
+
+  /** @throws ParameterServerError `DTRAIN_PS_LAYOUT`, `DTRAIN_PS_CONFIG` or `DTRAIN_PS_OPTIMIZER_STATE`. */
+  constructor(o: ParameterShardOptions) {
+    const total = validateLayout(o.layout);
+    const { start, end } = o.range;
+    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end > total || end < start) {
+      throw new ParameterServerError('DTRAIN_PS_LAYOUT', `shard range [${start}, ${end}) does not lie inside the layout's ${total} elements`);
+    }
+    this.plan = new ChunkPlan(total, o.chunkBytes);
+    if (start !== end && (this.plan.indexAt(start) < 0 || (end !== total && this.plan.indexAt(end) < 0))) {
+      throw new ParameterServerError('DTRAIN_PS_LAYOUT', `shard range [${start}, ${end}) does not start and end on ${o.chunkBytes}-byte chunk boundaries`);
+    }
+    if (!(o.weights instanceof Float32Array) || o.weights.length !== end - start) {
+      throw new ParameterServerError('DTRAIN_PS_LAYOUT', `shard weights must be a Float32Array of ${end - start} elements`);
+    }
+    const version = o.version ?? 0;
+    if (!Number.isSafeInteger(version) || version < 0) {
+      throw new ParameterServerError('DTRAIN_PS_CONFIG', `version must be an integer ≥ 0, got ${version}`);
+    }
+    this.layout = o.layout;
+    this.range = { start, end };
+    this.size = end - start;
+    this.#weights = o.weights.slice();
+    this.#optimizer = createOptimizer(o.optimizer, o.layout, this.range);
+    if (o.optimizerState !== undefined) this.#optimizer.setState(o.optimizerState);
+    this.#sum = new Float64Array(this.size);
+    this.#mean = new Float32Array(this.#sum.buffer, 0, this.size);
+    this.#stateRanges = localRanges(stateRanges(o.layout), this.range);
+    const spans = this.plan.chunksOf(this.range);
+    this.#chunkOffsets = spans.map((s) => s.offset);
+    this.#chunkCounts = spans.map((s) => s.count);
+    this.#frames = new FrameSets(this.#chunkCounts.map((count) => chunkFrameBytes(count)));
+    this.#version = version;
+  }
+
+  /** Version of the current weights; +1 per commit. */
+  get version(): number {
+    return this.#version;
+  }
+
+  /** The live weights of the range (not a copy): read them, never write them. */
+  get weights(): Float32Array {
+    return this.#weights;
+  }
+
+  get learningRate(): number {
+    return this.#optimizer.learningRate;
+  }
+
+  get optimizerConfig(): ResolvedOptimizerConfig {
+    return this.#optimizer.config;
+  }
+
+  /** Chunks in this shard's range. */
+  get chunkCount(): number {
+    return this.#chunkOffsets.length;
+  }
+
+  /** Frame sets allocated so far (2 in steady state; more means a slow reader held frames). */
+  get frameSetsAllocated(): number {
+    return this.#frames.allocated;
+  }
+
+  setLearningRate(learningRate: number): void {
+    this.#optimizer.setLearningRate(learningRate);
+  }
+
+  /** What this shard has of a worker's push, if anything. */
+  push(workerId: number): ShardPush | undefined {
+    const p = this.#pushes.get(workerId);
+    if (p === undefined) return undefined;
+    return { workerId, step: p.step, sampleCount: p.sampleCount, complete: p.receivedCount === this.chunkCount, nonFinite: p.nonFinite };
+  }
+
+  /**
+   * Sums one gradient chunk, or says why not. `malformed`: not a chunk of
+   * this range, a wrong element count, zero samples, or a sample count that
+   * differs from the push's earlier chunks. `duplicate`: this chunk of this
+   * push already arrived. `stale`: computed at another version, or for an
+   * older step than the push this worker has under way. `non-finite`: NaN or
+   * ±Infinity in the values (they are summed anyway and the push is marked,
+   * so a step that leaves it out aborts instead of applying a poisoned sum).
+   */
+  acceptChunk(chunk: Chunk): ChunkOutcome {
+    if (chunk.kind !== 'gradientChunk' || chunk.sampleCount === 0) return 'malformed';
+    const index = this.plan.indexAt(chunk.offset);
+    const local = index < 0 ? -1 : this.#chunkOffsets.indexOf(chunk.offset);
+    if (local < 0 || this.#chunkCounts[local] !== chunk.count || chunk.values.length !== chunk.count) return 'malformed';
+    if (chunk.version !== this.#version) return 'stale';
+    let push = this.#pushes.get(chunk.workerId);
+    if (push !== undefined && push.step !== chunk.step) {
+      if (chunk.step < push.step) return 'stale';
+      // A newer step at the same version: the older push was never committed.
+      // If it reached the sum, this step cannot commit (see #tainted).
+      if (push.receivedCount > 0) this.#tainted ??= `worker ${push.workerId} abandoned its push for step ${push.step} mid-way`;
+      push = undefined;
+    }
+    if (push === undefined) {
+      push = { workerId: chunk.workerId, step: chunk.step, sampleCount: chunk.sampleCount, received: new Uint8Array(this.chunkCount), receivedCount: 0, nonFinite: false };
+      this.#pushes.set(chunk.workerId, push);
+    }
+    if (push.sampleCount !== chunk.sampleCount) return 'malformed';
+    if (push.received[local] === 1) return 'duplicate';
+    push.received[local] = 1;
+    push.receivedCount += 1;
+    const finite = addScaled(this.#sum, chunk.offset - this.range.start, chunk.values, chunk.sampleCount);
+    if (!finite) {
+      push.nonFinite = true;
+      return 'non-finite';
+    }
+    return 'accepted';
+  }
+
+  /**
+   * Applies one step with exactly the pushes in `included`: the
+   * sample-weighted mean gradient goes through the optimizer once (trainable
+   * entries); state entries take the mean of the pushed values. Each chunk's
+   * new weights are written into a frame and passed to `onFrame` at once
+   * (with the set it belongs to, for `retain`/`release` by the sender);
+   * between chunks the event loop gets a turn so sockets drain while the
+   * next chunk is computed.
+   */
+  async commit(step: number, included: readonly IncludedPush[], onFrame: (frame: Uint8Array, set: FrameSet) => void): Promise<CommitOutcome> {
+    const refusal = this.#checkIncluded(included);
+    if (refusal !== undefined) {
+      this.abortStep();
+      return { committed: false, reason: refusal };
+    }
+    let samples = 0;
+    for (const p of included) samples += (this.#pushes.get(p.workerId) as PushState).sampleCount;
+    if (samples === 0) {
+      this.abortStep();
+      return { committed: false, reason: 'no push included' };
+    }
+    const set = this.#frames.acquire();
+    const version = this.#version + 1;
+    const optimizer = this.#optimizer;
+    optimizer.beginStep();
+    for (let c = 0; c < this.chunkCount; c += 1) {
+      const lo = (this.#chunkOffsets[c] as number) - this.range.start;
+      const hi = lo + (this.#chunkCounts[c] as number);
+      meanInPlace(this.#sum, this.#mean, lo, hi, samples);
+      optimizer.applyChunk(this.#weights, this.#mean, lo, hi);
+      this.#copyState(lo, hi);
+      const frame = this.#writeFrame(set, c, step, version);
+      onFrame(frame, set);
+      if (c + 1 < this.chunkCount) await yieldToEventLoop();
+    }
+    optimizer.endStep();
+    this.#version = version;
+    this.#current = { set, version };
+    this.#clear();
+    return { committed: true, version, sampleCount: samples };
+  }
+
+  /** Drops every push summed since the last commit; those workers may push the same step again. */
+  abortStep(): void {
+    this.#clear();
+  }
+
+  /**
+   * Frames of the current weights (for a worker that joins or rejoins). The
+   * set of the last commit when there is one, else written now.
+   */
+  currentFrames(step: number): { frames: Uint8Array[]; set: FrameSet } {
+    let current = this.#current;
+    if (current === undefined || current.version !== this.#version) {
+      const set = this.#frames.acquire();
+      for (let c = 0; c < this.chunkCount; c += 1) this.#writeFrame(set, c, step, this.#version);
+      current = { set, version: this.#version };
+      this.#current = current;
+    }
+    const set = current.set;
+    return { frames: set.frames.map((frame, c) => frame.subarray(0, chunkFrameBytes(this.#chunkCounts[c] as number))), set };
+  }
+
+  /** A copy of the optimizer's state over this range. */
+  optimizerState(): OptimizerState {
+    return this.#optimizer.getState();
+  }
+
+  #checkIncluded(included: readonly IncludedPush[]): string | undefined {
+    if (this.#tainted !== undefined) return this.#tainted;
+    const wanted = new Set<number>();
+    for (const p of included) {
+      const push = this.#pushes.get(p.workerId);
+      if (push === undefined || push.step !== p.step || push.receivedCount !== this.chunkCount) {
+        return `push of worker ${p.workerId} for step ${p.step} is incomplete on shard [${this.range.start}, ${this.range.end})`;
+      }
+      if (push.nonFinite) return `push of worker ${p.workerId} for step ${p.step} is not finite`;
+      wanted.add(p.workerId);
+    }
+    for (const push of this.#pushes.values()) {
+      if (push.receivedCount > 0 && !wanted.has(push.workerId)) {
+        return `worker ${push.workerId}'s push for step ${push.step} is in the sum but not in the step`;
+      }
+    }
+    return undefined;
+  }
+
+  #copyState(lo: number, hi: number): void {
+    const ranges = this.#stateRanges;
+    const weights = this.#weights;
+    const mean = this.#mean;
+    for (let r = 0; r < ranges.length; r += 2) {
+      const from = Math.max(lo, ranges[r] as number);
+      const to = Math.min(hi, ranges[r + 1] as number);
+      for (let i = from; i < to; i++) weights[i] = mean[i] as number;
+    }
+  }
+
+  #writeFrame(set: FrameSet, c: number, step: number, version: number): Uint8Array {
+    const frame = set.frames[c] as Uint8Array;
+    const offset = this.#chunkOffsets[c] as number;
+    const count = this.#chunkCounts[c] as number;
+    const length = writeChunkHeader(frame, { kind: 'weightsChunk', workerId: 0, step, version, sampleCount: 0, offset, count });
+    const lo = offset - this.range.start;
+    new Float32Array(frame.buffer, frame.byteOffset + CHUNK_PAYLOAD_OFFSET, count).set(this.#weights.subarray(lo, lo + count));
+    return frame.subarray(0, length);
+  }
+
+  #clear(): void {
+    this.#tainted = undefined;
+    this.#sum.fill(0);
+    this.#pushes.clear();
+  }
+}
+
+/**
+ * sum[at + i] += n · values[i]; returns false when any value is NaN or ±Inf
+ * (x − x is 0 for finite x and NaN otherwise: one add per element, no branch).
+ */
+function addScaled(sum: Float64Array, at: number, values: Float32Array, n: number): boolean {
+  let probe = 0;
+  const length = values.length;
+  for (let i = 0; i < length; i++) {
+    const x = values[i] as number;
+    probe += x - x;
+    sum[at + i] = (sum[at + i] as number) + n * x;
+  }
+  return probe === 0;
+}
+
+/** mean[i] = sum[i] / samples for i in [lo, hi), ascending (see the note on #mean). */
+function meanInPlace(sum: Float64Array, mean: Float32Array, lo: number, hi: number, samples: number): void {
+  for (let i = lo; i < hi; i++) mean[i] = (sum[i] as number) / samples;
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
