@@ -1,7 +1,10 @@
-import type { ParameterServer } from '@dtrain/parameter-server';
+import type { ParameterShard } from '@dtrain/parameter-server';
 import {
   ProtocolError,
   assertCompatibleHello,
+  chunkFrameBytes,
+  chunkKindOf,
+  decodeChunk,
   decodeMessage,
   encodeMessage,
   toErrorMessage,
@@ -48,6 +51,9 @@ export interface CoordinatorOptions {
   readonly resume?: boolean;
 }
 
+/** Largest control (non-chunk) frame accepted from a worker. */
+const CONTROL_MESSAGE_MAX_BYTES = 1 << 20;
+
 /**
  * The coordinator: owns the job, the parameter server and the membership,
  * and speaks the protocol over whatever transport calls its ConnectionHandler
@@ -58,7 +64,7 @@ export class Coordinator implements ConnectionHandler {
   readonly membership = new Membership();
   readonly #o: CoordinatorOptions;
   readonly #host: ModelHost;
-  readonly #ps: ParameterServer;
+  readonly #ps: ParameterShard;
   readonly #shipper: DataShipper;
   readonly #run: TrainingRun;
   readonly #changed = new Signal();
@@ -73,7 +79,7 @@ export class Coordinator implements ConnectionHandler {
   #test: { loss: number; accuracy: number | undefined } | undefined;
   #summary: JobSummary | undefined;
 
-  private constructor(o: CoordinatorOptions, host: ModelHost, ps: ParameterServer, from: RunPosition) {
+  private constructor(o: CoordinatorOptions, host: ModelHost, ps: ParameterShard, from: RunPosition) {
     this.#o = o;
     this.#host = host;
     this.#ps = ps;
@@ -159,12 +165,14 @@ export class Coordinator implements ConnectionHandler {
   }
 
   /**
-   * The largest message a worker can legitimately send: a gradients push of
-   * this model plus 1 MiB of header room. Anything larger is refused before
-   * it is buffered (the transport's frame limit) and by the decoder.
+   * The largest frame a worker can legitimately send: one gradient chunk,
+   * or a control message (1 MiB is far more than any needs). Anything larger
+   * is refused before it is buffered (the transport's frame limit) and by
+   * the decoder.
    */
   get maxInboundBytes(): number {
-    return this.#host.layout.totalSize * 4 + (1 << 20);
+    const plan = this.#ps.plan;
+    return Math.max(chunkFrameBytes(Math.min(plan.chunkElements, plan.totalSize)), CONTROL_MESSAGE_MAX_BYTES);
   }
 
   /** The tfjs backend the coordinator evaluates with (for dtrain_info). */
@@ -204,7 +212,11 @@ export class Coordinator implements ConnectionHandler {
     this.#observer.bytes?.('in', frame.byteLength);
     let message: Message;
     try {
-      message = decodeMessage(frame, { maxBytes: this.maxInboundBytes });
+      if (chunkKindOf(frame) !== undefined) {
+        this.#chunk(worker, frame);
+        return;
+      }
+      message = decodeMessage(frame, { maxBytes: CONTROL_MESSAGE_MAX_BYTES });
       this.#dispatch(worker, message);
     } catch (error) {
       this.#reject(worker, error);
@@ -229,8 +241,8 @@ export class Coordinator implements ConnectionHandler {
     switch (message.type) {
       case 'hello':
         return this.#hello(worker, message);
-      case 'gradients':
-        return this.#run.onGradients(worker, message);
+      case 'pushReport':
+        return this.#run.onPushReport(worker, message);
       case 'heartbeat':
         if (message.kind === 'ping') this.#send(worker.connection, encodeMessage({ type: 'heartbeat', kind: 'pong', sentAt: Date.now() }));
         return;
@@ -246,6 +258,15 @@ export class Coordinator implements ConnectionHandler {
       default:
         throw new ProtocolError('DTRAIN_PROTOCOL_MALFORMED', `a worker may not send ${message.type}`);
     }
+  }
+
+  /** A data-plane frame: only a joined worker's gradient chunks belong here. */
+  #chunk(worker: WorkerRecord, frame: Uint8Array): void {
+    const chunk = decodeChunk(frame, this.maxInboundBytes);
+    if (chunk.kind !== 'gradientChunk' || worker.state === WorkerState.connecting || worker.state === WorkerState.standby) {
+      throw new ProtocolError('DTRAIN_PROTOCOL_MALFORMED', `a ${worker.state} worker may not send ${chunk.kind}`);
+    }
+    this.#run.onGradientChunk(worker, chunk);
   }
 
   #hello(worker: WorkerRecord, hello: HelloMessage): void {
@@ -277,19 +298,20 @@ export class Coordinator implements ConnectionHandler {
   }
 
   #welcome(worker: WorkerRecord): void {
-    // The welcome carries the full weights: as large as a broadcast.
+    // The weights follow the welcome as chunk frames, like a broadcast.
     const welcome = buildWelcome({
       workerId: worker.id,
       config: this.#o.config,
       topology: this.#host.topology,
       layout: this.#host.layout.entries,
       version: this.#ps.version,
-      weights: this.#ps.weights,
+      shards: [{ start: this.#ps.range.start, end: this.#ps.range.end, url: '' }],
       train: this.#o.data.train,
       chunkSize: this.#shipper.chunkSize,
     });
     this.#send(worker.connection, encodeMessage(welcome));
     worker.state = WorkerState.joined;
+    this.#run.sendWeights(worker);
     const caps = worker.capabilities;
     this.#o.log.info(`worker ${worker.id} joined (${caps?.host ?? '?'}, backend ${caps?.backend ?? '?'}) at version ${this.#ps.version}`);
     this.#membershipChanged();

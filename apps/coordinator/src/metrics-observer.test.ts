@@ -29,9 +29,9 @@ const event: StepEvent = {
   end: 'complete',
   activeWorkers: 3,
   reports: [
-    { workerId: 0, batch: batch(7, 64), accepted: true, waitSeconds: 0, computeSeconds: 0.2 },
-    { workerId: 2, batch: batch(8, 32), accepted: true, waitSeconds: 0.03, computeSeconds: 0.22 },
-    { workerId: 1, batch: batch(9, 64), accepted: false, waitSeconds: 0.05, computeSeconds: 0.21 },
+    { workerId: 0, batch: batch(7, 64), accepted: true, sampleCount: 64, loss: 0.5, waitSeconds: 0, computeSeconds: 0.2 },
+    { workerId: 2, batch: batch(8, 32), accepted: true, sampleCount: 64, loss: 0.5, waitSeconds: 0.03, computeSeconds: 0.22 },
+    { workerId: 1, batch: batch(9, 64), accepted: false, sampleCount: 64, loss: 0.5, waitSeconds: 0.05, computeSeconds: 0.21 },
   ],
 };
 

@@ -1,7 +1,7 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { statsToJSON, type NormalisationStats } from '@dtrain/data';
-import { writeCheckpoint, writeTfjsModel, type ParameterServer } from '@dtrain/parameter-server';
+import { writeCheckpoint, writeTfjsModel, type ParameterShard } from '@dtrain/parameter-server';
 import type { JobConfig } from './config/index.js';
 import type { ModelHost } from './model-host.js';
 import type { EpochRecord } from './observer.js';
@@ -108,7 +108,7 @@ export async function writeJobOutput(outDir: string, s: SummaryInput, opts: { mo
 /** One checkpoint: weights, optimizer state and the run position (epoch, step, data cursor). Returns its folder. */
 export async function writeJobCheckpoint(
   root: string,
-  c: { host: ModelHost; ps: ParameterServer; config: JobConfig; position: RunPosition; keep: number },
+  c: { host: ModelHost; ps: ParameterShard; config: JobConfig; position: RunPosition; keep: number },
 ): Promise<string> {
   return writeCheckpoint(
     root,

@@ -1,12 +1,12 @@
-import { ParameterServer, readLatestCheckpoint } from '@dtrain/parameter-server';
+import { ParameterShard, readLatestCheckpoint } from '@dtrain/parameter-server';
 import type { JobConfig } from './config/index.js';
 import type { Logger } from './logger.js';
 import type { ModelHost } from './model-host.js';
 import type { RunPosition } from './training-run.js';
 
-/** Where a job starts: its parameter server and run position, fresh or from a checkpoint. */
+/** Where a job starts: its (embedded, whole-layout) parameter-server shard and run position, fresh or from a checkpoint. */
 export interface RunStart {
-  readonly ps: ParameterServer;
+  readonly ps: ParameterShard;
   readonly position: RunPosition;
 }
 
@@ -20,7 +20,13 @@ export async function startRun(host: ModelHost, config: JobConfig, checkpointDir
   const saved = resume ? await readLatestCheckpoint(checkpointDir) : undefined;
   if (saved === undefined) {
     return {
-      ps: new ParameterServer({ layout: host.layout.entries, weights: host.initialWeights(), optimizer: config.training.optimizer }),
+      ps: new ParameterShard({
+        layout: host.layout.entries,
+        range: { start: 0, end: host.layout.totalSize },
+        chunkBytes: config.cluster.chunkBytes,
+        weights: host.initialWeights(),
+        optimizer: config.training.optimizer,
+      }),
       position: { epoch: 0, step: 0, samples: 0, history: [], cursor: undefined },
     };
   }
@@ -28,8 +34,10 @@ export async function startRun(host: ModelHost, config: JobConfig, checkpointDir
   const training = saved.training as unknown as RunPosition;
   log.warn(`resuming from checkpoint ${checkpointDir}: epoch ${training.epoch}, step ${training.step}, version ${saved.version}`);
   return {
-    ps: new ParameterServer({
+    ps: new ParameterShard({
       layout: saved.layout,
+      range: { start: 0, end: saved.weights.length },
+      chunkBytes: config.cluster.chunkBytes,
       weights: saved.weights,
       optimizer: config.training.optimizer,
       version: saved.version,

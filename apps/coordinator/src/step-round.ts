@@ -13,8 +13,11 @@ export type RoundEnd =
 export interface RoundReport {
   readonly workerId: number;
   readonly batch: Batch;
-  /** Gradient accepted by the parameter server. */
+  /** Push accepted by admission (complete and finite on the shards). */
   readonly accepted: boolean;
+  /** Samples in the batch and the batch's mean loss, as the worker reported them. */
+  readonly sampleCount: number;
+  readonly loss: number;
   /** Seconds from the round's first arrival to this one (the straggler signal). */
   readonly waitSeconds: number | undefined;
   readonly computeSeconds: number | undefined;
@@ -60,12 +63,17 @@ export class StepRound {
     return this.#assigned.get(workerId);
   }
 
+  /** True once `workerId` has answered in this round. */
+  hasReport(workerId: number): boolean {
+    return this.#reports.has(workerId);
+  }
+
   get isOpen(): boolean {
     return this.#endedWith === undefined;
   }
 
   /** Records a worker's answer. Only the first answer of a worker counts. */
-  report(workerId: number, accepted: boolean, computeSeconds: number | undefined): void {
+  report(workerId: number, accepted: boolean, computeSeconds: number | undefined, loss = Number.NaN): void {
     const batch = this.#assigned.get(workerId);
     if (batch === undefined || this.#reports.has(workerId) || !this.isOpen) return;
     const now = performance.now();
@@ -74,6 +82,8 @@ export class StepRound {
       workerId,
       batch,
       accepted,
+      sampleCount: batch.sampleIds.length,
+      loss,
       waitSeconds: (now - this.#firstArrival) / 1000,
       computeSeconds,
     });
@@ -96,13 +106,21 @@ export class StepRound {
     return [...this.#assigned.keys()].filter((id) => !this.#reports.has(id) && !this.#gone.has(id));
   }
 
-  /** Batches whose gradients were applied, and the ones to hand out again. */
-  settle(): { applied: Batch[]; released: Batch[]; reports: RoundReport[] } {
+  /** The accepted reports, in arrival order. */
+  acceptedReports(): RoundReport[] {
+    return [...this.#reports.values()].filter((r) => r.accepted);
+  }
+
+  /**
+   * Batches whose gradients were applied, and the ones to hand out again.
+   * `committed` false (the step applied nothing) releases every batch.
+   */
+  settle(committed = true): { applied: Batch[]; released: Batch[]; reports: RoundReport[] } {
     const applied: Batch[] = [];
     const released: Batch[] = [];
     for (const [workerId, batch] of this.#assigned) {
       const report = this.#reports.get(workerId);
-      if (report?.accepted === true) applied.push(batch);
+      if (committed && report?.accepted === true) applied.push(batch);
       else released.push(batch);
     }
     return { applied, released, reports: [...this.#reports.values()] };

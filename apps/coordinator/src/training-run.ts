@@ -1,6 +1,6 @@
 import { BatchQueue, type PlanCursor } from '@dtrain/data';
-import type { ParameterServer } from '@dtrain/parameter-server';
-import { encodeMessage, type GradientsMessage } from '@dtrain/protocol';
+import type { ParameterShard } from '@dtrain/parameter-server';
+import { encodeMessage, type Chunk, type FrameSet, type PushReportMessage } from '@dtrain/protocol';
 import type { JobConfig } from './config/index.js';
 import type { DataShipper } from './data-shipper.js';
 import { JobError } from './errors.js';
@@ -9,8 +9,9 @@ import type { Logger } from './logger.js';
 import { WorkerState, type Membership, type WorkerRecord } from './membership.js';
 import type { CoordinatorObserver, EpochRecord, RejectReason } from './observer.js';
 import type { Signal } from './signal.js';
-import { StepRound } from './step-round.js';
+import { StepRound, type RoundEnd } from './step-round.js';
 import { StragglerPolicy } from './straggler-policy.js';
+import { PushAdmission } from './push-admission.js';
 
 /** Where a run starts: fresh, or from a checkpoint. */
 export interface RunPosition {
@@ -25,7 +26,8 @@ export interface RunPosition {
 export interface TrainingRunDeps {
   readonly config: JobConfig;
   readonly numTrainSamples: number;
-  readonly ps: ParameterServer;
+  /** The embedded parameter-server shard (the whole layout). */
+  readonly ps: ParameterShard;
   readonly membership: Membership;
   readonly shipper: DataShipper;
   readonly state: JobStateMachine;
@@ -63,8 +65,10 @@ export class TrainingRun {
   readonly #stragglers: StragglerPolicy;
   /** Every rejected push by reason, whichever layer rejected it. */
   readonly #rejected: Record<RejectReason, number> = { stale: 0, duplicate: 0, 'non-finite': 0, malformed: 0 };
-  /** The step of each worker's last push, to tell a re-delivery (duplicate) from a late push (stale). */
-  readonly #lastPushStep = new Map<number, number>();
+  readonly #admission = new PushAdmission();
+  /** True while a commit streams new weights; workers welcomed meanwhile get the new version after it. */
+  #committing = false;
+  readonly #awaitingWeights = new Set<WorkerRecord>();
 
   constructor(deps: TrainingRunDeps, from: RunPosition) {
     this.#d = deps;
@@ -180,22 +184,39 @@ export class TrainingRun {
     this.#d.membershipChanged.notify();
   }
 
-  /** A gradient push from a worker; validated against the open round before the parameter server sees it. */
-  onGradients(worker: WorkerRecord, msg: GradientsMessage): void {
+  /** One gradient chunk from a worker: screened against the open round, then summed by the shard. */
+  onGradientChunk(worker: WorkerRecord, chunk: Chunk): void {
+    if (this.#admission.screenChunk(worker.id, chunk, this.#round) === 'drop') return;
+    this.#admission.checkChunkOutcome(this.#d.ps.acceptChunk(chunk), chunk);
+  }
+
+  /** A worker's report that its push for a step is complete; the push's one verdict. */
+  onPushReport(worker: WorkerRecord, report: PushReportMessage): void {
     const round = this.#round;
-    const reject = (reason: RejectReason): void => this.countRejected(reason, worker.id);
-    if (msg.workerId !== worker.id) return reject('malformed');
-    const previous = this.#lastPushStep.get(worker.id);
-    this.#lastPushStep.set(worker.id, msg.step);
-    if (round === undefined || msg.step < round.step || !round.isOpen) return reject(previous === msg.step ? 'duplicate' : 'stale');
-    const batch = round.batchOf(worker.id);
-    if (msg.step > round.step || batch === undefined || batch.batchId !== msg.batchId || batch.sampleIds.length !== msg.sampleCount) {
-      return reject('malformed');
+    const verdict = this.#admission.judgeReport(worker.id, report, round, this.#d.ps);
+    if (verdict !== 'accepted') this.countRejected(verdict, worker.id);
+    if (verdict === 'duplicate' || round === undefined) return;
+    round.report(worker.id, verdict === 'accepted', report.computeSeconds, report.loss);
+  }
+
+  /**
+   * Sends the current weights to a worker that just joined: at once, or,
+   * while a commit is streaming a new version, right after it (so the
+   * worker never holds half of one version and half of another).
+   */
+  sendWeights(worker: WorkerRecord): void {
+    if (this.#committing) {
+      this.#awaitingWeights.add(worker);
+      return;
     }
-    const outcome = this.#d.ps.push(msg);
-    if (outcome !== 'accepted') reject(outcome);
-    if (outcome === 'duplicate') return;
-    round.report(worker.id, outcome === 'accepted', msg.computeSeconds);
+    const { frames, set } = this.#d.ps.currentFrames(this.#step);
+    for (const frame of frames) this.#sendFrame(worker, frame, set);
+  }
+
+  #sendFrame(worker: WorkerRecord, frame: Uint8Array, set: FrameSet): void {
+    set.retain();
+    worker.connection.send(frame, () => set.release());
+    this.#d.observer.bytes?.('out', frame.byteLength);
   }
 
   /** Counts a rejected push (also the coordinator's own protocol rejections) and tells the observer. */
@@ -210,7 +231,8 @@ export class TrainingRun {
 
   /** A worker left or was evicted: the open round stops waiting for it. */
   onWorkerGone(worker: WorkerRecord): void {
-    this.#lastPushStep.delete(worker.id);
+    this.#admission.forget(worker.id);
+    this.#awaitingWeights.delete(worker);
     this.#round?.forget(worker.id);
     this.#stragglers.forget(worker.id);
   }
@@ -278,8 +300,8 @@ export class TrainingRun {
         if (worker !== undefined) this.#d.evict(worker, `no gradient for step ${this.#step} within cluster.stepTimeoutMs=${config.cluster.stepTimeoutMs}`);
       }
     }
-    const commit = end === 'aborted' ? (ps.abortStep(), undefined) : ps.commit();
-    const { applied, released, reports } = round.settle();
+    const commit = await this.#commit(round, end);
+    const { applied, released, reports } = round.settle(commit !== undefined);
     for (const batch of released) queue.release(batch.batchId);
     for (const worker of membership.all()) if (worker.state === WorkerState.training) worker.state = WorkerState.joined;
     if (commit === undefined) {
@@ -301,13 +323,6 @@ export class TrainingRun {
       worker.samplesApplied += report.batch.sampleIds.length;
       worker.lastComputeSeconds = report.computeSeconds;
     }
-    const weights = ps.encodedWeights(this.#step);
-    let sent = 0;
-    for (const worker of membership.active()) {
-      worker.connection.send(weights);
-      sent += weights.byteLength;
-    }
-    observer.bytes?.('out', sent);
     this.#samples += commit.sampleCount;
     this.#lastLoss = commit.loss;
     observer.stepCommitted?.({
@@ -323,5 +338,45 @@ export class TrainingRun {
     });
     this.#step += 1;
     return { loss: commit.loss, sampleCount: commit.sampleCount };
+  }
+
+  /**
+   * Applies the step on the shard with exactly the accepted pushes, streaming
+   * each new weight chunk to the workers as it is ready. Undefined when
+   * nothing was applied: the round was aborted, nothing was accepted, or the
+   * shard refused (a push that is not part of the step reached its sum).
+   */
+  async #commit(round: StepRound, end: RoundEnd): Promise<{ version: number; sampleCount: number; loss: number } | undefined> {
+    const { ps, membership, log } = this.#d;
+    const accepted = round.acceptedReports();
+    if (end === 'aborted' || accepted.length === 0) {
+      ps.abortStep();
+      return undefined;
+    }
+    // Fixed before the first chunk: a worker welcomed mid-commit is sent the whole new version afterwards.
+    const recipients = membership.active();
+    this.#committing = true;
+    let outcome: Awaited<ReturnType<ParameterShard['commit']>>;
+    try {
+      outcome = await ps.commit(
+        round.step,
+        accepted.map((r) => ({ workerId: r.workerId, step: round.step })),
+        (frame, set) => {
+          for (const worker of recipients) if (membership.byId(worker.id) === worker) this.#sendFrame(worker, frame, set);
+        },
+      );
+    } finally {
+      this.#committing = false;
+      const waiting = [...this.#awaitingWeights];
+      this.#awaitingWeights.clear();
+      for (const worker of waiting) if (membership.byId(worker.id) === worker) this.sendWeights(worker);
+    }
+    if (!outcome.committed) {
+      log.warn(`step ${round.step} not applied: ${outcome.reason}; its batches go back to the queue`);
+      return undefined;
+    }
+    let lossSum = 0;
+    for (const r of accepted) lossSum += r.sampleCount * r.loss;
+    return { version: outcome.version, sampleCount: outcome.sampleCount, loss: lossSum / outcome.sampleCount };
   }
 }

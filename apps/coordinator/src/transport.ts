@@ -9,8 +9,13 @@ export interface Connection {
   /** Unique per process lifetime, for logs. */
   readonly id: number;
   readonly remoteAddress: string;
-  /** Queues one binary frame. The same buffer may be passed to many connections. */
-  send(frame: Uint8Array): void;
+  /**
+   * Queues one binary frame. The same buffer may be passed to many
+   * connections. The transport may keep referring to `frame` until
+   * `onWritten` is called (once the bytes are handed to the kernel, or the
+   * connection is gone), so the caller must not change it before then.
+   */
+  send(frame: Uint8Array, onWritten?: () => void): void;
   /** Closes with a WebSocket close code and a short reason. */
   close(code: number, reason: string): void;
   /** Bytes queued but not yet written to the socket (back-pressure signal). */

@@ -1,11 +1,12 @@
 import type { Dataset } from '@dtrain/data';
-import type { WeightEntry, WelcomeMessage } from '@dtrain/protocol';
+import type { ShardDescriptor, WeightEntry, WelcomeMessage } from '@dtrain/protocol';
 import type { JobConfig } from './config/index.js';
 
 /**
  * Everything a generic worker needs to start, in one message: the job's
- * training settings, the model topology and weight layout, the current
- * weights and their version, and how the training data will be shipped.
+ * training settings, the model topology and weight layout, the version of
+ * the weights that follow (as chunk frames), the shards that own the
+ * layout, and how the training data will be shipped.
  */
 export function buildWelcome(w: {
   workerId: number;
@@ -13,7 +14,7 @@ export function buildWelcome(w: {
   topology: unknown;
   layout: readonly WeightEntry[];
   version: number;
-  weights: Float32Array;
+  shards: readonly ShardDescriptor[];
   train: Dataset;
   chunkSize: number;
 }): WelcomeMessage {
@@ -27,11 +28,12 @@ export function buildWelcome(w: {
       batchSize: config.training.batchSize,
       seed: config.training.seed,
       heartbeatIntervalMs: config.cluster.heartbeatIntervalMs,
+      chunkBytes: config.cluster.chunkBytes,
     },
     modelTopology: w.topology,
     layout: w.layout,
     version: w.version,
-    weights: w.weights,
+    shards: w.shards,
     data: {
       numSamples: train.numSamples,
       featureShape: train.featureShape,

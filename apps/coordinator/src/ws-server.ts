@@ -91,8 +91,9 @@ export class CoordinatorServer {
     const connection: Connection = {
       id: this.#nextId++,
       remoteAddress: `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`,
-      send: (frame) => {
-        if (ws.readyState === ws.OPEN) ws.send(frame, { binary: true });
+      send: (frame, onWritten) => {
+        if (ws.readyState === ws.OPEN) ws.send(frame, { binary: true }, onWritten);
+        else onWritten?.();
       },
       close: (code, reason) => {
         if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(code, reason);

@@ -10,6 +10,7 @@ const DEFAULTS = {
   heartbeatIntervalMs: 2000,
   heartbeatTimeoutMs: 10000,
   stragglerRatio: 3,
+  chunkBytes: 4194304,
 };
 
 const MS = 'a positive number of milliseconds, at most 2147483647 (about 24.8 days)';
@@ -26,6 +27,7 @@ describe('cluster', () => {
     { raw: { heartbeatIntervalMs: 5000 }, expected: { ...DEFAULTS, heartbeatIntervalMs: 5000, heartbeatTimeoutMs: 25000 } },
     { raw: { heartbeatIntervalMs: 500, heartbeatTimeoutMs: 600 }, expected: { ...DEFAULTS, heartbeatIntervalMs: 500, heartbeatTimeoutMs: 600 } },
     { raw: { stepTimeoutMs: 1.5, waitTimeoutMs: 2147483647, stragglerRatio: 1.5 }, expected: { ...DEFAULTS, stepTimeoutMs: 1.5, waitTimeoutMs: 2147483647, stragglerRatio: 1.5 } },
+    { raw: { chunkBytes: 65536 }, expected: { ...DEFAULTS, chunkBytes: 65536 } },
   ])('$raw → $expected', ({ raw, expected }) => {
     expect(parseClusterConfig(raw)).toStrictEqual(expected);
   });
@@ -53,6 +55,8 @@ describe('cluster', () => {
         'cluster.heartbeatIntervalMs: heartbeatTimeoutMs (2147483647) must exceed heartbeatIntervalMs (2147483647), or every worker times out between two heartbeats',
     },
     { raw: { stragglerRatio: 1 }, field: 'cluster.stragglerRatio', message: 'cluster.stragglerRatio: expected a number > 1, got 1' },
+    { raw: { chunkBytes: 4098 }, field: 'cluster.chunkBytes', message: 'cluster.chunkBytes: expected a multiple of 4 from 4096 to 1073741824 (bytes), got 4098' },
+    { raw: { chunkBytes: 1024 }, field: 'cluster.chunkBytes', message: 'cluster.chunkBytes: expected a multiple of 4 from 4096 to 1073741824 (bytes), got 1024' },
     { raw: { stepTimeout: 1000 }, field: 'cluster.stepTimeout', message: 'cluster.stepTimeout: unknown key (did you mean "stepTimeoutMs"?)' },
     { raw: { heartbeatTimeout: 1000 }, field: 'cluster.heartbeatTimeout', message: 'cluster.heartbeatTimeout: unknown key (did you mean "heartbeatTimeoutMs"?)' },
     { raw: { maxworker: 2 }, field: 'cluster.maxworker', message: 'cluster.maxworker: unknown key (did you mean "maxWorkers"?)' },
@@ -60,7 +64,7 @@ describe('cluster', () => {
       raw: { workers: 2 },
       field: 'cluster.workers',
       message:
-        'cluster.workers: unknown key (expected one of: minWorkers, maxWorkers, stepTimeoutMs, waitTimeoutMs, heartbeatIntervalMs, heartbeatTimeoutMs, stragglerRatio)',
+        'cluster.workers: unknown key (expected one of: minWorkers, maxWorkers, stepTimeoutMs, waitTimeoutMs, heartbeatIntervalMs, heartbeatTimeoutMs, stragglerRatio, chunkBytes)',
     },
   ])('$message', ({ raw, field, message }) => {
     expect(configError(() => parseClusterConfig(raw))).toMatchObject({ code: 'DTRAIN_CONFIG_INVALID', field, message });

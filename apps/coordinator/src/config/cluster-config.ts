@@ -2,6 +2,7 @@
  * The `cluster:` section: how many workers, and how long to wait for them.
  * Every key is optional.
  */
+import { DEFAULT_CHUNK_BYTES, MIN_CHUNK_BYTES } from '@dtrain/protocol';
 import { invalidField } from './config-error.js';
 import { POSITIVE_INT, fieldPath, has, optionalInt, optionalNumber, optionalObjectWithKeys, type NumberRule } from './validators.js';
 
@@ -20,6 +21,12 @@ export interface ClusterConfig {
   heartbeatTimeoutMs: number;
   /** A worker slower than this multiple of the median compute time is a straggler; > 1, default 3. */
   stragglerRatio: number;
+  /**
+   * Largest data-plane chunk, bytes: gradients and weights travel in chunks of
+   * at most this much payload, summed and applied chunk by chunk. A multiple
+   * of 4, at least 4096; default 4 MiB.
+   */
+  chunkBytes: number;
 }
 
 export const CLUSTER_DEFAULTS = {
@@ -30,6 +37,7 @@ export const CLUSTER_DEFAULTS = {
   heartbeatIntervalMs: 2_000,
   heartbeatTimeoutMs: 10_000,
   stragglerRatio: 3,
+  chunkBytes: DEFAULT_CHUNK_BYTES,
 } as const;
 
 /** Missed heartbeats tolerated before the default timeout gives up on a worker. */
@@ -53,6 +61,7 @@ const CLUSTER_KEYS = [
   'heartbeatIntervalMs',
   'heartbeatTimeoutMs',
   'stragglerRatio',
+  'chunkBytes',
 ] as const;
 
 export function parseClusterConfig(raw: unknown): ClusterConfig {
@@ -77,7 +86,13 @@ export function parseClusterConfig(raw: unknown): ClusterConfig {
     );
   }
   const stragglerRatio = optionalNumber(fields, 'stragglerRatio', { min: 1, minExclusive: true }, CLUSTER_DEFAULTS.stragglerRatio);
-  return { minWorkers, maxWorkers, stepTimeoutMs, waitTimeoutMs, heartbeatIntervalMs, heartbeatTimeoutMs, stragglerRatio };
+  const chunkBytes = optionalInt(
+    fields,
+    'chunkBytes',
+    { integer: true, min: MIN_CHUNK_BYTES, max: 2 ** 30, multipleOf: 4, expected: `a multiple of 4 from ${MIN_CHUNK_BYTES} to ${2 ** 30} (bytes)` },
+    CLUSTER_DEFAULTS.chunkBytes,
+  );
+  return { minWorkers, maxWorkers, stepTimeoutMs, waitTimeoutMs, heartbeatIntervalMs, heartbeatTimeoutMs, stragglerRatio, chunkBytes };
 }
 
 function atLeast(min: number, name: string): NumberRule {

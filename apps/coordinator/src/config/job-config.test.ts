@@ -82,6 +82,7 @@ const MNIST_MLP_EXPECTED: JobConfig = {
     heartbeatIntervalMs: 2000,
     heartbeatTimeoutMs: 10000,
     stragglerRatio: 3,
+    chunkBytes: 4194304,
   },
   checkpoint: { everySteps: 100, keep: 3 },
 };
@@ -123,6 +124,7 @@ describe('parseJobConfig', () => {
       heartbeatIntervalMs: 2000,
       heartbeatTimeoutMs: 10000,
       stragglerRatio: 3,
+      chunkBytes: 4194304,
     });
     expect(config.checkpoint).toStrictEqual({ everySteps: 0, keep: 3 });
     expect(config.dataset).toStrictEqual({

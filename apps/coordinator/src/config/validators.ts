@@ -97,6 +97,8 @@ export interface NumberRule {
   readonly max?: number;
   /** Default false: `max` itself is allowed. */
   readonly maxExclusive?: boolean;
+  /** The value must be a whole multiple of this. */
+  readonly multipleOf?: number;
   /** Overrides the generated "expected …" wording. */
   readonly expected?: string;
 }
@@ -131,6 +133,7 @@ function satisfies(value: number, rule: NumberRule): boolean {
   if (rule.integer === true && !Number.isSafeInteger(value)) return false;
   if (rule.min !== undefined && (rule.minExclusive === true ? value <= rule.min : value < rule.min)) return false;
   if (rule.max !== undefined && (rule.maxExclusive === true ? value >= rule.max : value > rule.max)) return false;
+  if (rule.multipleOf !== undefined && value % rule.multipleOf !== 0) return false;
   return true;
 }
 
