@@ -32,14 +32,15 @@ export class WorkerCompute {
     this.#version = version;
   }
 
-  static async fromWelcome(welcome: WelcomeMessage): Promise<WorkerCompute> {
+  /** The model of `welcome`, set to `weights` (welcome.version's, arrived as chunks). */
+  static async fromWelcome(welcome: WelcomeMessage, weights: Float32Array): Promise<WorkerCompute> {
     const model = await modelFromTopology(welcome.modelTopology);
     const layout = weightLayout(model);
     const mismatch = welcome.layout.findIndex((e, i) => layout.entries[i]?.name !== e.name || layout.entries[i]?.size !== e.size);
     if (mismatch >= 0 || welcome.layout.length !== layout.entries.length) {
       throw new WorkerError('DTRAIN_WORKER_LAYOUT', `weight layout differs from the coordinator's at entry ${mismatch}`);
     }
-    writeWeights(model, layout, welcome.weights);
+    writeWeights(model, layout, weights);
     const trainer = createTrainer(model, { loss: welcome.job.loss as LossName, layout });
     const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
     const cache = new ChunkCache({
@@ -65,19 +66,20 @@ export class WorkerCompute {
   }
 
   /**
-   * Loss and gradients (flat, in the shared layout) for one assignment, with
+   * Loss and gradients (flat, in the shared layout; written into `out` when
+   * given, else a fresh array) for one assignment, with
    * where the time went: `seconds` in all (what the coordinator is told),
    * of which `dataSeconds` gathering the batch from the chunk cache and
    * `stepSeconds` the forward and backward pass.
    */
-  compute(assignment: AssignmentMessage): { loss: number; gradients: Float32Array; seconds: number; dataSeconds: number; stepSeconds: number } {
+  compute(assignment: AssignmentMessage, out?: Float32Array): { loss: number; gradients: Float32Array; seconds: number; dataSeconds: number; stepSeconds: number } {
     if (assignment.version !== this.#version) {
       throw new WorkerError('DTRAIN_WORKER_VERSION', `assignment for version ${assignment.version} but weights are at ${this.#version}`);
     }
     const started = performance.now();
     const { x, y } = this.#cache.gather(assignment.sampleIds);
     const gathered = performance.now();
-    const { loss, gradients } = this.#trainer.step(x, y, assignment.sampleIds.length);
+    const { loss, gradients } = this.#trainer.step(x, y, assignment.sampleIds.length, out);
     const done = performance.now();
     return { loss, gradients, seconds: (done - started) / 1000, dataSeconds: (gathered - started) / 1000, stepSeconds: (done - gathered) / 1000 };
   }

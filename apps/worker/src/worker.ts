@@ -1,18 +1,29 @@
 import { hostname } from 'node:os';
 import WebSocket from 'ws';
-import { initBackend, tf, type BackendInfo } from '@dtrain/engine';
+import type { BackendInfo, BackendRequest } from '@dtrain/engine';
 import type { WorkerMetrics } from '@dtrain/metrics';
 import {
+  ChunkPlan,
   DEFAULT_MAX_MESSAGE_BYTES,
+  MessageType,
   PROTOCOL_VERSION,
+  chunkFrameBytes,
+  chunkKindOf,
+  decodeChunk,
   decodeMessage,
   encodeMessage,
   toErrorMessage,
+  type AssignmentMessage,
   type Message,
+  type WelcomeMessage,
 } from '@dtrain/protocol';
 import { backoffDelay } from './backoff.js';
-import { WorkerCompute } from './compute.js';
+import { SimulatedCompute, type ComputeHost } from './compute-host.js';
+import { ComputeThread } from './compute-thread.js';
+import { GradientSender, WeightReceiver, allFinite } from './data-plane.js';
+import { WorkerError } from './errors.js';
 import { IdleClock } from './idle-clock.js';
+import { WorkerState } from './worker-state.js';
 
 export interface WorkerLogger {
   info(message: string): void;
@@ -24,7 +35,7 @@ export interface WorkerOptions {
   /** ws:// or wss:// URL of the coordinator. */
   readonly coordinator: string;
   /** tfjs backend: 'auto' (default), 'tensorflow', 'wasm' or 'cpu'. */
-  readonly backend?: string;
+  readonly backend?: BackendRequest;
   /** Shared secret sent on the upgrade (Authorization: Bearer) and in hello. */
   readonly token?: string;
   /** Stop trying to reach the coordinator after this long without a connection, ms; default 120000. */
@@ -42,6 +53,11 @@ export interface WorkerOptions {
   readonly handleSignals?: boolean;
   /** Where this worker records its compute, data and wait time and tfjs memory; default none (no metrics). */
   readonly metrics?: WorkerMetrics;
+  /**
+   * For data-plane benchmarks: instead of tfjs, take this many milliseconds
+   * per step (a timer, no CPU) and push constant gradients. Default: real compute.
+   */
+  readonly simulateComputeMs?: number;
 }
 
 /** Fills the WebSocket masking key with zeros (see the connection options). */
@@ -64,10 +80,12 @@ export interface WorkerExit {
  */
 export class Worker {
   readonly #o: WorkerOptions;
-  #backend: BackendInfo | undefined;
+  #thread: ComputeHost | undefined;
   #ws: WebSocket | undefined;
-  #compute: WorkerCompute | undefined;
+  /** What this worker knows of the job it joined; replaced at every welcome. */
+  #job: JoinedJob | undefined;
   #workerId: number | undefined;
+  #state: WorkerState = WorkerState.connecting;
   #chain: Promise<void> = Promise.resolve();
   #attempt = 0;
   #lastConnected = Date.now();
@@ -84,18 +102,35 @@ export class Worker {
       this.#finish = (exit) => {
         if (this.#finished) return;
         this.#finished = true;
-        this.#compute?.dispose();
-        this.#compute = undefined;
+        this.#state = WorkerState.gone;
+        this.#job = undefined;
+        void this.#thread?.dispose();
         resolve(exit);
       };
     });
   }
 
-  /** Picks the backend, connects, and resolves when the worker is done (job over, left, or gave up). */
+  /** Where the worker is in its lifecycle (connecting → joined → training → draining → gone). */
+  get state(): WorkerState {
+    return this.#state;
+  }
+
+  /**
+   * Starts the compute thread (which picks the backend), connects, and
+   * resolves when the worker is done (job over, left, or gave up). Compute
+   * runs on that thread so this one always answers heartbeats and receives
+   * chunks, however long a step takes.
+   */
   async run(): Promise<WorkerExit> {
-    this.#backend = await initBackend((this.#o.backend ?? 'auto') as Parameters<typeof initBackend>[0]);
-    this.#o.log.info(`backend ${this.#backend.name} (${this.#backend.reason})`);
-    this.#o.metrics?.setInfo({ backend: this.#backend.name });
+    const simulated = this.#o.simulateComputeMs;
+    const thread: ComputeHost = simulated === undefined ? await ComputeThread.start({ backend: this.#o.backend ?? 'auto' }) : new SimulatedCompute(simulated);
+    this.#thread = thread;
+    void thread.exited.then((lost) => {
+      if (lost !== undefined) this.#fail(lost.message);
+    });
+    const backend: BackendInfo = thread.backend;
+    this.#o.log.info(`backend ${backend.name} (${backend.reason})${simulated === undefined ? ', computing on a worker thread' : ''}`);
+    this.#o.metrics?.setInfo({ backend: backend.name });
     if (this.#o.handleSignals ?? true) {
       const onTerm = (): void => this.leave('SIGTERM');
       process.once('SIGTERM', onTerm);
@@ -111,6 +146,7 @@ export class Worker {
 
   /** Leaves on purpose: says so, closes, and exits 0. Safe at any time. */
   leave(reason: string): void {
+    this.#state = WorkerState.draining;
     const ws = this.#ws;
     if (ws !== undefined && ws.readyState === WebSocket.OPEN) {
       ws.send(encodeMessage({ type: 'leave', reason }));
@@ -138,7 +174,7 @@ export class Worker {
     ws.on('open', () => {
       this.#attempt = 0;
       this.#lastConnected = Date.now();
-      const backend = this.#backend;
+      const backend = this.#thread?.backend;
       ws.send(
         encodeMessage({
           type: 'hello',
@@ -157,15 +193,17 @@ export class Worker {
       ws.terminate();
     });
     ws.on('message', (data: Buffer) => {
+      // Pings are answered at once, never queued behind a step.
+      if (data[3] === MessageType.heartbeat && this.#answerPing(ws, data)) return;
       this.#chain = this.#chain.then(() => this.#onFrame(ws, data));
     });
     ws.on('error', (error) => this.#o.log.warn(`connection: ${error.message}`));
     ws.on('close', (code, reason) => {
       if (this.#ws === ws) this.#ws = undefined;
       this.#idle.reset();
-      this.#compute?.dispose();
-      this.#compute = undefined;
+      this.#job = undefined;
       if (this.#finished || this.#lingering) return;
+      this.#state = WorkerState.connecting;
       this.#o.log.warn(`disconnected (${code}${reason.length > 0 ? ` ${reason.toString()}` : ''}); reconnecting`);
       this.#scheduleReconnect();
     });
@@ -181,12 +219,26 @@ export class Worker {
     setTimeout(() => this.#connect(), delay);
   }
 
+  /** True when `frame` was a ping and has been answered. */
+  #answerPing(ws: WebSocket, frame: Buffer): boolean {
+    try {
+      const message = decodeMessage(frame);
+      if (message.type !== 'heartbeat') return false;
+      if (message.kind === 'ping' && ws.readyState === WebSocket.OPEN) ws.send(encodeMessage({ type: 'heartbeat', kind: 'pong', sentAt: Date.now() }));
+      return true;
+    } catch {
+      return false; // the ordered path reports it
+    }
+  }
+
   async #onFrame(ws: WebSocket, frame: Buffer): Promise<void> {
     if (this.#finished || ws !== this.#ws) return;
-    let message: Message;
     try {
-      message = decodeMessage(frame);
-      await this.#handle(ws, message);
+      if (chunkKindOf(frame) !== undefined) {
+        await this.#weightsChunk(frame);
+        return;
+      }
+      await this.#handle(ws, decodeMessage(frame));
     } catch (error) {
       const report = toErrorMessage(error);
       this.#o.log.error(`${report.code}: ${report.message}`);
@@ -199,44 +251,20 @@ export class Worker {
 
   async #handle(ws: WebSocket, message: Message): Promise<void> {
     switch (message.type) {
-      case 'welcome': {
-        this.#compute?.dispose();
-        this.#workerId = message.workerId;
-        this.#compute = await WorkerCompute.fromWelcome(message);
-        this.#idle.reset();
-        this.#o.metrics?.setInfo({ workerId: message.workerId, job: message.job.name });
-        this.#o.log.info(`joined job ${message.job.name} as worker ${message.workerId} at version ${message.version}`);
+      case 'welcome':
+        await this.#welcome(message);
+        return;
+      case 'dataChunk': {
+        const job = this.#requireJob();
+        const started = performance.now();
+        await job.thread.addChunk(message);
+        this.#idle.busy(performance.now() - started);
         return;
       }
-      case 'dataChunk':
-        this.#busy(() => this.#requireCompute().addChunk(message));
+      case 'assignment':
+        await this.#assignment(ws, message);
         return;
-      case 'weights':
-        this.#busy(() => this.#requireCompute().setWeights(message.version, message.weights));
-        return;
-      case 'assignment': {
-        const waited = this.#idle.stop();
-        const result = this.#requireCompute().compute(message);
-        this.#recordStep(waited, result, message.sampleIds.length);
-        if (ws.readyState !== WebSocket.OPEN) return;
-        ws.send(
-          encodeMessage({
-            type: 'gradients',
-            workerId: this.#workerId ?? -1,
-            step: message.step,
-            version: message.version,
-            batchId: message.batchId,
-            sampleCount: message.sampleIds.length,
-            loss: result.loss,
-            computeSeconds: result.seconds,
-            gradients: result.gradients,
-          }),
-        );
-        this.#idle.start();
-        return;
-      }
       case 'heartbeat':
-        if (message.kind === 'ping') ws.send(encodeMessage({ type: 'heartbeat', kind: 'pong', sentAt: Date.now() }));
         return;
       case 'standby':
         this.#o.log.info(`on standby: ${message.reason}`);
@@ -245,6 +273,7 @@ export class Worker {
         this.#o.log.info(`coordinator says: ${message.reason}`);
         if (message.success && this.#o.linger === true) {
           this.#lingering = true;
+          this.#state = WorkerState.gone;
           // Nothing else keeps the event loop alive once the socket is closed.
           const keepAlive = setInterval(() => undefined, 60_000);
           void this.exited.then(() => clearInterval(keepAlive));
@@ -259,27 +288,106 @@ export class Worker {
         this.#o.log.error(`coordinator reported ${message.code}: ${message.message}`);
         return;
       default:
-        throw new Error(`unexpected ${message.type} from the coordinator`);
+        throw new WorkerError('DTRAIN_WORKER_REJECTED', `unexpected ${message.type} from the coordinator`);
     }
   }
 
-  /** Work done between sending gradients and the next assignment: not idle time. */
-  #busy(work: () => void): void {
+  async #welcome(welcome: WelcomeMessage): Promise<void> {
+    const thread = this.#requireThread();
+    if (welcome.shards.some((shard) => shard.url !== '')) {
+      throw new WorkerError('DTRAIN_WORKER_REJECTED', 'this worker reaches shards over the coordinator connection only; the job names remote shard URLs');
+    }
+    this.#job = undefined;
+    await thread.load(welcome);
+    const total = welcome.shards.at(-1)?.end ?? 0;
+    const plan = new ChunkPlan(total, welcome.job.chunkBytes);
+    this.#job = { thread, plan, receiver: new WeightReceiver(plan), sender: new GradientSender(plan), version: -1, maxChunkBytes: chunkFrameBytes(plan.chunkElements) };
+    this.#workerId = welcome.workerId;
+    this.#state = WorkerState.joined;
+    this.#idle.reset();
+    this.#o.metrics?.setInfo({ workerId: welcome.workerId, job: welcome.job.name });
+    this.#o.log.info(`joined job ${welcome.job.name} as worker ${welcome.workerId} at version ${welcome.version} (${plan.chunkCount} chunk(s) of ≤ ${welcome.job.chunkBytes} bytes)`);
+  }
+
+  /** A weights chunk goes straight into the thread's shared weights; a whole version is handed to the model. */
+  async #weightsChunk(frame: Buffer): Promise<void> {
+    const job = this.#requireJob();
+    const chunk = decodeChunk(frame, job.maxChunkBytes);
+    if (chunk.kind !== 'weightsChunk') throw new WorkerError('DTRAIN_WORKER_REJECTED', `unexpected ${chunk.kind} from the coordinator`);
     const started = performance.now();
-    work();
+    if (job.receiver.accept(chunk, job.thread.weights)) {
+      await job.thread.setWeights(chunk.version);
+      job.version = chunk.version;
+    }
     this.#idle.busy(performance.now() - started);
   }
 
-  #recordStep(waitedSeconds: number | undefined, result: { dataSeconds: number; stepSeconds: number }, samples: number): void {
+  async #assignment(ws: WebSocket, assignment: AssignmentMessage): Promise<void> {
+    const job = this.#requireJob();
+    if (assignment.version !== job.version) {
+      throw new WorkerError('DTRAIN_WORKER_VERSION', `assignment for version ${assignment.version} but the weights received are at ${job.version}`);
+    }
+    const waited = this.#idle.stop();
+    this.#state = WorkerState.training;
+    const result = await job.thread.compute(assignment);
+    this.#state = WorkerState.joined;
+    if (this.#job !== job || ws.readyState !== WebSocket.OPEN) return;
+    const gradients = job.thread.gradients;
+    const sampleCount = assignment.sampleIds.length;
+    const finite = Number.isFinite(result.loss) && allFinite(gradients);
+    const workerId = this.#workerId ?? 0;
+    if (finite) {
+      job.sender.send({ workerId, step: assignment.step, version: assignment.version, sampleCount }, gradients, (frame, onWritten) =>
+        ws.send(frame, { binary: true }, onWritten),
+      );
+    }
+    ws.send(
+      encodeMessage({
+        type: 'pushReport',
+        workerId,
+        step: assignment.step,
+        version: assignment.version,
+        batchId: assignment.batchId,
+        sampleCount,
+        loss: result.loss,
+        computeSeconds: result.seconds,
+        finite,
+      }),
+    );
+    this.#idle.start();
     const metrics = this.#o.metrics;
-    if (metrics === undefined) return;
-    if (waitedSeconds !== undefined) metrics.waited(waitedSeconds);
-    metrics.stepComputed({ computeSeconds: result.stepSeconds, dataSeconds: result.dataSeconds, samples });
-    metrics.tfjsMemory(tf.memory());
+    if (metrics !== undefined) {
+      if (waited !== undefined) metrics.waited(waited);
+      metrics.stepComputed({ computeSeconds: result.stepSeconds, dataSeconds: result.dataSeconds, samples: sampleCount });
+      metrics.tfjsMemory(result.tfjsMemory);
+    }
   }
 
-  #requireCompute(): WorkerCompute {
-    if (this.#compute === undefined) throw new Error('message before welcome');
-    return this.#compute;
+  #fail(reason: string): void {
+    this.#o.log.error(`compute thread lost: ${reason}`);
+    this.#ws?.close(1011, 'compute thread lost');
+    this.#finish({ code: 1, reason });
   }
+
+  #requireThread(): ComputeHost {
+    if (this.#thread === undefined) throw new WorkerError('DTRAIN_WORKER_STATE', 'no compute thread');
+    return this.#thread;
+  }
+
+  #requireJob(): JoinedJob {
+    if (this.#job === undefined) throw new WorkerError('DTRAIN_WORKER_STATE', 'message before welcome');
+    return this.#job;
+  }
+}
+
+/** A joined job: the compute thread, the chunk plan, and the data-plane state for it. */
+interface JoinedJob {
+  readonly thread: ComputeHost;
+  readonly plan: ChunkPlan;
+  readonly receiver: WeightReceiver;
+  readonly sender: GradientSender;
+  /** The weights version the model holds; -1 until the first whole version arrived. */
+  version: number;
+  /** Largest chunk frame this job can send. */
+  readonly maxChunkBytes: number;
 }

@@ -17,6 +17,7 @@ export async function workerCommand(argv: readonly string[]): Promise<number> {
     'metrics-host': { type: 'string' },
     quiet: { type: 'boolean' },
     linger: { type: 'boolean' },
+    'simulate-compute-ms': { type: 'string' },
   });
   const url = required('worker', 'coordinator', f.coordinator);
   if (!/^wss?:\/\/[^/]+/.test(url)) throw new UsageError(`dtrain worker: --coordinator must be a ws:// or wss:// URL, got ${JSON.stringify(url)}`);
@@ -40,6 +41,7 @@ export async function workerCommand(argv: readonly string[]): Promise<number> {
     reconnectTimeoutMs: intFlag('worker', 'reconnect-timeout', f['reconnect-timeout'], 120, 1, 86_400) * 1000,
     log: { info: f.quiet === true ? () => undefined : line('info'), warn: line('warn'), error: line('error') },
     ...(served === undefined ? {} : { metrics: served.metrics }),
+    ...(f['simulate-compute-ms'] === undefined ? {} : { simulateComputeMs: intFlag('worker', 'simulate-compute-ms', f['simulate-compute-ms'], 0, 0, 3_600_000) }),
   });
   const exit = await worker.run().finally(() => served?.server.close());
   if (exit.code !== 0) process.stderr.write(`dtrain worker: ${exit.reason}\n`);
