@@ -2,7 +2,6 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dtrain, freePort, syntheticJob, tempDir, waitFor, writeJob, getJson } from './harness.js';
 import { FakeWorker } from './fake-worker.js';
-import { encodeMessage } from '@dtrain/protocol';
 
 /**
  * Two test-played workers push known gradients for batches of unequal size;
@@ -38,7 +37,7 @@ describe('gradient averaging across workers (real coordinator process)', () => {
       b.hello(token);
       const welcomeB = await b.welcome();
       expect([welcomeA.workerId, welcomeB.workerId]).toEqual([0, 1]);
-      const w0 = welcomeA.weights.slice();
+      const w0 = (await a.weights(welcomeA.version)).weights.slice();
       const size = w0.length;
       expect(size).toBe(3 * 2 + 2);
 
@@ -48,10 +47,7 @@ describe('gradient averaging across workers (real coordinator process)', () => {
       expect([nA, nB].sort((x, y) => x - y)).toEqual([8, 32]);
       const gA = Float32Array.from({ length: size }, () => Math.random() * 2 - 1);
       const gB = Float32Array.from({ length: size }, () => Math.random() * 2 - 1);
-      const push = (w: FakeWorker, id: number, asg: typeof asgA, g: Float32Array): void =>
-        w.send(
-          encodeMessage({ type: 'gradients', workerId: id, step: asg.step, version: asg.version, batchId: asg.batchId, sampleCount: asg.sampleIds.length, loss: 1, computeSeconds: 0.01, gradients: g }),
-        );
+      const push = (w: FakeWorker, id: number, asg: typeof asgA, g: Float32Array): void => w.push(id, asg, g);
       push(a, 0, asgA, gA);
       push(b, 1, asgB, gB);
       const w1 = (await a.weights(1)).weights;

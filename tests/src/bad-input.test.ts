@@ -42,20 +42,19 @@ describe('bad input over the socket', () => {
       const closed = await future.waitClosed();
       expect(closed).toEqual({ code: 4000, reason: 'DTRAIN_PROTOCOL_VERSION' });
 
-      // 3. A frame larger than any legitimate message of this model (weights + 1 MiB): ws closes with 1009.
+      // 3. A frame larger than any legitimate one (a gradient chunk of this model, or 1 MiB of control message): ws closes with 1009.
       const huge = await FakeWorker.connect(url, token);
       huge.send(Buffer.alloc(4 * 1024 * 1024));
       expect((await huge.waitClosed(30_000)).code).toBe(1009);
 
-      // 4. NaN gradients from a joined worker: rejected and counted, connection kept.
+      // 4. NaN gradient chunks from a joined worker that reports them finite: rejected and
+      //    counted, connection kept (the step they reached is run again without them).
       const nan = await FakeWorker.connect(url, token);
       nan.hello(token);
       const welcome = await nan.welcome();
       const asg = await nan.assignment();
-      const gradients = new Float32Array(welcome.weights.length).fill(Number.NaN);
-      nan.send(
-        encodeMessage({ type: 'gradients', workerId: welcome.workerId, step: asg.step, version: asg.version, batchId: asg.batchId, sampleCount: asg.sampleIds.length, loss: 1, computeSeconds: 0.01, gradients }),
-      );
+      const gradients = new Float32Array((await nan.weights(welcome.version)).weights.length).fill(Number.NaN);
+      nan.push(welcome.workerId, asg, gradients);
       await waitFor('non-finite rejection', async () => {
         const s = await getJson<{ rejected: Record<string, number> }>(`http://127.0.0.1:${port}/status`, token);
         return (s.rejected['non-finite'] ?? 0) >= 1 ? true : undefined;

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { encodeMessage, type AssignmentMessage } from '@dtrain/protocol';
+import type { AssignmentMessage } from '@dtrain/protocol';
 import { tempDir, writeJob } from './harness.js';
 import { FakeWorker } from './fake-worker.js';
 import { Cluster, elasticJob } from './cluster.js';
@@ -17,10 +17,9 @@ describe('duplicate and stale gradients', () => {
       const w = await FakeWorker.connect(c.url, c.token);
       w.hello(c.token);
       const welcome = await w.welcome();
-      const w0 = welcome.weights.slice();
+      const w0 = (await w.weights(welcome.version)).weights.slice();
       const g = Float32Array.from({ length: w0.length }, () => Math.random() - 0.5);
-      const push = (asg: AssignmentMessage, version: number): void =>
-        w.send(encodeMessage({ type: 'gradients', workerId: welcome.workerId, step: asg.step, version, batchId: asg.batchId, sampleCount: asg.sampleIds.length, loss: 1, computeSeconds: 0.01, gradients: g }));
+      const push = (asg: AssignmentMessage, version: number): void => w.push(welcome.workerId, asg, g, { version });
 
       const first = await w.assignment();
       push(first, first.version);

@@ -1,11 +1,14 @@
 import WebSocket from 'ws';
 import {
+  ChunkPlan,
   PROTOCOL_VERSION,
+  chunkKindOf,
+  decodeChunk,
   decodeMessage,
+  encodeChunk,
   encodeMessage,
   type AssignmentMessage,
   type Message,
-  type WeightsMessage,
   type WelcomeMessage,
 } from '@dtrain/protocol';
 
@@ -16,6 +19,9 @@ import {
 export class FakeWorker {
   readonly ws: WebSocket;
   readonly messages: Message[] = [];
+  /** Weights assembled from weightsChunk frames, by version (complete or not). */
+  readonly #versions = new Map<number, { weights: Float32Array; chunks: Set<number> }>();
+  #plan: ChunkPlan | undefined;
   closed: { code: number; reason: string } | undefined;
   readonly #waiters: (() => void)[] = [];
 
@@ -23,7 +29,13 @@ export class FakeWorker {
     this.ws = ws;
     ws.binaryType = 'nodebuffer';
     ws.on('message', (data: Buffer) => {
-      this.messages.push(decodeMessage(new Uint8Array(data)));
+      const frame = new Uint8Array(data);
+      if (chunkKindOf(frame) !== undefined) this.#weightsChunk(frame);
+      else {
+        const message = decodeMessage(frame);
+        if (message.type === 'welcome') this.#plan = new ChunkPlan(message.shards.at(-1)?.end ?? 0, message.job.chunkBytes);
+        this.messages.push(message);
+      }
       this.#wake();
     });
     ws.on('close', (code, reason) => {
@@ -72,14 +84,58 @@ export class FakeWorker {
   async assignment(): Promise<AssignmentMessage> {
     return this.next('assignment');
   }
-  async weights(version: number): Promise<WeightsMessage> {
+  /** The weights of `version`, once every chunk of it has arrived. */
+  async weights(version: number): Promise<{ weights: Float32Array }> {
     const deadline = Date.now() + 20_000;
     for (;;) {
-      const w = this.messages.find((m): m is WeightsMessage => m.type === 'weights' && m.version === version);
-      if (w !== undefined) return w;
+      const v = this.#versions.get(version);
+      if (v !== undefined && this.#plan !== undefined && v.chunks.size === this.#plan.chunkCount) return { weights: v.weights };
       if (Date.now() > deadline || this.closed !== undefined) throw new Error(`no weights for version ${version}`);
       await new Promise((r) => setTimeout(r, 50));
     }
+  }
+
+  /**
+   * Pushes `gradients` for an assignment as the data plane does: chunk frames,
+   * then the report. `finite: false` sends only the report.
+   */
+  push(workerId: number, asg: AssignmentMessage, gradients: Float32Array, o: { version?: number; loss?: number; finite?: boolean } = {}): void {
+    const version = o.version ?? asg.version;
+    const finite = o.finite ?? true;
+    const plan = this.#plan;
+    if (plan === undefined) throw new Error('push before welcome');
+    if (finite) {
+      for (let i = 0; i < plan.chunkCount; i += 1) {
+        const { offset, count } = plan.chunk(i);
+        this.send(encodeChunk({ kind: 'gradientChunk', workerId, step: asg.step, version, sampleCount: asg.sampleIds.length, offset }, gradients.subarray(offset, offset + count)));
+      }
+    }
+    this.send(
+      encodeMessage({
+        type: 'pushReport',
+        workerId,
+        step: asg.step,
+        version,
+        batchId: asg.batchId,
+        sampleCount: asg.sampleIds.length,
+        loss: o.loss ?? 1,
+        computeSeconds: 0.01,
+        finite,
+      }),
+    );
+  }
+
+  #weightsChunk(frame: Uint8Array): void {
+    const chunk = decodeChunk(frame);
+    const plan = this.#plan;
+    if (plan === undefined) throw new Error('weights chunk before welcome');
+    let v = this.#versions.get(chunk.version);
+    if (v === undefined) {
+      v = { weights: new Float32Array(plan.totalSize), chunks: new Set() };
+      this.#versions.set(chunk.version, v);
+    }
+    v.weights.set(chunk.values, chunk.offset);
+    v.chunks.add(chunk.offset);
   }
 
   async waitClosed(timeoutMs = 10_000): Promise<{ code: number; reason: string }> {

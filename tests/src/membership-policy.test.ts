@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { encodeMessage, type AssignmentMessage } from '@dtrain/protocol';
+import type { AssignmentMessage } from '@dtrain/protocol';
 import { tempDir, writeJob } from './harness.js';
 import { FakeWorker } from './fake-worker.js';
 import { Cluster, elasticJob } from './cluster.js';
@@ -15,8 +15,7 @@ describe('membership policy', () => {
     const first = await Promise.race([w.next('welcome'), w.next('standby')]);
     return { w, id: first.type === 'welcome' ? first.workerId : -1 };
   };
-  const push = (w: FakeWorker, id: number, asg: AssignmentMessage, g: Float32Array): void =>
-    w.send(encodeMessage({ type: 'gradients', workerId: id, step: asg.step, version: asg.version, batchId: asg.batchId, sampleCount: asg.sampleIds.length, loss: 1, computeSeconds: 0.01, gradients: g }));
+  const push = (w: FakeWorker, id: number, asg: AssignmentMessage, g: Float32Array): void => w.push(id, asg, g);
 
   it('scaleLearningRate: linear scales the step by the number of workers in it', async () => {
     const lr = 0.05;
@@ -27,10 +26,10 @@ describe('membership policy', () => {
       const step0 = await a.w.assignment();
       const b = await join(c); // welcomed before step 0 commits, so it takes part in step 1
       const size = step0.sampleIds.length;
-      const g = Float32Array.from({ length: (await a.w.welcome()).weights.length }, () => Math.random() - 0.5);
+      const g = Float32Array.from({ length: (await a.w.weights(0)).weights.length }, () => Math.random() - 0.5);
       push(a.w, a.id, step0, g);
       const v1 = (await a.w.weights(1)).weights;
-      const w0 = (await a.w.welcome()).weights;
+      const w0 = (await a.w.weights(0)).weights;
       for (const i of [0, 5, 9]) expect(v1[i]).toBeCloseTo(w0[i]! - lr * g[i]!, 6);
       const [sa, sb] = await Promise.all([a.w.next('assignment', a.w.messages.indexOf(step0) + 1), b.w.assignment()]);
       expect([sa.step, sb.step, sa.sampleIds.length, sb.sampleIds.length]).toEqual([1, 1, size, size]);
