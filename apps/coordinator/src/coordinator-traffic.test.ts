@@ -10,7 +10,14 @@ import type { Connection } from './transport.js';
 
 /** A connection that records the size of every frame the coordinator queues on it. */
 function fakeConnection(id: number, sent: number[]): Connection {
-  return { id, remoteAddress: `test:${id}`, send: (frame) => sent.push(frame.byteLength), close: () => undefined, bufferedBytes: () => 0 };
+  return {
+    id,
+    remoteAddress: `test:${id}`,
+    send: (frame) => sent.push(frame.byteLength),
+    sendParts: (parts) => sent.push(parts.reduce((n, part) => n + part.byteLength, 0)),
+    close: () => undefined,
+    bufferedBytes: () => 0,
+  };
 }
 
 describe('Coordinator traffic accounting', () => {

@@ -3,7 +3,7 @@ import { HeartbeatMonitor } from './heartbeat-monitor.js';
 import { Membership, WorkerState } from './membership.js';
 import type { Connection } from './transport.js';
 
-const connection = (id: number): Connection => ({ id, remoteAddress: 't', send: () => undefined, close: () => undefined, bufferedBytes: () => 0 });
+const connection = (id: number): Connection => ({ id, remoteAddress: 't', send: () => undefined, sendParts: () => undefined, close: () => undefined, bufferedBytes: () => 0 });
 
 describe('HeartbeatMonitor', () => {
   const setUp = () => {

@@ -3,7 +3,7 @@ import { Membership, WorkerState } from './membership.js';
 import type { Connection } from './transport.js';
 
 let next = 1;
-const connection = (): Connection => ({ id: next++, remoteAddress: 'test', send: () => undefined, close: () => undefined, bufferedBytes: () => 0 });
+const connection = (): Connection => ({ id: next++, remoteAddress: 'test', send: () => undefined, sendParts: () => undefined, close: () => undefined, bufferedBytes: () => 0 });
 
 describe('Membership', () => {
   it('hands out the smallest free ids and reuses them after a leave (bounded metric labels)', () => {

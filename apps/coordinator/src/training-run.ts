@@ -1,6 +1,6 @@
 import { BatchQueue, type PlanCursor } from '@dtrain/data';
-import type { ParameterShard } from '@dtrain/parameter-server';
-import { encodeMessage, type Chunk, type FrameSet, type PushReportMessage } from '@dtrain/protocol';
+import type { ParameterShard, WeightsChunkParts } from '@dtrain/parameter-server';
+import { encodeMessage, type Chunk, type PushReportMessage } from '@dtrain/protocol';
 import type { JobConfig } from './config/index.js';
 import type { DataShipper } from './data-shipper.js';
 import { JobError } from './errors.js';
@@ -209,14 +209,12 @@ export class TrainingRun {
       this.#awaitingWeights.add(worker);
       return;
     }
-    const { frames, set } = this.#d.ps.currentFrames(this.#step);
-    for (const frame of frames) this.#sendFrame(worker, frame, set);
+    for (const parts of this.#d.ps.currentChunks(this.#step)) this.#sendChunk(worker, parts);
   }
 
-  #sendFrame(worker: WorkerRecord, frame: Uint8Array, set: FrameSet): void {
-    set.retain();
-    worker.connection.send(frame, () => set.release());
-    this.#d.observer.bytes?.('out', frame.byteLength);
+  #sendChunk(worker: WorkerRecord, parts: WeightsChunkParts): void {
+    worker.connection.sendParts([parts.header, parts.payload]);
+    this.#d.observer.bytes?.('out', parts.header.byteLength + parts.payload.byteLength);
   }
 
   /** Counts a rejected push (also the coordinator's own protocol rejections) and tells the observer. */
@@ -361,8 +359,8 @@ export class TrainingRun {
       outcome = await ps.commit(
         round.step,
         accepted.map((r) => ({ workerId: r.workerId, step: round.step })),
-        (frame, set) => {
-          for (const worker of recipients) if (membership.byId(worker.id) === worker) this.#sendFrame(worker, frame, set);
+        (parts) => {
+          for (const worker of recipients) if (membership.byId(worker.id) === worker) this.#sendChunk(worker, parts);
         },
       );
     } finally {

@@ -16,6 +16,12 @@ export interface Connection {
    * connection is gone), so the caller must not change it before then.
    */
   send(frame: Uint8Array, onWritten?: () => void): void;
+  /**
+   * Queues one frame given in parts (e.g. a chunk's header and a view of the
+   * weights it carries), without concatenating them: the peer receives one
+   * message. The parts are referred to, not copied, until they are written.
+   */
+  sendParts(parts: readonly Uint8Array[]): void;
   /** Closes with a WebSocket close code and a short reason. */
   close(code: number, reason: string): void;
   /** Bytes queued but not yet written to the socket (back-pressure signal). */

@@ -95,6 +95,11 @@ export class CoordinatorServer {
         if (ws.readyState === ws.OPEN) ws.send(frame, { binary: true }, onWritten);
         else onWritten?.();
       },
+      // WebSocket fragments of one message: ws writes each part as it is (no copy, no mask on this side).
+      sendParts: (parts) => {
+        if (ws.readyState !== ws.OPEN) return;
+        parts.forEach((part, i) => ws.send(part, { binary: true, fin: i === parts.length - 1 }));
+      },
       close: (code, reason) => {
         if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(code, reason);
         // A peer that never answers the close handshake (stopped, half-open) must not hold the socket.

@@ -16,6 +16,8 @@ export interface ComputeHost {
   readonly exited: Promise<WorkerError | undefined>;
   readonly weights: Float32Array;
   readonly gradients: Float32Array;
+  /** False while the host may still be reading `weights` (a `setWeights` is under way). */
+  readonly weightsWritable: boolean;
   load(welcome: WelcomeMessage): Promise<void>;
   addChunk(chunk: DataChunkMessage): Promise<void>;
   setWeights(version: number): Promise<void>;
@@ -52,6 +54,10 @@ export class SimulatedCompute implements ComputeHost {
 
   get gradients(): Float32Array {
     return this.#gradients;
+  }
+
+  get weightsWritable(): boolean {
+    return true;
   }
 
   load(welcome: WelcomeMessage): Promise<void> {

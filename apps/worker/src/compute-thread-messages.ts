@@ -13,6 +13,8 @@ import { WorkerError, type WorkerErrorCode } from './errors.js';
 /** `workerData` of the thread. */
 export interface ThreadStart {
   readonly backend: BackendRequest;
+  /** Milliseconds the thread stays blocked after each step, as if it computed longer (tests); default 0. */
+  readonly extraStepMs?: number;
 }
 
 /** The thread's first message: the backend is up, or it is not (and the thread ends). */

@@ -24,6 +24,11 @@ export type { ThreadComputeResult, ThreadTfjsMemory } from './compute-thread-mes
 export interface ComputeThreadOptions {
   /** tfjs backend the thread computes with: 'auto' (default), 'tensorflow', 'wasm' or 'cpu'. */
   readonly backend?: BackendRequest;
+  /**
+   * Milliseconds the thread stays blocked after each step, as if the step
+   * took that much longer (for tests of long steps); default 0.
+   */
+  readonly extraStepMs?: number;
 }
 
 /**
@@ -116,7 +121,7 @@ export class ComputeThread {
   static start(options: ComputeThreadOptions = {}): Promise<ComputeThread> {
     let thread: Worker;
     try {
-      thread = spawnThread({ backend: options.backend ?? 'auto' });
+      thread = spawnThread({ backend: options.backend ?? 'auto', ...(options.extraStepMs === undefined ? {} : { extraStepMs: options.extraStepMs }) });
     } catch (error) {
       return Promise.reject(new WorkerError('DTRAIN_WORKER_THREAD', `compute thread failed to start: ${error instanceof Error ? error.message : String(error)}`));
     }

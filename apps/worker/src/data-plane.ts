@@ -1,4 +1,4 @@
-import { FrameSets, chunkFrameBytes, writeChunkHeader, CHUNK_PAYLOAD_OFFSET, type Chunk, type ChunkPlan, type FrameSet } from '@dtrain/protocol';
+import { encodeChunkHeader, type Chunk, type ChunkPlan } from '@dtrain/protocol';
 import { WorkerError } from './errors.js';
 
 /**
@@ -52,40 +52,34 @@ export class WeightReceiver {
   }
 }
 
-/** Where a gradient frame goes: a function that sends it and calls `onWritten` once the transport is done with it. */
-export type FrameSink = (frame: Uint8Array, onWritten: () => void) => void;
+/** Where a gradient chunk goes: one frame given as its header and payload parts. */
+export type ChunkSink = (header: Uint8Array, payload: Uint8Array) => void;
 
 /**
- * Cuts a step's gradients into chunk frames, written into reused buffers
- * (two sets in steady state; see FrameSets), and hands each to the sink of
- * the shard that owns it.
+ * Cuts a step's gradients into chunk frames and hands each to the sink of
+ * the shard that owns it: a fresh 32-byte header and a view of the
+ * gradients themselves, so nothing model-sized is copied or allocated. The
+ * gradients buffer is rewritten only by the next step, which needs the
+ * weights that the server sends after it has these chunks; the one case
+ * where a view could still be queued then (a push left out of its step at
+ * the deadline) sends bytes the server rejects as stale whatever they hold.
  */
 export class GradientSender {
   readonly #plan: ChunkPlan;
-  readonly #frames: FrameSets;
 
   constructor(plan: ChunkPlan) {
     this.#plan = plan;
-    this.#frames = new FrameSets(Array.from({ length: plan.chunkCount }, (_, i) => chunkFrameBytes(plan.chunk(i).count)));
-  }
-
-  /** Frame sets allocated so far (2 in steady state). */
-  get frameSetsAllocated(): number {
-    return this.#frames.allocated;
   }
 
   /** Sends every chunk of `gradients`; returns the bytes sent. */
-  send(push: { workerId: number; step: number; version: number; sampleCount: number }, gradients: Float32Array, sink: FrameSink): number {
-    const set: FrameSet = this.#frames.acquire();
+  send(push: { workerId: number; step: number; version: number; sampleCount: number }, gradients: Float32Array, sink: ChunkSink): number {
     let bytes = 0;
     for (let i = 0; i < this.#plan.chunkCount; i += 1) {
       const { offset, count } = this.#plan.chunk(i);
-      const frame = set.frames[i] as Uint8Array;
-      const length = writeChunkHeader(frame, { kind: 'gradientChunk', workerId: push.workerId, step: push.step, version: push.version, sampleCount: push.sampleCount, offset, count });
-      new Float32Array(frame.buffer, frame.byteOffset + CHUNK_PAYLOAD_OFFSET, count).set(gradients.subarray(offset, offset + count));
-      set.retain();
-      sink(frame.subarray(0, length), () => set.release());
-      bytes += length;
+      const header = encodeChunkHeader({ kind: 'gradientChunk', workerId: push.workerId, step: push.step, version: push.version, sampleCount: push.sampleCount, offset, count });
+      const payload = new Uint8Array(gradients.buffer, gradients.byteOffset + offset * 4, count * 4);
+      sink(header, payload);
+      bytes += header.byteLength + payload.byteLength;
     }
     return bytes;
   }

@@ -58,6 +58,8 @@ export interface WorkerOptions {
    * per step (a timer, no CPU) and push constant gradients. Default: real compute.
    */
   readonly simulateComputeMs?: number;
+  /** Milliseconds the compute thread stays blocked after each real step (tests of long steps); default 0. */
+  readonly extraStepMs?: number;
 }
 
 /** Fills the WebSocket masking key with zeros (see the connection options). */
@@ -123,7 +125,7 @@ export class Worker {
    */
   async run(): Promise<WorkerExit> {
     const simulated = this.#o.simulateComputeMs;
-    const thread: ComputeHost = simulated === undefined ? await ComputeThread.start({ backend: this.#o.backend ?? 'auto' }) : new SimulatedCompute(simulated);
+    const thread: ComputeHost = simulated === undefined ? await ComputeThread.start({ backend: this.#o.backend ?? 'auto', ...(this.#o.extraStepMs === undefined ? {} : { extraStepMs: this.#o.extraStepMs }) }) : new SimulatedCompute(simulated);
     this.#thread = thread;
     void thread.exited.then((lost) => {
       if (lost !== undefined) this.#fail(lost.message);
@@ -301,7 +303,7 @@ export class Worker {
     await thread.load(welcome);
     const total = welcome.shards.at(-1)?.end ?? 0;
     const plan = new ChunkPlan(total, welcome.job.chunkBytes);
-    this.#job = { thread, plan, receiver: new WeightReceiver(plan), sender: new GradientSender(plan), version: -1, maxChunkBytes: chunkFrameBytes(plan.chunkElements) };
+    this.#job = { thread, plan, receiver: new WeightReceiver(plan), sender: new GradientSender(plan), version: -1, handOver: Promise.resolve(), maxChunkBytes: chunkFrameBytes(plan.chunkElements) };
     this.#workerId = welcome.workerId;
     this.#state = WorkerState.joined;
     this.#idle.reset();
@@ -309,15 +311,24 @@ export class Worker {
     this.#o.log.info(`joined job ${welcome.job.name} as worker ${welcome.workerId} at version ${welcome.version} (${plan.chunkCount} chunk(s) of ≤ ${welcome.job.chunkBytes} bytes)`);
   }
 
-  /** A weights chunk goes straight into the thread's shared weights; a whole version is handed to the model. */
+  /**
+   * A weights chunk goes straight into the thread's shared weights; a whole
+   * version is handed to the model. That hand-over is not awaited here: the
+   * thread takes requests in order, so the next compute runs after it, and
+   * the step saves a round trip between the threads.
+   */
   async #weightsChunk(frame: Buffer): Promise<void> {
     const job = this.#requireJob();
     const chunk = decodeChunk(frame, job.maxChunkBytes);
     if (chunk.kind !== 'weightsChunk') throw new WorkerError('DTRAIN_WORKER_REJECTED', `unexpected ${chunk.kind} from the coordinator`);
     const started = performance.now();
+    // The thread may still be copying the previous version out of the shared buffer.
+    if (!job.thread.weightsWritable) await job.handOver;
     if (job.receiver.accept(chunk, job.thread.weights)) {
-      await job.thread.setWeights(chunk.version);
       job.version = chunk.version;
+      job.handOver = job.thread.setWeights(chunk.version);
+      // A failure surfaces at the next compute, which awaits the hand-over.
+      job.handOver.catch(() => undefined);
     }
     this.#idle.busy(performance.now() - started);
   }
@@ -329,7 +340,7 @@ export class Worker {
     }
     const waited = this.#idle.stop();
     this.#state = WorkerState.training;
-    const result = await job.thread.compute(assignment);
+    const [, result] = await Promise.all([job.handOver, job.thread.compute(assignment)]);
     this.#state = WorkerState.joined;
     if (this.#job !== job || ws.readyState !== WebSocket.OPEN) return;
     const gradients = job.thread.gradients;
@@ -337,9 +348,11 @@ export class Worker {
     const finite = Number.isFinite(result.loss) && allFinite(gradients);
     const workerId = this.#workerId ?? 0;
     if (finite) {
-      job.sender.send({ workerId, step: assignment.step, version: assignment.version, sampleCount }, gradients, (frame, onWritten) =>
-        ws.send(frame, { binary: true }, onWritten),
-      );
+      // Two WebSocket fragments of one message: header, then the payload straight from shared memory (zero mask: no copy).
+      job.sender.send({ workerId, step: assignment.step, version: assignment.version, sampleCount }, gradients, (header, payload) => {
+        ws.send(header, { binary: true, fin: false });
+        ws.send(payload, { binary: true, fin: true });
+      });
     }
     ws.send(
       encodeMessage({
@@ -386,8 +399,10 @@ interface JoinedJob {
   readonly plan: ChunkPlan;
   readonly receiver: WeightReceiver;
   readonly sender: GradientSender;
-  /** The weights version the model holds; -1 until the first whole version arrived. */
+  /** The newest whole weights version received (handed to the model, or being); -1 before the first. */
   version: number;
+  /** The hand-over of `version` to the model. */
+  handOver: Promise<void>;
   /** Largest chunk frame this job can send. */
   readonly maxChunkBytes: number;
 }

@@ -12,7 +12,7 @@ export type { Optimizer, OptimizerState, ResolvedOptimizerConfig } from './optim
 export { assembleOptimizerState, splitOptimizerState } from './optimizer-state.js';
 export type { RangeOptimizerState } from './optimizer-state.js';
 export { ParameterShard } from './parameter-shard.js';
-export type { ChunkOutcome, CommitOutcome, IncludedPush, ParameterShardOptions, ShardPush } from './parameter-shard.js';
+export type { ChunkOutcome, CommitOutcome, IncludedPush, ParameterShardOptions, ShardPush, WeightsChunkParts } from './parameter-shard.js';
 export { writeTfjsModel, readTfjsModel, MODEL_JSON_FILE, WEIGHTS_BIN_FILE } from './tfjs-model-files.js';
 export type { TfjsModel, TfjsWeightSpec, WriteTfjsModelOptions } from './tfjs-model-files.js';
 export { readCheckpoint, OPTIMIZER_JSON_FILE, OPTIMIZER_BIN_FILE, TRAINING_JSON_FILE } from './checkpoint-files.js';

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createOptimizer } from './create-optimizer.js';
 import type { OptimizerConfig } from './optimizer-config.js';
 import { ParameterShard } from './parameter-shard.js';
-import { commitCollect, pushWhole } from './testing/shard-steps.js';
+import { commitCollect, joinParts, pushWhole } from './testing/shard-steps.js';
 
 /** 4096-byte chunks hold 1024 elements; this layout spans 5 chunks, with a state entry across a boundary. */
 const CHUNK_BYTES = 4096;
@@ -152,30 +152,24 @@ describe('ParameterShard', () => {
     expect(ps.weights.every(Number.isFinite)).toBe(true);
   });
 
-  it('reuses two frame sets in steady state and makes a third only while a reader holds both', async () => {
+  it('hands out views of its live weights: no copy per chunk, nothing kept by the shard', async () => {
     const ps = shard();
-    const held: (() => void)[] = [];
-    for (let step = 0; step < 6; step += 1) {
-      pushWhole(ps, { workerId: 1, step, sampleCount: 8 }, random(TOTAL, step));
-      await ps.commit(step, [{ workerId: 1, step }], (_frame, set) => {
-        set.retain();
-        // Steps 2 and 3: a slow socket keeps its frames until after step 4.
-        if (step === 2 || step === 3) held.push(() => set.release());
-        else set.release();
-      });
-      if (step === 4) for (const release of held.splice(0)) release();
-    }
-    expect(ps.frameSetsAllocated).toBe(3);
+    pushWhole(ps, { workerId: 1, step: 0, sampleCount: 8 }, random(TOTAL, 1));
+    const payloads: Uint8Array[] = [];
+    await ps.commit(0, [{ workerId: 1, step: 0 }], (parts) => payloads.push(parts.payload));
+    expect(payloads).toHaveLength(5);
+    for (const payload of payloads) expect(payload.buffer).toBe(ps.weights.buffer);
+    expect(payloads.reduce((n, p) => n + p.byteLength, 0)).toBe(TOTAL * 4);
   });
 
-  it('serves the current weights as frames for a joining worker', () => {
+  it('serves the current weights as chunks for a joining worker', () => {
     const w0 = random(TOTAL, 1);
     const ps = shard(undefined, undefined, w0);
-    const { frames } = ps.currentFrames(0);
-    expect(frames).toHaveLength(5);
+    const chunks = ps.currentChunks(0);
+    expect(chunks).toHaveLength(5);
     const assembled = new Float32Array(TOTAL);
-    for (const frame of frames) {
-      const chunk = decodeChunk(frame);
+    for (const parts of chunks) {
+      const chunk = decodeChunk(joinParts(parts));
       expect(chunk).toMatchObject({ kind: 'weightsChunk', version: 0 });
       assembled.set(chunk.values, chunk.offset);
     }

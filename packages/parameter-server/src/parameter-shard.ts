@@ -1,4 +1,4 @@
-import { ChunkPlan, FrameSets, type FrameSet, chunkFrameBytes, writeChunkHeader, CHUNK_PAYLOAD_OFFSET, type Chunk, type FlatRange } from '@dtrain/protocol';
+import { ChunkPlan, encodeChunkHeader, type Chunk, type FlatRange } from '@dtrain/protocol';
 import type { WeightEntry } from '@dtrain/protocol';
 import { createOptimizer } from './create-optimizer.js';
 import type { OptimizerConfig } from './optimizer-config.js';
@@ -38,6 +38,24 @@ export type CommitOutcome =
    */
   | { readonly committed: false; readonly reason: string };
 
+/**
+ * One weights chunk frame in two parts: its 32-byte prefix and header (fresh
+ * for each send), and its payload, a view of the shard's live weights (no
+ * copy). Sent as one message (the transport concatenates or fragments).
+ *
+ * The payload may still be queued in a slow socket when the next commit
+ * rewrites the weights: that reader then receives a torn version. It is
+ * harmless, because the next commit only happens once the step's included
+ * pushes are in, so whoever still reads the old version is not among them:
+ * anything it computes on the torn bytes is for an old version, and is
+ * rejected as stale. A worker is only assigned work at a version whose
+ * frames it was sent after that version's commit finished.
+ */
+export interface WeightsChunkParts {
+  readonly header: Uint8Array;
+  readonly payload: Uint8Array;
+}
+
 export interface ParameterShardOptions {
   /** The whole job's layout (the shard takes its trainable/state ranges from it). */
   readonly layout: readonly WeightEntry[];
@@ -70,11 +88,12 @@ interface PushState {
  * Gradient chunks are summed the moment they arrive (sample-weighted, into
  * one preallocated float64 accumulator: memory is O(range) for any number of
  * workers). `commit` is told by the control plane which pushes the step
- * includes; it then averages, runs the optimizer and writes the new weights
- * into reusable frames chunk by chunk, handing each frame out as soon as it
- * is ready so sending overlaps the rest of the update. Nothing here
- * allocates in proportion to the model per step. It knows nothing of
- * sockets: the caller sends the frames and says when they are written.
+ * includes; it then averages and runs the optimizer chunk by chunk, handing
+ * each chunk's new weights out (a header and a view of the weights, no
+ * copy) as soon as it is ready, so sending overlaps the rest of the update.
+ * Resident memory is the weights, the optimizer slots and the accumulator;
+ * nothing here allocates in proportion to the model per step. It knows
+ * nothing of sockets.
  */
 export class ParameterShard {
   readonly layout: readonly WeightEntry[];
@@ -97,12 +116,9 @@ export class ParameterShard {
   readonly #chunkOffsets: number[];
   readonly #chunkCounts: number[];
   readonly #pushes = new Map<number, PushState>();
-  readonly #frames: FrameSets;
   #version: number;
   /** Set when something that no commit may include reached the sum. */
   #tainted: string | undefined;
-  /** The frame set holding the current version, once written. */
-  #current: { set: FrameSet; version: number } | undefined;
 
   /** @throws ParameterServerError `DTRAIN_PS_LAYOUT`, `DTRAIN_PS_CONFIG` or `DTRAIN_PS_OPTIMIZER_STATE`. */
   constructor(o: ParameterShardOptions) {
@@ -134,7 +150,6 @@ export class ParameterShard {
     const spans = this.plan.chunksOf(this.range);
     this.#chunkOffsets = spans.map((s) => s.offset);
     this.#chunkCounts = spans.map((s) => s.count);
-    this.#frames = new FrameSets(this.#chunkCounts.map((count) => chunkFrameBytes(count)));
     this.#version = version;
   }
 
@@ -159,11 +174,6 @@ export class ParameterShard {
   /** Chunks in this shard's range. */
   get chunkCount(): number {
     return this.#chunkOffsets.length;
-  }
-
-  /** Frame sets allocated so far (2 in steady state; more means a slow reader held frames). */
-  get frameSetsAllocated(): number {
-    return this.#frames.allocated;
   }
 
   setLearningRate(learningRate: number): void {
@@ -220,12 +230,11 @@ export class ParameterShard {
    * Applies one step with exactly the pushes in `included`: the
    * sample-weighted mean gradient goes through the optimizer once (trainable
    * entries); state entries take the mean of the pushed values. Each chunk's
-   * new weights are written into a frame and passed to `onFrame` at once
-   * (with the set it belongs to, for `retain`/`release` by the sender);
-   * between chunks the event loop gets a turn so sockets drain while the
-   * next chunk is computed.
+   * new weights are passed to `onChunk` as soon as they are computed (see
+   * WeightsChunkParts); between chunks the event loop gets a turn so
+   * sockets drain while the next chunk is computed.
    */
-  async commit(step: number, included: readonly IncludedPush[], onFrame: (frame: Uint8Array, set: FrameSet) => void): Promise<CommitOutcome> {
+  async commit(step: number, included: readonly IncludedPush[], onChunk: (parts: WeightsChunkParts) => void): Promise<CommitOutcome> {
     const refusal = this.#checkIncluded(included);
     if (refusal !== undefined) {
       this.abortStep();
@@ -237,7 +246,6 @@ export class ParameterShard {
       this.abortStep();
       return { committed: false, reason: 'no push included' };
     }
-    const set = this.#frames.acquire();
     const version = this.#version + 1;
     const optimizer = this.#optimizer;
     optimizer.beginStep();
@@ -247,13 +255,11 @@ export class ParameterShard {
       meanInPlace(this.#sum, this.#mean, lo, hi, samples);
       optimizer.applyChunk(this.#weights, this.#mean, lo, hi);
       this.#copyState(lo, hi);
-      const frame = this.#writeFrame(set, c, step, version);
-      onFrame(frame, set);
+      onChunk(this.#chunkParts(c, step, version));
       if (c + 1 < this.chunkCount) await yieldToEventLoop();
     }
     optimizer.endStep();
     this.#version = version;
-    this.#current = { set, version };
     this.#clear();
     return { committed: true, version, sampleCount: samples };
   }
@@ -263,20 +269,9 @@ export class ParameterShard {
     this.#clear();
   }
 
-  /**
-   * Frames of the current weights (for a worker that joins or rejoins). The
-   * set of the last commit when there is one, else written now.
-   */
-  currentFrames(step: number): { frames: Uint8Array[]; set: FrameSet } {
-    let current = this.#current;
-    if (current === undefined || current.version !== this.#version) {
-      const set = this.#frames.acquire();
-      for (let c = 0; c < this.chunkCount; c += 1) this.#writeFrame(set, c, step, this.#version);
-      current = { set, version: this.#version };
-      this.#current = current;
-    }
-    const set = current.set;
-    return { frames: set.frames.map((frame, c) => frame.subarray(0, chunkFrameBytes(this.#chunkCounts[c] as number))), set };
+  /** The current weights as chunk parts (for a worker that joins or rejoins). */
+  currentChunks(step: number): WeightsChunkParts[] {
+    return Array.from({ length: this.chunkCount }, (_, c) => this.#chunkParts(c, step, this.#version));
   }
 
   /** A copy of the optimizer's state over this range. */
@@ -314,14 +309,13 @@ export class ParameterShard {
     }
   }
 
-  #writeFrame(set: FrameSet, c: number, step: number, version: number): Uint8Array {
-    const frame = set.frames[c] as Uint8Array;
+  #chunkParts(c: number, step: number, version: number): WeightsChunkParts {
     const offset = this.#chunkOffsets[c] as number;
     const count = this.#chunkCounts[c] as number;
-    const length = writeChunkHeader(frame, { kind: 'weightsChunk', workerId: 0, step, version, sampleCount: 0, offset, count });
+    const header = encodeChunkHeader({ kind: 'weightsChunk', workerId: 0, step, version, sampleCount: 0, offset, count });
     const lo = offset - this.range.start;
-    new Float32Array(frame.buffer, frame.byteOffset + CHUNK_PAYLOAD_OFFSET, count).set(this.#weights.subarray(lo, lo + count));
-    return frame.subarray(0, length);
+    const weights = this.#weights;
+    return { header, payload: new Uint8Array(weights.buffer, weights.byteOffset + lo * 4, count * 4) };
   }
 
   #clear(): void {

@@ -7,6 +7,7 @@ import {
   chunkKindOf,
   decodeChunk,
   encodeChunk,
+  encodeChunkHeader,
   writeChunkFrame,
   writeChunkHeader,
   type ChunkHeader,
@@ -336,5 +337,21 @@ describe(`hostile bytes (seed ${TEST_SEED})`, () => {
       if (frame.byteLength >= 4 && random() < 0.8) frame.set([0x64, 0x74, 2, random() < 0.5 ? 12 : 13]);
       expect(['ok', ...Object.values(ProtocolErrorCode)]).toContain(decodeOrProtocolError(frame));
     }
+  });
+});
+
+describe('encodeChunkHeader', () => {
+  it('is the first 32 bytes of the whole frame, so header + payload sent back to back is the frame', () => {
+    const values = new Float32Array([1.5, -2, 3e-39, Number.NaN]);
+    const head = { kind: 'weightsChunk', workerId: 0, step: 7, version: 8, sampleCount: 0, offset: 1024 } as const;
+    const frame = encodeChunk(head, values);
+    const header = encodeChunkHeader({ ...head, count: values.length });
+    expect(header.byteLength).toBe(32);
+    expect([...header]).toEqual([...frame.subarray(0, 32)]);
+    const joined = new Uint8Array(32 + values.byteLength);
+    joined.set(header);
+    joined.set(new Uint8Array(values.buffer), 32);
+    expect([...joined]).toEqual([...frame]);
+    expect(decodeChunk(joined)).toMatchObject({ kind: 'weightsChunk', step: 7, version: 8, offset: 1024, count: 4 });
   });
 });

@@ -68,6 +68,15 @@ const U32_MAX = 0xffff_ffff;
  * `writeChunkFrame` copies it). Returns the frame length.
  */
 export function writeChunkHeader(frame: Uint8Array, header: ChunkHeader): number {
+  const length = chunkFrameBytes(header.count);
+  if (frame.byteLength < length) {
+    throw new ProtocolError(ProtocolErrorCode.OVERSIZED, `${header.kind}: ${header.count} elements need ${length} bytes, the frame buffer has ${frame.byteLength}`);
+  }
+  writeHeaderFields(frame, header);
+  return length;
+}
+
+function writeHeaderFields(target: Uint8Array, header: ChunkHeader): void {
   assertLittleEndianHost();
   const fields = [header.workerId, header.step, header.version, header.sampleCount, header.offset, header.count];
   for (const value of fields) {
@@ -75,14 +84,20 @@ export function writeChunkHeader(frame: Uint8Array, header: ChunkHeader): number
       throw new ProtocolError(ProtocolErrorCode.MALFORMED, `${header.kind}: header fields must be u32 integers, got ${fields.join(', ')}`);
     }
   }
-  const length = chunkFrameBytes(header.count);
-  if (frame.byteLength < length) {
-    throw new ProtocolError(ProtocolErrorCode.OVERSIZED, `${header.kind}: ${header.count} elements need ${length} bytes, the frame buffer has ${frame.byteLength}`);
-  }
-  writePrefix(frame, PROTOCOL_VERSION, ChunkType[header.kind], CHUNK_HEADER_BYTES);
-  const view = new DataView(frame.buffer, frame.byteOffset, CHUNK_PAYLOAD_OFFSET);
+  writePrefix(target, PROTOCOL_VERSION, ChunkType[header.kind], CHUNK_HEADER_BYTES);
+  const view = new DataView(target.buffer, target.byteOffset, CHUNK_PAYLOAD_OFFSET);
   fields.forEach((value, i) => view.setUint32(FRAME_PREFIX_BYTES + 4 * i, value, true));
-  return length;
+}
+
+/**
+ * The 32-byte prefix and header of a chunk frame alone, for sending a
+ * payload that stays where it is (the frame is header + payload, back to
+ * back, however the transport gets them onto the wire).
+ */
+export function encodeChunkHeader(header: ChunkHeader): Uint8Array {
+  const head = new Uint8Array(CHUNK_PAYLOAD_OFFSET);
+  writeHeaderFields(head, header);
+  return head;
 }
 
 /** Writes a whole chunk frame (header + a copy of `values`) into `frame`; returns the bytes used. */

@@ -29,6 +29,7 @@ export {
   chunkKindOf,
   chunkFrameBytes,
   writeChunkHeader,
+  encodeChunkHeader,
   writeChunkFrame,
   encodeChunk,
   decodeChunk,
@@ -36,4 +37,3 @@ export {
   type ChunkHeader,
   type ChunkKind,
 } from './chunk-frame.js';
-export { FrameSet, FrameSets } from './frame-sets.js';

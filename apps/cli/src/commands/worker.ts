@@ -42,10 +42,23 @@ export async function workerCommand(argv: readonly string[]): Promise<number> {
     log: { info: f.quiet === true ? () => undefined : line('info'), warn: line('warn'), error: line('error') },
     ...(served === undefined ? {} : { metrics: served.metrics }),
     ...(f['simulate-compute-ms'] === undefined ? {} : { simulateComputeMs: intFlag('worker', 'simulate-compute-ms', f['simulate-compute-ms'], 0, 0, 3_600_000) }),
+    ...extraStep(),
   });
   const exit = await worker.run().finally(() => served?.server.close());
   if (exit.code !== 0) process.stderr.write(`dtrain worker: ${exit.reason}\n`);
   return exit.code;
+}
+
+/**
+ * DTRAIN_TEST_EXTRA_STEP_MS: a test hook, not a flag: the compute thread
+ * stays blocked this long after every step, as a slow model would keep it.
+ */
+function extraStep(): { extraStepMs?: number } {
+  const raw = process.env['DTRAIN_TEST_EXTRA_STEP_MS'];
+  if (raw === undefined || raw === '') return {};
+  const ms = Number(raw);
+  if (!Number.isSafeInteger(ms) || ms < 0) throw new UsageError(`dtrain worker: DTRAIN_TEST_EXTRA_STEP_MS must be a whole number of milliseconds, got ${JSON.stringify(raw)}`);
+  return { extraStepMs: ms };
 }
 
 /**

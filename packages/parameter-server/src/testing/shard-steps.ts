@@ -22,9 +22,17 @@ export function pushWhole(shard: ParameterShard, push: { workerId: number; step:
 /** Commits and reassembles the broadcast weights of the range from the frames. */
 export async function commitCollect(shard: ParameterShard, step: number, included: { workerId: number; step: number }[]): Promise<{ outcome: CommitOutcome; weights: Float32Array }> {
   const weights = new Float32Array(shard.size);
-  const outcome = await shard.commit(step, included, (frame) => {
-    const chunk = decodeChunk(frame);
+  const outcome = await shard.commit(step, included, (parts) => {
+    const chunk = decodeChunk(joinParts(parts));
     weights.set(chunk.values, chunk.offset - shard.range.start);
   });
   return { outcome, weights };
+}
+
+/** A chunk's header and payload as the one frame a receiver gets. */
+export function joinParts(parts: { header: Uint8Array; payload: Uint8Array }): Uint8Array {
+  const frame = new Uint8Array(parts.header.byteLength + parts.payload.byteLength);
+  frame.set(parts.header);
+  frame.set(parts.payload, parts.header.byteLength);
+  return frame;
 }
