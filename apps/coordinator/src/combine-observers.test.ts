@@ -12,6 +12,7 @@ function recorder(calls: unknown[][]): Required<CoordinatorObserver> {
     workerStates: (...a) => calls.push(['workerStates', ...a]),
     bytes: (...a) => calls.push(['bytes', ...a]),
     checkpointWritten: (...a) => calls.push(['checkpointWritten', ...a]),
+    shardStep: (...a) => calls.push(['shardStep', ...a]),
   };
 }
 
@@ -30,6 +31,8 @@ describe('combineObservers', () => {
     combined.workerStates?.(counts);
     combined.bytes?.('out', 10);
     combined.checkpointWritten?.(5, '/d');
+    const shard = { shard: 0 } as never;
+    combined.shardStep?.(shard);
     const expected = [
       ['jobState', 'running'],
       ['stepCommitted', step],
@@ -38,6 +41,7 @@ describe('combineObservers', () => {
       ['workerStates', counts],
       ['bytes', 'out', 10],
       ['checkpointWritten', 5, '/d'],
+      ['shardStep', shard],
     ];
     expect(a).toEqual(expected);
     expect(b).toEqual(expected);

@@ -29,5 +29,8 @@ export function combineObservers(...observers: readonly CoordinatorObserver[]): 
     checkpointWritten: (step, dir) => {
       for (const o of observers) o.checkpointWritten?.(step, dir);
     },
+    shardStep: (event) => {
+      for (const o of observers) o.shardStep?.(event);
+    },
   } satisfies Required<CoordinatorObserver>;
 }

@@ -29,6 +29,21 @@ export interface EpochRecord {
   readonly appliedMax: number;
 }
 
+/** What one parameter-server shard did in a committed (or refused) step. */
+export interface ShardStepEvent {
+  /** Shard index (0 for the embedded shard). */
+  readonly shard: number;
+  /** Seconds from the commit decision to the last weight chunk handed to the sockets (mean, optimizer, sends). */
+  readonly applySeconds: number;
+  /** Gradient bytes the shard summed in this step (chunk payloads accepted). */
+  readonly bytesIn: number;
+  /** Weight bytes it sent (chunk frames × recipients). */
+  readonly bytesOut: number;
+  /** Pushes summed but not yet committed when the step's commit began (its queue depth). */
+  readonly pendingPushes: number;
+  readonly committed: boolean;
+}
+
 /** Why a gradient push was not applied. */
 export type RejectReason = 'stale' | 'duplicate' | 'non-finite' | 'malformed';
 
@@ -44,4 +59,5 @@ export interface CoordinatorObserver {
   workerStates?(counts: Readonly<Record<WorkerState, number>>): void;
   bytes?(direction: 'in' | 'out', bytes: number): void;
   checkpointWritten?(step: number, dir: string): void;
+  shardStep?(event: ShardStepEvent): void;
 }

@@ -69,6 +69,8 @@ export class TrainingRun {
   /** True while a commit streams new weights; workers welcomed meanwhile get the new version after it. */
   #committing = false;
   readonly #awaitingWeights = new Set<WorkerRecord>();
+  /** Gradient payload bytes the shard summed since its last commit (for the shard's metrics). */
+  #shardBytesIn = 0;
 
   constructor(deps: TrainingRunDeps, from: RunPosition) {
     this.#d = deps;
@@ -187,7 +189,9 @@ export class TrainingRun {
   /** One gradient chunk from a worker: screened against the open round, then summed by the shard. */
   onGradientChunk(worker: WorkerRecord, chunk: Chunk): void {
     if (this.#admission.screenChunk(worker.id, chunk, this.#round) === 'drop') return;
-    this.#admission.checkChunkOutcome(this.#d.ps.acceptChunk(chunk), chunk);
+    const outcome = this.#d.ps.acceptChunk(chunk);
+    this.#admission.checkChunkOutcome(outcome, chunk);
+    if (outcome === 'accepted' || outcome === 'non-finite') this.#shardBytesIn += chunk.count * 4;
   }
 
   /** A worker's report that its push for a step is complete; the push's one verdict. */
@@ -349,21 +353,37 @@ export class TrainingRun {
     const accepted = round.acceptedReports();
     if (end === 'aborted' || accepted.length === 0) {
       ps.abortStep();
+      this.#shardBytesIn = 0;
       return undefined;
     }
     // Fixed before the first chunk: a worker welcomed mid-commit is sent the whole new version afterwards.
     const recipients = membership.active();
     this.#committing = true;
+    const started = performance.now();
+    let bytesOut = 0;
     let outcome: Awaited<ReturnType<ParameterShard['commit']>>;
     try {
       outcome = await ps.commit(
         round.step,
         accepted.map((r) => ({ workerId: r.workerId, step: round.step })),
         (parts) => {
-          for (const worker of recipients) if (membership.byId(worker.id) === worker) this.#sendChunk(worker, parts);
+          for (const worker of recipients) {
+            if (membership.byId(worker.id) !== worker) continue;
+            this.#sendChunk(worker, parts);
+            bytesOut += parts.header.byteLength + parts.payload.byteLength;
+          }
         },
       );
+      this.#d.observer.shardStep?.({
+        shard: 0,
+        applySeconds: (performance.now() - started) / 1000,
+        bytesIn: this.#shardBytesIn,
+        bytesOut,
+        pendingPushes: accepted.length,
+        committed: outcome.committed,
+      });
     } finally {
+      this.#shardBytesIn = 0;
       this.#committing = false;
       const waiting = [...this.#awaitingWeights];
       this.#awaitingWeights.clear();
