@@ -1,4 +1,5 @@
 import type { FlatRange } from '@dtrain/protocol';
+import type { KernelMemory, Kernels } from './kernel-memory.js';
 import { FlatOptimizer } from './optimizer.js';
 import type { ResolvedOptimizerConfig } from './optimizer.js';
 
@@ -25,13 +26,19 @@ export class AdamOptimizer extends FlatOptimizer {
   private readonly oneMinusBeta2: number;
   private accBeta1: number;
   private accBeta2: number;
-  /** This step's 1 / f32(1 − accBeta_k) in double, and f32(−lr): see {@link prepareStep}. */
+  /**
+   * This step's c_k = f32(1 − accBeta_k) (the kernel divides by them, as
+   * tfjs does), 1 / c_k in double (the JS loop multiplies: see
+   * {@link prepareStep}), and f32(−lr).
+   */
+  private c1 = 1;
+  private c2 = 1;
   private recip1 = 1;
   private recip2 = 1;
   private negLr = 0;
 
-  constructor(config: AdamConfig, range: FlatRange, ranges: Uint32Array) {
-    super(config, range, ranges, ['m', 'v']);
+  constructor(config: AdamConfig, range: FlatRange, ranges: Uint32Array, memory: KernelMemory | undefined) {
+    super(config, range, ranges, memory);
     this.m = this.slots['m'] as Float32Array;
     this.v = this.slots['v'] as Float32Array;
     this.beta1 = f32(config.beta1);
@@ -67,8 +74,10 @@ export class AdamOptimizer extends FlatOptimizer {
    * random inputs in optimizer-exactness.test.ts.
    */
   protected prepareStep(): void {
-    this.recip1 = 1 / f32(1 - this.accBeta1);
-    this.recip2 = 1 / f32(1 - this.accBeta2);
+    this.c1 = f32(1 - this.accBeta1);
+    this.c2 = f32(1 - this.accBeta2);
+    this.recip1 = 1 / this.c1;
+    this.recip2 = 1 / this.c2;
     this.negLr = f32(-this.lr);
   }
 
@@ -93,6 +102,12 @@ export class AdamOptimizer extends FlatOptimizer {
   protected override setScalars(scalars: Readonly<Record<string, number>>): void {
     this.accBeta1 = scalars['accBeta1'] as number;
     this.accBeta2 = scalars['accBeta2'] as number;
+  }
+
+  protected runKernel(kernels: Kernels, w: number, g: number, index: number, count: number): void {
+    const at = 4 * index;
+    const { m, v } = this;
+    kernels.adam(w, g, m.byteOffset + at, v.byteOffset + at, count, this.beta1, this.beta2, this.oneMinusBeta1, this.oneMinusBeta2, this.c1, this.c2, this.epsilon, this.negLr);
   }
 
   /** The loop shape is explained on FlatOptimizer.updateRange. */

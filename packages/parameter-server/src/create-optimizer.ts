@@ -1,9 +1,10 @@
 import type { FlatRange, WeightEntry } from '@dtrain/protocol';
 import { AdamOptimizer } from './adam-optimizer.js';
+import { KernelMemory } from './kernel-memory.js';
 import { MomentumOptimizer } from './momentum-optimizer.js';
 import type { OptimizerConfig } from './optimizer-config.js';
-import { assertLearningRate } from './optimizer.js';
-import type { Optimizer, ResolvedOptimizerConfig } from './optimizer.js';
+import { assertLearningRate, optimizerMemoryBytes } from './optimizer.js';
+import type { FlatOptimizer, Optimizer, ResolvedOptimizerConfig } from './optimizer.js';
 import { ParameterServerError } from './parameter-server-error.js';
 import { RmspropOptimizer } from './rmsprop-optimizer.js';
 import { SgdOptimizer } from './sgd-optimizer.js';
@@ -74,6 +75,15 @@ export function resolveOptimizerConfig(config: OptimizerConfig): ResolvedOptimiz
   }
 }
 
+export interface CreateOptimizerOptions {
+  /**
+   * Run the update loops as WebAssembly SIMD kernels where the engine has
+   * them (bit-for-bit the same results, several times faster); `false`
+   * always runs the JS loops. Default true.
+   */
+  readonly simd?: boolean;
+}
+
 /**
  * Builds the optimizer for a flat weight array. With a layout only trainable
  * entries are updated; with a bare element count every element is.
@@ -82,13 +92,40 @@ export function resolveOptimizerConfig(config: OptimizerConfig): ResolvedOptimiz
  * shard's): its slots have end − start elements, arrays passed to it use
  * indices local to the range (0 = flat element `start`), and it updates the
  * layout's trainable elements within the range. Without, the whole layout.
+ *
+ * With kernels, the slots live in a WebAssembly memory of the optimizer's
+ * own (see FlatOptimizer); where none can be had (no SIMD, more than 4 GiB
+ * of slots) it runs the JS loops: {@link Optimizer.kernels} says which.
  * @throws ParameterServerError `DTRAIN_PS_CONFIG` or `DTRAIN_PS_LAYOUT`.
  */
 export function createOptimizer(
   config: OptimizerConfig,
   layout: readonly WeightEntry[] | number,
   range?: FlatRange,
+  options: CreateOptimizerOptions = {},
 ): Optimizer {
+  const plan = planOptimizer(config, layout, range);
+  const memory = options.simd === false ? undefined : KernelMemory.create(optimizerMemoryBytes(plan.config, plan.size));
+  return buildOptimizer(plan, memory);
+}
+
+/** What an optimizer is built from, checked: see {@link planOptimizer}. */
+export interface OptimizerPlan {
+  readonly config: ResolvedOptimizerConfig;
+  /** The flat elements covered. */
+  readonly range: FlatRange;
+  /** Elements covered. */
+  readonly size: number;
+  /** Trainable ranges, local to `range`: flat [start0, end0, …]. */
+  readonly ranges: Uint32Array;
+}
+
+/**
+ * Resolves and checks the arguments of {@link createOptimizer}, for a caller
+ * that sizes a kernel memory before building the optimizer in it.
+ * @throws ParameterServerError `DTRAIN_PS_CONFIG` or `DTRAIN_PS_LAYOUT`.
+ */
+export function planOptimizer(config: OptimizerConfig, layout: readonly WeightEntry[] | number, range?: FlatRange): OptimizerPlan {
   const resolved = resolveOptimizerConfig(config);
   let total: number;
   let ranges: Uint32Array;
@@ -111,15 +148,24 @@ export function createOptimizer(
     );
   }
   if (range !== undefined) ranges = localRanges(ranges, covered);
-  switch (resolved.name) {
+  return { config: resolved, range: { start, end }, size: end - start, ranges };
+}
+
+/**
+ * The optimizer of a plan: with `memory` (at least {@link optimizerMemoryBytes}
+ * free) its slots live there and its loops run as kernels, without it as JS.
+ */
+export function buildOptimizer(plan: OptimizerPlan, memory: KernelMemory | undefined): FlatOptimizer {
+  const { config, range, ranges } = plan;
+  switch (config.name) {
     case 'sgd':
-      return new SgdOptimizer(resolved, covered, ranges);
+      return new SgdOptimizer(config, range, ranges, memory);
     case 'momentum':
-      return new MomentumOptimizer(resolved, covered, ranges);
+      return new MomentumOptimizer(config, range, ranges, memory);
     case 'adam':
-      return new AdamOptimizer(resolved, covered, ranges);
+      return new AdamOptimizer(config, range, ranges, memory);
     case 'rmsprop':
-      return new RmspropOptimizer(resolved, covered, ranges);
+      return new RmspropOptimizer(config, range, ranges, memory);
   }
 }
 

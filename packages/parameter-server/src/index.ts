@@ -8,6 +8,8 @@ export { ParameterServerError, isParameterServerError } from './parameter-server
 export type { ParameterServerErrorCode, ParameterServerErrorDetails } from './parameter-server-error.js';
 export { validateLayout } from './weight-layout.js';
 export { createOptimizer, resolveOptimizerConfig, FLOAT32_EPSILON } from './create-optimizer.js';
+export type { CreateOptimizerOptions } from './create-optimizer.js';
+export type { KernelKind } from './kernel-memory.js';
 export type { Optimizer, OptimizerState, ResolvedOptimizerConfig } from './optimizer.js';
 export { assembleOptimizerState, splitOptimizerState } from './optimizer-state.js';
 export type { RangeOptimizerState } from './optimizer-state.js';

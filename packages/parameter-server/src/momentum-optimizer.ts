@@ -1,4 +1,5 @@
 import type { FlatRange } from '@dtrain/protocol';
+import type { KernelMemory, Kernels } from './kernel-memory.js';
 import { FlatOptimizer } from './optimizer.js';
 import type { ResolvedOptimizerConfig } from './optimizer.js';
 
@@ -18,8 +19,8 @@ export class MomentumOptimizer extends FlatOptimizer {
   /** This step's f32(−lr). */
   private negLr = 0;
 
-  constructor(config: MomentumConfig, range: FlatRange, ranges: Uint32Array) {
-    super(config, range, ranges, ['momentum']);
+  constructor(config: MomentumConfig, range: FlatRange, ranges: Uint32Array, memory: KernelMemory | undefined) {
+    super(config, range, ranges, memory);
     this.accumulation = this.slots['momentum'] as Float32Array;
     this.m = f32(config.momentum);
     this.nesterov = config.useNesterov;
@@ -32,6 +33,12 @@ export class MomentumOptimizer extends FlatOptimizer {
   protected updateRange(w: Float32Array, g: Float32Array, start: number, end: number): void {
     if (this.nesterov) nesterovRange(w, g, this.accumulation, this.m, this.negLr, start, end);
     else momentumRange(w, g, this.accumulation, this.m, this.negLr, start, end);
+  }
+
+  protected runKernel(kernels: Kernels, w: number, g: number, index: number, count: number): void {
+    const acc = this.accumulation.byteOffset + 4 * index;
+    if (this.nesterov) kernels.nesterov(w, g, acc, count, this.m, this.negLr);
+    else kernels.momentum(w, g, acc, count, this.m, this.negLr);
   }
 }
 

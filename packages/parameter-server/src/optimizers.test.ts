@@ -94,15 +94,17 @@ const cases: readonly Case[] = [
 
 let caseCounter = 0;
 describe('optimizers match tfjs on the cpu backend', () => {
-  for (const c of cases) {
-    it(`${c.label}: ${STEPS} steps`, async () => {
+  for (const [kernels, c] of (['wasm-simd', 'js'] as const).flatMap((k) => cases.map((c) => [k, c] as const))) {
+    it(`${c.label}: ${STEPS} steps (${kernels})`, async () => {
       const seed = (Math.random() * 2 ** 32) >>> 0;
       const random = seededRandom(seed);
       const uniform = (): number => random() * 2 - 1;
       const prefix = `case${caseCounter++}`;
 
       const initial = Float32Array.from({ length: total }, uniform);
-      const ours = createOptimizer(c.config, layout);
+      const ours = createOptimizer(c.config, layout, undefined, { simd: kernels === 'wasm-simd' });
+      // Both the WebAssembly SIMD kernels (the default on node) and the JS loops (the fallback).
+      expect(ours.kernels).toBe(kernels);
       const weights = initial.slice();
       const reference = c.reference();
       const variables = new Map(

@@ -3,7 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { createOptimizer } from './create-optimizer.js';
 import type { OptimizerConfig } from './optimizer-config.js';
 import { ParameterShard } from './parameter-shard.js';
+import { freshSeed, randomFloat32, type Random } from './testing/random-inputs.js';
+import { expectSameBits } from './testing/same-bits.js';
 import { commitCollect, joinParts, pushWhole } from './testing/shard-steps.js';
+import { seededRandom } from './testing/tfjs-cpu.js';
 
 /** 4096-byte chunks hold 1024 elements; this layout spans 5 chunks, with a state entry across a boundary. */
 const CHUNK_BYTES = 4096;
@@ -25,6 +28,16 @@ function random(n: number, seed: number): Float32Array {
 
 function shard(range = { start: 0, end: TOTAL }, optimizer: OptimizerConfig = { name: 'adam', learningRate: 0.01 }, weights = random(TOTAL, 1)): ParameterShard {
   return new ParameterShard({ layout, range, chunkBytes: CHUNK_BYTES, weights: weights.slice(range.start, range.end), optimizer });
+}
+
+/** Gradient values of every finite magnitude: subnormal, tiny, huge, ±0. */
+function finiteArray(rand: Random, n: number): Float32Array {
+  return Float32Array.from({ length: n }, () => {
+    for (;;) {
+      const x = randomFloat32(rand);
+      if (Number.isFinite(x)) return x;
+    }
+  });
 }
 
 function bits(a: Float32Array): number[] {
@@ -59,6 +72,48 @@ describe('ParameterShard', () => {
         expected.set(mean.subarray(2100, 3600), 2100);
         expect(bits(weights), optimizer.name).toEqual(bits(expected));
         expect(bits(ps.weights)).toEqual(bits(expected));
+      }
+    }
+  });
+
+  it('sums, averages and steps bit for bit the same with the WebAssembly SIMD kernels as with the JS loops', async () => {
+    const seed = freshSeed();
+    const rand = seededRandom(seed);
+    for (const optimizer of [
+      { name: 'sgd', learningRate: 0.1 },
+      { name: 'adam', learningRate: 0.01 },
+      { name: 'momentum', learningRate: 0.05, momentum: 0.9, useNesterov: true },
+      { name: 'rmsprop', learningRate: 0.01, centered: true, momentum: 0.5 },
+    ] as const) {
+      const range = [{ start: 0, end: TOTAL }, { start: 1024, end: 4096 }, { start: 3072, end: TOTAL }][Math.floor(rand() * 3)] as { start: number; end: number };
+      const what = `seed ${seed}, ${optimizer.name}, range [${range.start}, ${range.end})`;
+      const w0 = finiteArray(rand, TOTAL);
+      const make = (simd: boolean) =>
+        new ParameterShard({ layout, range, chunkBytes: CHUNK_BYTES, weights: w0.slice(range.start, range.end), optimizer, simd });
+      const fast = make(true);
+      const slow = make(false);
+      expect([fast.kernels, slow.kernels]).toEqual(['wasm-simd', 'js']);
+      for (let step = 0; step < 6; step += 1) {
+        const workers = [1, 2, 3].slice(0, 1 + Math.floor(rand() * 3));
+        for (const workerId of workers) {
+          const push = { workerId, step, sampleCount: 1 + Math.floor(rand() * 1000) };
+          const g = finiteArray(rand, TOTAL);
+          // Now and then one NaN or ±Infinity: the kernel's finiteness probe must agree.
+          if (rand() < 0.15) g[range.start + Math.floor(rand() * (range.end - range.start))] = [Number.NaN, Infinity, -Infinity][Math.floor(rand() * 3)] as number;
+          expect(pushWhole(fast, push, g), what).toEqual(pushWhole(slow, push, g));
+          expect(fast.push(workerId), what).toEqual(slow.push(workerId));
+        }
+        const included = workers.map((workerId) => ({ workerId, step }));
+        const a = await commitCollect(fast, step, included);
+        const b = await commitCollect(slow, step, included);
+        expect(a.outcome, what).toEqual(b.outcome);
+        expectSameBits(a.weights, b.weights, `${what}, step ${step}: sent weights`);
+        expectSameBits(fast.weights, slow.weights, `${what}, step ${step}: weights`);
+        const fastState = fast.optimizerState();
+        const slowState = slow.optimizerState();
+        for (const [name, slot] of Object.entries(slowState.arrays)) {
+          expectSameBits(fastState.arrays[name] as Float32Array, slot, `${what}, step ${step}: slot ${name}`);
+        }
       }
     }
   });

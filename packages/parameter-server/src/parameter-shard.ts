@@ -1,7 +1,9 @@
 import { ChunkPlan, encodeChunkHeader, type Chunk, type FlatRange } from '@dtrain/protocol';
 import type { WeightEntry } from '@dtrain/protocol';
-import { createOptimizer } from './create-optimizer.js';
+import { buildOptimizer, planOptimizer } from './create-optimizer.js';
+import { KERNEL_BLOCK, KernelMemory, arrayBytes, type KernelKind } from './kernel-memory.js';
 import type { OptimizerConfig } from './optimizer-config.js';
+import { optimizerMemoryBytes } from './optimizer.js';
 import type { Optimizer, OptimizerState, ResolvedOptimizerConfig } from './optimizer.js';
 import { ParameterServerError } from './parameter-server-error.js';
 import { localRanges, stateRanges, validateLayout } from './weight-layout.js';
@@ -70,6 +72,12 @@ export interface ParameterShardOptions {
   readonly version?: number;
   /** Saved optimizer state of this range, to continue from. */
   readonly optimizerState?: OptimizerState;
+  /**
+   * Run the optimizer and the gradient sum and mean as WebAssembly SIMD
+   * kernels where the engine has them (bit-for-bit the same results);
+   * `false` always runs the JS loops. Default true.
+   */
+  readonly simd?: boolean;
 }
 
 interface PushState {
@@ -94,6 +102,14 @@ interface PushState {
  * Resident memory is the weights, the optimizer slots and the accumulator;
  * nothing here allocates in proportion to the model per step. It knows
  * nothing of sockets.
+ *
+ * With kernels, all three live in one WebAssembly memory of the shard's,
+ * where the optimizer's kernels address the weights and the mean gradient
+ * in place (no copy per step); only a chunk's gradient values are copied in,
+ * a block at a time, to be summed. That memory is sized once (wasm32 allows
+ * 4 GiB: e.g. 100M parameters with adam take 2 GB). A shard too big for it
+ * keeps its weights and accumulator in JS arrays and gives the optimizer a
+ * memory for its slots alone, or runs the JS loops if even that is too big.
  */
 export class ParameterShard {
   readonly layout: readonly WeightEntry[];
@@ -109,6 +125,8 @@ export class ParameterShard {
    * The averaged gradient, written over the accumulator's own memory: element
    * i (bytes 4i…4i+3) lies inside float64 element ⌊i/2⌋ ≤ i, which ascending
    * conversion has already read. Saves a model-sized buffer on a big shard.
+   * The mean kernel converts four elements at a time, each group's sums read
+   * before its means are written: the same argument holds (kernels.wat).
    */
   readonly #mean: Float32Array;
   /** Non-trainable (state) ranges, local to the shard: [start0, end0, …]. */
@@ -116,6 +134,10 @@ export class ParameterShard {
   readonly #chunkOffsets: number[];
   readonly #chunkCounts: number[];
   readonly #pushes = new Map<number, PushState>();
+  /** Where the weights, accumulator and optimizer slots live, if the kernels run. */
+  readonly #memory: KernelMemory | undefined;
+  /** Where a chunk's gradient values are copied, a block at a time, for the sum kernel. */
+  readonly #valuesBlock: Float32Array;
   #version: number;
   /** Set when something that no commit may include reached the sum. */
   #tainted: string | undefined;
@@ -141,11 +163,20 @@ export class ParameterShard {
     this.layout = o.layout;
     this.range = { start, end };
     this.size = end - start;
-    this.#weights = o.weights.slice();
-    this.#optimizer = createOptimizer(o.optimizer, o.layout, this.range);
+    const plan = planOptimizer(o.optimizer, o.layout, this.range);
+    const simd = o.simd !== false;
+    const size = this.size;
+    const block = Math.min(size, KERNEL_BLOCK);
+    const optimizerBytes = optimizerMemoryBytes(plan.config, size);
+    const memory = simd ? KernelMemory.create(arrayBytes(size, 4) + arrayBytes(size, 8) + arrayBytes(block, 4) + optimizerBytes) : undefined;
+    this.#memory = memory;
+    this.#weights = memory?.float32(size) ?? new Float32Array(size);
+    this.#weights.set(o.weights);
+    this.#sum = memory?.float64(size) ?? new Float64Array(size);
+    this.#mean = new Float32Array(this.#sum.buffer, this.#sum.byteOffset, size);
+    this.#valuesBlock = memory?.float32(block) ?? new Float32Array(0);
+    this.#optimizer = buildOptimizer(plan, memory ?? (simd ? KernelMemory.create(optimizerBytes) : undefined));
     if (o.optimizerState !== undefined) this.#optimizer.setState(o.optimizerState);
-    this.#sum = new Float64Array(this.size);
-    this.#mean = new Float32Array(this.#sum.buffer, 0, this.size);
     this.#stateRanges = localRanges(stateRanges(o.layout), this.range);
     const spans = this.plan.chunksOf(this.range);
     this.#chunkOffsets = spans.map((s) => s.offset);
@@ -169,6 +200,11 @@ export class ParameterShard {
 
   get optimizerConfig(): ResolvedOptimizerConfig {
     return this.#optimizer.config;
+  }
+
+  /** What runs the gradient sum and mean (the optimizer's loops too, unless the shard was too big for one memory). */
+  get kernels(): KernelKind {
+    return this.#memory === undefined ? 'js' : 'wasm-simd';
   }
 
   /** Chunks in this shard's range. */
@@ -218,7 +254,7 @@ export class ParameterShard {
     if (push.received[local] === 1) return 'duplicate';
     push.received[local] = 1;
     push.receivedCount += 1;
-    const finite = addScaled(this.#sum, chunk.offset - this.range.start, chunk.values, chunk.sampleCount);
+    const finite = this.#addScaled(chunk.offset - this.range.start, chunk.values, chunk.sampleCount);
     if (!finite) {
       push.nonFinite = true;
       return 'non-finite';
@@ -252,7 +288,7 @@ export class ParameterShard {
     for (let c = 0; c < this.chunkCount; c += 1) {
       const lo = (this.#chunkOffsets[c] as number) - this.range.start;
       const hi = lo + (this.#chunkCounts[c] as number);
-      meanInPlace(this.#sum, this.#mean, lo, hi, samples);
+      this.#meanInPlace(lo, hi, samples);
       optimizer.applyChunk(this.#weights, this.#mean, lo, hi);
       this.#copyState(lo, hi);
       onChunk(this.#chunkParts(c, step, version));
@@ -298,6 +334,28 @@ export class ParameterShard {
     return undefined;
   }
 
+  /** sum[at + i] += n · values[i]; false when any value is NaN or ±Inf. */
+  #addScaled(at: number, values: Float32Array, n: number): boolean {
+    const memory = this.#memory;
+    if (memory === undefined) return addScaled(this.#sum, at, values, n);
+    const block = this.#valuesBlock;
+    const sum = this.#sum.byteOffset + 8 * at;
+    let finite = 1;
+    for (let from = 0; from < values.length; from += block.length) {
+      const to = Math.min(values.length, from + block.length);
+      block.set(values.subarray(from, to));
+      finite &= memory.kernels.addScaled(sum + 8 * from, block.byteOffset, to - from, n);
+    }
+    return finite === 1;
+  }
+
+  /** mean[i] = sum[i] / samples for i in [lo, hi), ascending (see the note on #mean; the kernel keeps that order). */
+  #meanInPlace(lo: number, hi: number, samples: number): void {
+    const memory = this.#memory;
+    if (memory === undefined) meanInPlace(this.#sum, this.#mean, lo, hi, samples);
+    else memory.kernels.mean(this.#sum.byteOffset + 8 * lo, this.#mean.byteOffset + 4 * lo, hi - lo, samples);
+  }
+
   #copyState(lo: number, hi: number): void {
     const ranges = this.#stateRanges;
     const weights = this.#weights;
@@ -326,10 +384,11 @@ export class ParameterShard {
 }
 
 /**
+ * The JS loops, where the kernels do not run.
  * sum[at + i] += n · values[i]; returns false when any value is NaN or ±Inf
  * (x − x is 0 for finite x and NaN otherwise: one add per element, no branch).
  */
-function addScaled(sum: Float64Array, at: number, values: Float32Array, n: number): boolean {
+export function addScaled(sum: Float64Array, at: number, values: Float32Array, n: number): boolean {
   let probe = 0;
   const length = values.length;
   for (let i = 0; i < length; i++) {
@@ -341,7 +400,7 @@ function addScaled(sum: Float64Array, at: number, values: Float32Array, n: numbe
 }
 
 /** mean[i] = sum[i] / samples for i in [lo, hi), ascending (see the note on #mean). */
-function meanInPlace(sum: Float64Array, mean: Float32Array, lo: number, hi: number, samples: number): void {
+export function meanInPlace(sum: Float64Array, mean: Float32Array, lo: number, hi: number, samples: number): void {
   for (let i = lo; i < hi; i++) mean[i] = (sum[i] as number) / samples;
 }
 

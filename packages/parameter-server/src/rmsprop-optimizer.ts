@@ -1,4 +1,5 @@
 import type { FlatRange } from '@dtrain/protocol';
+import type { KernelMemory, Kernels } from './kernel-memory.js';
 import { FlatOptimizer } from './optimizer.js';
 import type { ResolvedOptimizerConfig } from './optimizer.js';
 
@@ -28,8 +29,8 @@ export class RmspropOptimizer extends FlatOptimizer {
   /** This step's f32(lr). */
   private lr32 = 0;
 
-  constructor(config: RmspropConfig, range: FlatRange, ranges: Uint32Array) {
-    super(config, range, ranges, config.centered ? ['rms', 'momentum', 'mg'] : ['rms', 'momentum']);
+  constructor(config: RmspropConfig, range: FlatRange, ranges: Uint32Array, memory: KernelMemory | undefined) {
+    super(config, range, ranges, memory);
     this.ms = this.slots['rms'] as Float32Array;
     this.mom = this.slots['momentum'] as Float32Array;
     this.mg = this.slots['mg'];
@@ -47,6 +48,13 @@ export class RmspropOptimizer extends FlatOptimizer {
     const { ms, mom, mg, decay, momentum, epsilon, oneMinusDecay, lr32 } = this;
     if (mg === undefined) plainRange(w, g, ms, mom, decay, momentum, epsilon, oneMinusDecay, lr32, start, end);
     else centeredRange(w, g, ms, mom, mg, decay, momentum, epsilon, oneMinusDecay, lr32, start, end);
+  }
+
+  protected runKernel(kernels: Kernels, w: number, g: number, index: number, count: number): void {
+    const { ms, mom, mg, decay, momentum, epsilon, oneMinusDecay, lr32 } = this;
+    const at = 4 * index;
+    if (mg === undefined) kernels.rmsprop(w, g, ms.byteOffset + at, mom.byteOffset + at, count, decay, momentum, epsilon, oneMinusDecay, lr32);
+    else kernels.rmspropCentered(w, g, ms.byteOffset + at, mom.byteOffset + at, mg.byteOffset + at, count, decay, momentum, epsilon, oneMinusDecay, lr32);
   }
 }
 

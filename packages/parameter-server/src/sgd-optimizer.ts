@@ -1,4 +1,5 @@
 import type { FlatRange } from '@dtrain/protocol';
+import type { KernelMemory, Kernels } from './kernel-memory.js';
 import { FlatOptimizer } from './optimizer.js';
 import type { ResolvedOptimizerConfig } from './optimizer.js';
 
@@ -12,12 +13,21 @@ export class SgdOptimizer extends FlatOptimizer {
   /** This step's f32(−lr): tfjs keeps −lr as a float32 scalar `c` and computes add(mul(c, g), w). */
   private negLr = 0;
 
-  constructor(config: SgdConfig, range: FlatRange, ranges: Uint32Array) {
-    super(config, range, ranges, []);
+  constructor(config: SgdConfig, range: FlatRange, ranges: Uint32Array, memory: KernelMemory | undefined) {
+    super(config, range, ranges, memory);
   }
 
   protected prepareStep(): void {
     this.negLr = f32(-this.lr);
+  }
+
+  /** sgd's JS loop beats its kernel when the arrays must be copied (see the bench). */
+  protected override get copiesPay(): boolean {
+    return false;
+  }
+
+  protected runKernel(kernels: Kernels, w: number, g: number, _index: number, count: number): void {
+    kernels.sgd(w, g, count, this.negLr);
   }
 
   /** The loop shape is explained on FlatOptimizer.updateRange. */
