@@ -8,6 +8,7 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { initBackend, tf } from '@dtrain/engine';
 import { WorkerCompute } from './compute.js';
+import { allFinite } from './data-plane.js';
 import {
   threadErrorData,
   type ThreadAnswers,
@@ -80,6 +81,7 @@ async function answer(request: ThreadRequest): Promise<ThreadAnswers[keyof Threa
         seconds: (performance.now() - started) / 1000,
         dataSeconds: result.dataSeconds,
         stepSeconds: result.stepSeconds,
+        finite: Number.isFinite(result.loss) && allFinite(current.gradients),
         tfjsMemory: { numTensors, numBytes },
       };
     }

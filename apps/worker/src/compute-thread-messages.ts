@@ -36,6 +36,8 @@ export interface ThreadComputeResult {
   readonly dataSeconds: number;
   /** Of which the forward and backward pass, seconds. */
   readonly stepSeconds: number;
+  /** The loss and every gradient value are finite (checked here, where the gradients are hot in cache). */
+  readonly finite: boolean;
   readonly tfjsMemory: ThreadTfjsMemory;
 }
 

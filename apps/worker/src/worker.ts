@@ -20,7 +20,7 @@ import {
 import { backoffDelay } from './backoff.js';
 import { SimulatedCompute, type ComputeHost } from './compute-host.js';
 import { ComputeThread } from './compute-thread.js';
-import { GradientSender, WeightReceiver, allFinite } from './data-plane.js';
+import { GradientSender, WeightReceiver } from './data-plane.js';
 import { WorkerError } from './errors.js';
 import { IdleClock } from './idle-clock.js';
 import { WorkerState } from './worker-state.js';
@@ -345,7 +345,7 @@ export class Worker {
     if (this.#job !== job || ws.readyState !== WebSocket.OPEN) return;
     const gradients = job.thread.gradients;
     const sampleCount = assignment.sampleIds.length;
-    const finite = Number.isFinite(result.loss) && allFinite(gradients);
+    const finite = result.finite;
     const workerId = this.#workerId ?? 0;
     if (finite) {
       // Two WebSocket fragments of one message: header, then the payload straight from shared memory (zero mask: no copy).
