@@ -7,12 +7,14 @@
  * bytes moved per step.
  *
  * Env: BENCH_EPOCHS (default 1), BENCH_BACKEND (default wasm), BENCH_BATCH (default 64).
+ * `--json FILE` also writes every figure printed.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { stringify, parse } from 'yaml';
 import { loadJobConfig, loadJobData, type JobSummary } from '@dtrain/coordinator';
 import { buildModel, initBackend, tf } from '@dtrain/engine';
@@ -24,6 +26,7 @@ const cli = join(repo, 'apps/cli/dist/main.js');
 const epochs = Number(process.env.BENCH_EPOCHS ?? 1);
 const backend = process.env.BENCH_BACKEND ?? 'wasm';
 const batchSize = Number(process.env.BENCH_BATCH ?? 64);
+const { values: flags } = parseArgs({ options: { json: { type: 'string' } } });
 
 const work = mkdtempSync(join(tmpdir(), 'dtrain-bench-'));
 try {
@@ -93,11 +96,36 @@ try {
     `${formatTable(['mode', 'samples', 'seconds', 'samples/s', 'vs plain', 'step ms', 'slowest compute ms', 'sync overhead ms', 'MB/step'], rows)}\n`,
   );
   const [one, two, quiet] = runs;
-  if (one !== undefined && two !== undefined) process.stdout.write(`\n2 workers / 1 worker: ${num(two.rate / one.rate, 2)}x (this machine has 2 cores shared by the coordinator and the workers)\n`);
-  if (two !== undefined && quiet !== undefined) {
-    process.stdout.write(`heartbeats (every ${String(example.cluster?.['heartbeatIntervalMs'] ?? 2000)} ms) + step deadlines on / off: ${num(two.rate / quiet.rate, 3)}x throughput\n`);
+  const twoOverOne = one !== undefined && two !== undefined ? two.rate / one.rate : undefined;
+  const heartbeatCost = two !== undefined && quiet !== undefined ? two.rate / quiet.rate : undefined;
+  if (twoOverOne !== undefined) process.stdout.write(`\n2 workers / 1 worker: ${num(twoOverOne, 2)}x (this machine has 2 cores shared by the coordinator and the workers)\n`);
+  if (heartbeatCost !== undefined) {
+    process.stdout.write(`heartbeats (every ${String(example.cluster?.['heartbeatIntervalMs'] ?? 2000)} ms) + step deadlines on / off: ${num(heartbeatCost, 3)}x throughput\n`);
   }
   process.stdout.write(`validation accuracy after ${epochs} epoch(s): ${runs.map((r) => `${r.workers}w ${num(r.summary.final.valAccuracy ?? undefined, 4)}`).join(', ')}\n`);
+  if (flags.json !== undefined) {
+    const figures = {
+      model: 'MNIST MLP 784-256-128-10',
+      samples: n,
+      epochs,
+      batchSize,
+      backend: info.name,
+      plain: { samples: n * epochs, seconds: plainSeconds, samplesPerSecond: plainRate },
+      dtrain: runs.map((r) => ({
+        workers: r.workers,
+        variant: r.label,
+        samples: r.summary.samples,
+        seconds: r.trainSeconds,
+        samplesPerSecond: r.rate,
+        vsPlain: r.rate / plainRate,
+        timing: r.summary.timing,
+        valAccuracy: r.summary.final.valAccuracy ?? null,
+      })),
+      twoWorkersOverOne: twoOverOne ?? null,
+      heartbeatsOnOverOff: heartbeatCost ?? null,
+    };
+    writeFileSync(flags.json, `${JSON.stringify(figures, null, 2)}\n`);
+  }
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
