@@ -14,7 +14,9 @@ import { havePrometheus, startPrometheus, testConfig, type PrometheusServer, typ
  *
  * - every panel query of the committed dashboard JSON, with `$job` set to
  *   what the dashboard's `job` variable (label_values(dtrain_info, job))
- *   lists, returns at least one series;
+ *   lists, returns at least one series, and the parameter-server shard
+ *   row shows the embedded shard 0 at work (not only the zeros its series
+ *   start at);
  * - every recording rule returns data as written;
  * - every alert rule returns data with its comparisons made `bool`
  *   (`> 300` → `> bool 300`). A healthy run must keep most alerts quiet, so
@@ -58,6 +60,25 @@ async function runAll(prom: PrometheusServer, exprs: readonly NamedExpr[]): Prom
 
 function empty(results: Map<NamedExpr, Sample[]>): string[] {
   return [...results].filter(([, samples]) => samples.length === 0).map(([e]) => `${e.where}: ${e.expr}`);
+}
+
+/**
+ * What the shard row's queries show that a training run's embedded shard 0
+ * would not. Its series exist from the coordinator's start, at 0, so
+ * "returns data" alone would pass without a single commit reaching the
+ * metrics: every series must be shard 0's and, but for the refused-commit
+ * count (0 in a healthy run), above 0.
+ */
+function shardRowProblems(results: Map<NamedExpr, Sample[]>): string[] {
+  const shardQueries = [...results].filter(([e]) => e.expr.includes('dtrain_shard_'));
+  const problems = shardQueries.length === 0 ? ['no dashboard query reads dtrain_shard_*'] : [];
+  for (const [e, samples] of shardQueries) {
+    for (const s of samples) {
+      if (s.metric['shard'] !== '0') problems.push(`${e.where}: a series not of shard 0: ${JSON.stringify(s.metric)}`);
+      else if (!e.expr.includes('outcome="refused"') && !(Number(s.value) > 0)) problems.push(`${e.where}: ${s.value} for ${JSON.stringify(s.metric)}`);
+    }
+  }
+  return problems;
 }
 
 describe.skipIf(!canRun)('dashboard and alert rules against a real Prometheus scraping a live run', () => {
@@ -131,7 +152,7 @@ describe.skipIf(!canRun)('dashboard and alert rules against a real Prometheus sc
           dashboardResults = await runAll(p, panels.map((e) => ({ where: e.where, expr: substituteVariables(e.expr, vars) })));
           recordingResults = await runAll(p, recordings);
           alertBoolResults = await runAll(p, alerts.map((a) => ({ where: a.where, expr: comparisonsAsBool(a.expr) })));
-          const done = [dashboardResults, recordingResults, alertBoolResults].every((r) => empty(r).length === 0);
+          const done = [dashboardResults, recordingResults, alertBoolResults].every((r) => empty(r).length === 0) && shardRowProblems(dashboardResults).length === 0;
           return done ? true : undefined;
         },
         30_000,
@@ -174,6 +195,11 @@ describe.skipIf(!canRun)('dashboard and alert rules against a real Prometheus sc
   it('every dashboard query returns data', () => {
     expect(panels.length).toBeGreaterThan(20);
     expect(empty(dashboardResults), prom?.log()).toEqual([]);
+  });
+
+  it("shows the embedded shard 0 committing in every shard panel (bytes both ways, apply time, pushes), no other shard", () => {
+    expect(panels.filter((e) => e.expr.includes('dtrain_shard_')).length).toBeGreaterThanOrEqual(4);
+    expect(shardRowProblems(dashboardResults)).toEqual([]);
   });
 
   it('every recording rule returns data', () => {

@@ -75,6 +75,20 @@ describe('metricsObserver', () => {
     expect(await value('dtrain_checkpoints_total')).toBe(1);
   });
 
+  it("maps a shard's commits to its bytes, pushes, outcome and apply time", async () => {
+    const { observer, value } = setup();
+    expect(await value('dtrain_shard_commits_total{shard="0",outcome="refused"}')).toBe(0);
+    observer.shardStep?.({ shard: 0, applySeconds: 0.003, bytesIn: 3000, bytesOut: 6000, pendingPushes: 3, committed: true });
+    observer.shardStep?.({ shard: 0, applySeconds: 0.0001, bytesIn: 1000, bytesOut: 0, pendingPushes: 1, committed: false });
+    expect(await value('dtrain_shard_bytes_total{shard="0",direction="in"}')).toBe(4000);
+    expect(await value('dtrain_shard_bytes_total{shard="0",direction="out"}')).toBe(6000);
+    expect(await value('dtrain_shard_pushes{shard="0"}')).toBe(1);
+    expect(await value('dtrain_shard_commits_total{shard="0",outcome="committed"}')).toBe(1);
+    expect(await value('dtrain_shard_commits_total{shard="0",outcome="refused"}')).toBe(1);
+    expect(await value('dtrain_shard_apply_seconds_count{shard="0"}')).toBe(1);
+    expect(await value('dtrain_shard_apply_seconds_sum{shard="0"}')).toBe(0.003);
+  });
+
   it('leaves validation series absent without a validation split', async () => {
     const { observer, value } = setup();
     observer.epochFinished?.({ epoch: 0, loss: 0.5, valLoss: undefined, valAccuracy: undefined, samples: 10, samplesPerSecond: 1, wallSeconds: 1, appliedMin: 1, appliedMax: 1 });

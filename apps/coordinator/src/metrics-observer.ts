@@ -30,5 +30,7 @@ export function metricsObserver(metrics: CoordinatorMetrics): CoordinatorObserve
     bytes: (direction, bytes) => metrics.transferred(direction, bytes),
     checkpointWritten: () => metrics.checkpointWritten(),
     jobState: (state) => metrics.jobState(state),
+    // The event has ShardStep's shape: passed on as is, nothing built per commit.
+    shardStep: (e) => metrics.shardStep(e),
   };
 }

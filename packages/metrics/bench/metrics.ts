@@ -5,8 +5,9 @@
  * Coordinator path per step, as the coordinator calls it: one stepCommitted
  * with N workers (wait + compute histograms, samples counter), byte counts
  * for N inbound gradient frames, N assignments and one weights broadcast,
- * and one worker-state update (in a real job that only happens when
- * membership changes; counted every step to stay on the safe side).
+ * one worker-state update (in a real job that only happens when
+ * membership changes; counted every step to stay on the safe side), and
+ * the embedded shard's commit (shardStep), which is also timed alone.
  * Worker path per step: stepComputed + waited + tfjsMemory.
  *
  * The share is printed against a 20 ms step and, when a summary.json of a
@@ -19,7 +20,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { CoordinatorMetrics, WorkerMetrics, createMetricsRegistry, renderMetrics, type CommittedStep } from '../src/index.js';
+import { CoordinatorMetrics, ShardMetrics, WorkerMetrics, createMetricsRegistry, renderMetrics, type CommittedStep, type ShardStep } from '../src/index.js';
 
 const TYPICAL_STEP_SECONDS = 0.02;
 const ROUNDS = 15;
@@ -65,8 +66,20 @@ async function coordinatorStepMicros(workers: number): Promise<{ micros: number;
     metrics.transferred('out', 1_073_000 * workers);
     metrics.stepCommitted(step);
     metrics.workerStates({ connecting: 0, joined: workers, training: 0, standby: 0, draining: 0 });
+    metrics.shardStep(shardStep(i, workers));
   });
   return { micros, renderMs: await renderMillis(registry) };
+}
+
+/** The embedded shard's commit event, built per step as the coordinator builds it. */
+function shardStep(i: number, workers: number): ShardStep {
+  return { shard: 0, applySeconds: 0.0004 + (i % 9) / 10_000, bytesIn: 1_073_000 * workers, bytesOut: 1_073_000 * workers, pendingPushes: workers, committed: true };
+}
+
+function shardStepMicros(): number {
+  const registry = createMetricsRegistry({ defaultMetrics: false });
+  const metrics = new ShardMetrics(registry, { shards: [0] });
+  return microsPerCall((i) => metrics.shardStep(shardStep(i, 4)));
 }
 
 function workerStepMicros(): number {
@@ -113,6 +126,8 @@ for (const workers of [2, 4, 8]) {
       `${real === undefined ? '' : `, ${pct(micros, real.seconds)} of the real step`}; /metrics render ${renderMs.toFixed(2)} ms per scrape`,
   );
 }
+const shard = shardStepMicros();
+console.log(`  of which the shard's commit (shardStep): ${shard.toFixed(2)} µs/step`);
 const worker = workerStepMicros();
 console.log(
   `  worker: ${worker.toFixed(2)} µs/step = ${pct(worker, TYPICAL_STEP_SECONDS)} of a 20 ms step` +

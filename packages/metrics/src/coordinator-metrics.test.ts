@@ -167,6 +167,26 @@ describe('CoordinatorMetrics', () => {
     expect(await current()).toEqual(['done']);
   });
 
+  it("exports the embedded shard 0's series from the start, and records its commits", async () => {
+    const { metrics, scrape } = setup();
+    let s = await scrape();
+    expect(valueOf(s, 'dtrain_shard_commits_total', { shard: '0', outcome: 'refused' })).toBe(0);
+    expect(valueOf(s, 'dtrain_shard_bytes_total', { shard: '0', direction: 'out' })).toBe(0);
+    metrics.shardStep({ shard: 0, applySeconds: 0.002, bytesIn: 400, bytesOut: 800, pendingPushes: 2, committed: true });
+    s = await scrape();
+    expect(valueOf(s, 'dtrain_shard_commits_total', { shard: '0', outcome: 'committed' })).toBe(1);
+    expect(valueOf(s, 'dtrain_shard_bytes_total', { shard: '0', direction: 'in' })).toBe(400);
+    expect(valueOf(s, 'dtrain_shard_pushes', { shard: '0' })).toBe(2);
+    expect(valueOf(s, 'dtrain_shard_apply_seconds_sum', { shard: '0' })).toBe(0.002);
+  });
+
+  it('exports no shard series before a step when it embeds no shard', async () => {
+    const registry = createMetricsRegistry({ defaultMetrics: false });
+    new CoordinatorMetrics(registry, info, { shards: [] });
+    const s = parseExposition((await renderMetrics(registry)).body);
+    expect(s.filter((x) => x.name.startsWith('dtrain_shard_'))).toEqual([]);
+  });
+
   it('setInfo replaces the info series rather than adding one', async () => {
     const { metrics, scrape } = setup();
     metrics.setInfo({ backend: 'tensorflow' });

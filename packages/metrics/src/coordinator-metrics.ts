@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { SECONDS_BUCKETS } from './buckets.js';
+import { SHARD_METRIC_NAMES, ShardMetrics, type ShardStep } from './shard-metrics.js';
 
 /**
  * Worker lifecycle states exported by `dtrain_workers{state}`, every one of
@@ -20,7 +21,7 @@ export type RejectReasonLabel = (typeof REJECT_REASONS)[number];
 export const TRANSFER_DIRECTIONS = ['in', 'out'] as const;
 export type TransferDirection = (typeof TRANSFER_DIRECTIONS)[number];
 
-/** Every metric the coordinator defines (the dashboard and alert rules are checked against this list). */
+/** Every metric the coordinator defines, its embedded shard's included (the dashboard and alert rules are checked against this list). */
 export const COORDINATOR_METRIC_NAMES = [
   'dtrain_loss',
   'dtrain_accuracy',
@@ -38,6 +39,7 @@ export const COORDINATOR_METRIC_NAMES = [
   'dtrain_checkpoints_total',
   'dtrain_info',
   'dtrain_job_state',
+  ...SHARD_METRIC_NAMES,
 ] as const;
 
 /** The labels of `dtrain_info`. */
@@ -91,6 +93,12 @@ export interface FinishedEpoch {
 export interface CoordinatorMetricsOptions {
   /** Clock for `dtrain_last_step_timestamp_seconds`, ms since the Unix epoch; default `Date.now`. */
   readonly now?: () => number;
+  /**
+   * Parameter-server shards this coordinator embeds, whose `dtrain_shard_*`
+   * series exist from the start; default `[0]` (the embedded shard). Pass
+   * `[]` when every shard runs in its own process and serves its own /metrics.
+   */
+  readonly shards?: readonly number[];
 }
 
 /** Worker counts by lifecycle state; states not given count 0, others are ignored. */
@@ -120,6 +128,7 @@ export class CoordinatorMetrics {
   readonly #lastStep: Gauge;
   readonly #checkpoints: Counter;
   readonly #jobState: Gauge<'state'>;
+  readonly #shards: ShardMetrics;
   /** Label objects per worker id, built once: no string work per step. */
   readonly #workerLabels = new Map<number, { readonly worker: string }>();
   readonly #now: () => number;
@@ -201,6 +210,8 @@ export class CoordinatorMetrics {
       registers,
     });
 
+    this.#shards = new ShardMetrics(registry, { shards: options.shards ?? [0] });
+
     // Every bounded label value exists from the start: queries and alerts return 0, not nothing.
     for (const state of WORKER_STATES) this.#workers.set({ state }, 0);
     this.jobState('waiting');
@@ -261,6 +272,11 @@ export class CoordinatorMetrics {
 
   transferred(direction: TransferDirection, bytes: number): void {
     if (bytes > 0) this.#transfer.inc({ direction }, bytes);
+  }
+
+  /** One commit of a shard the coordinator embeds (see ShardMetrics). */
+  shardStep(step: ShardStep): void {
+    this.#shards.shardStep(step);
   }
 
   checkpointWritten(): void {

@@ -6,7 +6,7 @@
  */
 export type { Registry } from 'prom-client';
 export { createMetricsRegistry, collectProcessMetrics, renderMetrics, type MetricsRegistryOptions, type RenderedMetrics } from './registry.js';
-export { SECONDS_BUCKETS } from './buckets.js';
+export { FAST_SECONDS_BUCKETS, SECONDS_BUCKETS } from './buckets.js';
 export {
   COORDINATOR_METRIC_NAMES,
   CoordinatorMetrics,
@@ -25,4 +25,5 @@ export {
   type WorkerStateLabel,
   type WorkerStepReport,
 } from './coordinator-metrics.js';
+export { COMMIT_OUTCOMES, SHARD_METRIC_NAMES, ShardMetrics, type CommitOutcome, type ShardMetricsOptions, type ShardStep } from './shard-metrics.js';
 export { WORKER_METRIC_NAMES, WorkerMetrics, type TfjsMemory, type WorkerInfo, type WorkerStep } from './worker-metrics.js';

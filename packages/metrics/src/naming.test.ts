@@ -3,10 +3,11 @@ import type { Registry } from 'prom-client';
 import { JOB_STATES, COORDINATOR_METRIC_NAMES, CoordinatorMetrics, REJECT_REASONS, TRANSFER_DIRECTIONS, WORKER_STATES } from './coordinator-metrics.js';
 import { createMetricsRegistry, renderMetrics } from './registry.js';
 import { parseExposition } from './testing/exposition.js';
+import { COMMIT_OUTCOMES, SHARD_METRIC_NAMES, ShardMetrics } from './shard-metrics.js';
 import { WORKER_METRIC_NAMES, WorkerMetrics } from './worker-metrics.js';
 
 /** A registry per process kind, with every update method exercised so every labelled series exists. */
-function exercised(): { coordinator: Registry; worker: Registry } {
+function exercised(): { coordinator: Registry; worker: Registry; shard: Registry } {
   const coordinator = createMetricsRegistry({ defaultMetrics: false });
   const c = new CoordinatorMetrics(coordinator, { job: 'j', backend: 'wasm', version: '0.1.0' });
   for (let i = 0; i < 20; i += 1) {
@@ -24,12 +25,16 @@ function exercised(): { coordinator: Registry; worker: Registry } {
   c.workerStates({ joined: 1 });
   c.transferred('in', 1);
   c.checkpointWritten();
+  c.shardStep({ shard: 0, applySeconds: 0.001, bytesIn: 10, bytesOut: 20, pendingPushes: 3, committed: true });
   const worker = createMetricsRegistry({ defaultMetrics: false });
   const w = new WorkerMetrics(worker, { backend: 'wasm', workerId: 0, job: 'j' });
   w.stepComputed({ computeSeconds: 0.1, dataSeconds: 0.01, samples: 5 });
   w.waited(0.1);
   w.tfjsMemory({ numTensors: 1, numBytes: 4 });
-  return { coordinator, worker };
+  // A shard process of its own (planned): the same metrics without the coordinator's.
+  const shard = createMetricsRegistry({ defaultMetrics: false });
+  new ShardMetrics(shard, { shards: [1] }).shardStep({ shard: 1, applySeconds: 0.001, bytesIn: 10, bytesOut: 20, pendingPushes: 3, committed: false });
+  return { coordinator, worker, shard };
 }
 
 /** The values each label may take: a closed set, or a pattern for the small reused worker ids. */
@@ -39,6 +44,9 @@ const LABEL_VALUES: Record<string, readonly string[] | RegExp> = {
   state: [...WORKER_STATES, ...JOB_STATES],
   reason: REJECT_REASONS,
   direction: TRANSFER_DIRECTIONS,
+  outcome: COMMIT_OUTCOMES,
+  // Parameter-server shard indices: as many as shards.
+  shard: /^\d{1,4}$/,
   worker: /^\d{1,4}$/,
   worker_id: /^\d{0,4}$/,
   le: /^(\d+(\.\d+)?|\+Inf)$/,
@@ -53,6 +61,7 @@ describe('metric names and labels', () => {
   const cases = [
     { kind: 'coordinator', registry: registries.coordinator, names: COORDINATOR_METRIC_NAMES as readonly string[] },
     { kind: 'worker', registry: registries.worker, names: WORKER_METRIC_NAMES as readonly string[] },
+    { kind: 'shard', registry: registries.shard, names: SHARD_METRIC_NAMES as readonly string[] },
   ];
 
   for (const { kind, registry, names } of cases) {

@@ -95,6 +95,12 @@ describe('dtrain dashboard', () => {
     expect(exprOf('Workers by state')).toContain('sum by (state) (dtrain_workers{');
     expect(exprOf('Transfer')).toContain('sum by (direction) (rate(dtrain_transfer_bytes_total{');
     expect(exprOf('Rejected gradients')).toContain('sum by (reason) (');
+    expect(exprOf('Shard transfer')).toContain('sum by (shard, direction) (rate(dtrain_shard_bytes_total{job="$job"}[1m]))');
+    for (const q of ['0.5', '0.95']) {
+      expect(exprOf('Shard apply time')).toContain(`histogram_quantile(${q}, sum by (shard, le) (rate(dtrain_shard_apply_seconds_bucket{job="$job"}[1m])))`);
+    }
+    expect(exprOf('Pushes per commit')).toContain('max by (shard) (dtrain_shard_pushes{job="$job"})');
+    expect(exprOf('Refused commits')).toContain('sum by (shard) (increase(dtrain_shard_commits_total{job="$job", outcome="refused"}[1m]))');
     expect(exprOf('Seconds since last step')).toContain('time() - max(dtrain_last_step_timestamp_seconds{');
     expect(exprOf('Epochs done')).toContain('dtrain_epoch{');
   });
