@@ -17,7 +17,8 @@ export class LocalWorkers {
     const main = fileURLToPath(new URL('./main.js', import.meta.url));
     const metricsFlags = opts.metrics === true ? ['--metrics-port', '0', '--metrics-host', '127.0.0.1'] : [];
     for (let i = 0; i < count; i += 1) {
-      const child = spawn(process.execPath, [main, 'worker', '--coordinator', url, '--backend', opts.backend, ...metricsFlags], {
+      // The V8 flags this process was started with (heap sizing, profiling) apply to its workers too.
+      const child = spawn(process.execPath, [...process.execArgv, main, 'worker', '--coordinator', url, '--backend', opts.backend, ...metricsFlags], {
         env: { ...process.env, DTRAIN_TOKEN: opts.token },
         stdio: ['ignore', 'ignore', 'pipe'],
       });

@@ -48,7 +48,8 @@ export function killWatchedChildren(): void {
 /** Starts `node ...args` with stdout collected, stderr's last lines kept, its peak RSS polled and a time limit. */
 export function spawnWatched(args: readonly string[], o: WatchOptions): WatchedProcess {
   const started = performance.now();
-  const child = spawn(process.execPath, args, { env: o.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Children run with this process's V8 flags (the bench scripts set the heap flag dtrain's own scripts use).
+  const child = spawn(process.execPath, [...process.execArgv, ...args], { env: o.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
   const pid = child.pid ?? -1;
   let peak = 0;
