@@ -17,8 +17,7 @@ export class LocalWorkers {
     const main = fileURLToPath(new URL('./main.js', import.meta.url));
     const metricsFlags = opts.metrics === true ? ['--metrics-port', '0', '--metrics-host', '127.0.0.1'] : [];
     for (let i = 0; i < count; i += 1) {
-      // The V8 flags this process was started with (heap sizing, profiling) apply to its workers too.
-      const child = spawn(process.execPath, [...process.execArgv, main, 'worker', '--coordinator', url, '--backend', opts.backend, ...metricsFlags], {
+      const child = spawn(process.execPath, [...heapFlags(), main, 'worker', '--coordinator', url, '--backend', opts.backend, ...metricsFlags], {
         env: { ...process.env, DTRAIN_TOKEN: opts.token },
         stdio: ['ignore', 'ignore', 'pipe'],
       });
@@ -55,4 +54,13 @@ export class LocalWorkers {
     ]);
     for (const child of running) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
+}
+
+/**
+ * The V8 heap-sizing flags this process was started with (e.g. the scripts'
+ * --initial-old-space-size), for its workers too. Only those: --inspect or
+ * --cpu-prof would collide or multiply.
+ */
+function heapFlags(): string[] {
+  return process.execArgv.filter((flag) => /^--(initial|max)-(old|semi)-space-size=\d+$/.test(flag));
 }

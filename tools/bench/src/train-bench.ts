@@ -24,6 +24,7 @@ import { stringify, parse } from 'yaml';
 import { loadJobConfig, loadJobData, type JobSummary } from '@dtrain/coordinator';
 import { buildModel, initBackend, tf } from '@dtrain/engine';
 import { formatTable, num } from './table.js';
+import { heapFlags } from './watched-process.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const repo = resolve(here, '../../..');
@@ -87,7 +88,7 @@ try {
   );
   const train = (workers: number, config: string, label: string) => {
     const out = join(work, `${label}-${workers}`);
-    const r = spawnSync(process.execPath, [...process.execArgv, cli, 'train', '--config', config, '--workers', String(workers), '--port', '0', '--out', out, '--quiet', '--backend', backend], {
+    const r = spawnSync(process.execPath, [...heapFlags(), cli, 'train', '--config', config, '--workers', String(workers), '--port', '0', '--out', out, '--quiet', '--backend', backend], {
       encoding: 'utf8',
     });
     if (r.status !== 0) throw new Error(`dtrain train --workers ${workers} (${label}) failed: ${r.stderr}`);

@@ -48,8 +48,8 @@ export function killWatchedChildren(): void {
 /** Starts `node ...args` with stdout collected, stderr's last lines kept, its peak RSS polled and a time limit. */
 export function spawnWatched(args: readonly string[], o: WatchOptions): WatchedProcess {
   const started = performance.now();
-  // Children run with this process's V8 flags (the bench scripts set the heap flag dtrain's own scripts use).
-  const child = spawn(process.execPath, [...process.execArgv, ...args], { env: o.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Children run with this process's V8 heap flags (the bench scripts set the one dtrain's own scripts use).
+  const child = spawn(process.execPath, [...heapFlags(), ...args], { env: o.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
   const pid = child.pid ?? -1;
   let peak = 0;
@@ -104,4 +104,9 @@ export function expectSuccess(exit: WatchedExit): WatchedExit {
   if (exit.code === 0) return exit;
   const why = exit.timedOut ? `killed after its time limit (${exit.seconds.toFixed(0)} s)` : `exited with ${exit.code ?? exit.signal ?? '?'}`;
   throw new Error(`${exit.label} ${why}; its last lines:\n${exit.stderrTail.map((l) => `  ${l}`).join('\n')}`);
+}
+
+/** The V8 heap-sizing flags this process was started with; nothing else (a test runner's or --inspect). */
+export function heapFlags(): string[] {
+  return process.execArgv.filter((flag) => /^--(initial|max)-(old|semi)-space-size=\d+$/.test(flag));
 }
