@@ -12,10 +12,11 @@ describe('spawnWatched', () => {
   it.runIf(process.platform === 'linux')('keeps stdout, the stderr lines and the peak RSS of a child that grows', async () => {
     const lines: string[] = [];
     // Holds 200 MB for a second, so at least a few 200 ms samples see it.
-    const script = "const b = Buffer.alloc(200e6, 1); console.error('held', b.length); setTimeout(() => { console.log('done'); }, 1000);";
+    // One string argument: with FORCE_COLOR set (as some runners do), a number argument would be coloured.
+    const script = "const b = Buffer.alloc(200e6, 1); console.error('held ' + b.length); setTimeout(() => { console.log('done'); }, 1000);";
     const exit = expectSuccess(await spawnWatched(['-e', script], { label: 'grower', timeoutMs: 30_000, onStderrLine: (l) => lines.push(l) }).exited);
     expect(exit.stdout).toBe('done\n');
-    expect(lines).toContain('held 200000000');
+    expect(lines, JSON.stringify(lines)).toContain('held 200000000');
     expect(exit.peakRssBytes).toBeGreaterThan(200e6);
   });
 
