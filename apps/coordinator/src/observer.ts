@@ -1,3 +1,4 @@
+import type { ShardStep } from '@dtrain/metrics';
 import type { RoundEnd, RoundReport } from './step-round.js';
 import type { WorkerState } from './membership.js';
 import type { JobState } from './job-state.js';
@@ -29,20 +30,11 @@ export interface EpochRecord {
   readonly appliedMax: number;
 }
 
-/** What one parameter-server shard did in a committed (or refused) step. */
-export interface ShardStepEvent {
-  /** Shard index (0 for the embedded shard). */
-  readonly shard: number;
-  /** Seconds from the commit decision to the last weight chunk handed to the sockets (mean, optimizer, sends). */
-  readonly applySeconds: number;
-  /** Gradient bytes the shard summed in this step (chunk payloads accepted). */
-  readonly bytesIn: number;
-  /** Weight bytes it sent (chunk frames × recipients). */
-  readonly bytesOut: number;
-  /** Pushes summed but not yet committed when the step's commit began (its queue depth). */
-  readonly pendingPushes: number;
-  readonly committed: boolean;
-}
+/**
+ * What one parameter-server shard did in a committed (or refused) step: the
+ * metrics package's ShardStep, so the hook passes it on unchanged.
+ */
+export type ShardStepEvent = ShardStep;
 
 /** Why a gradient push was not applied. */
 export type RejectReason = 'stale' | 'duplicate' | 'non-finite' | 'malformed';

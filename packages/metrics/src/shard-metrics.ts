@@ -8,7 +8,7 @@ export const SHARD_METRIC_NAMES = ['dtrain_shard_bytes_total', 'dtrain_shard_app
 export const COMMIT_OUTCOMES = ['committed', 'refused'] as const;
 export type CommitOutcome = (typeof COMMIT_OUTCOMES)[number];
 
-/** What one shard did in one commit (the coordinator's ShardStepEvent has this shape). */
+/** What one shard did in one commit (the coordinator's ShardStepEvent is this type). */
 export interface ShardStep {
   /** Shard index, 0-based (the `shard` label). Not a non-negative integer: the step is ignored. */
   readonly shard: number;

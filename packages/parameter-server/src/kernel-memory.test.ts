@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createOptimizer, resolveOptimizerConfig } from './create-optimizer.js';
 import { KERNEL_NAMES, KernelMemory, engineWasm, kernelBytes, kernelModule, loadKernelModule, type WasmApi } from './kernel-memory.js';
 import { optimizerMemoryBytes } from './optimizer.js';
-import { addScaled, meanInPlace } from './parameter-shard.js';
+import { addScaled, meanInPlace } from './accumulate.js';
 import { assembleKernels } from './testing/assemble-kernels.js';
 import { freshSeed, randomFloat32, randomFloat32Array, type Random } from './testing/random-inputs.js';
 import { expectSameBits } from './testing/same-bits.js';

@@ -1,5 +1,6 @@
 import { ChunkPlan, encodeChunkHeader, type Chunk, type FlatRange } from '@dtrain/protocol';
 import type { WeightEntry } from '@dtrain/protocol';
+import { addScaled, meanInPlace } from './accumulate.js';
 import { buildOptimizer, planOptimizer } from './create-optimizer.js';
 import { KERNEL_BLOCK, KernelMemory, arrayBytes, type KernelKind } from './kernel-memory.js';
 import type { OptimizerConfig } from './optimizer-config.js';
@@ -381,27 +382,6 @@ export class ParameterShard {
     this.#sum.fill(0);
     this.#pushes.clear();
   }
-}
-
-/**
- * The JS loops, where the kernels do not run.
- * sum[at + i] += n · values[i]; returns false when any value is NaN or ±Inf
- * (x − x is 0 for finite x and NaN otherwise: one add per element, no branch).
- */
-export function addScaled(sum: Float64Array, at: number, values: Float32Array, n: number): boolean {
-  let probe = 0;
-  const length = values.length;
-  for (let i = 0; i < length; i++) {
-    const x = values[i] as number;
-    probe += x - x;
-    sum[at + i] = (sum[at + i] as number) + n * x;
-  }
-  return probe === 0;
-}
-
-/** mean[i] = sum[i] / samples for i in [lo, hi), ascending (see the note on #mean). */
-export function meanInPlace(sum: Float64Array, mean: Float32Array, lo: number, hi: number, samples: number): void {
-  for (let i = lo; i < hi; i++) mean[i] = (sum[i] as number) / samples;
 }
 
 function yieldToEventLoop(): Promise<void> {
