@@ -11,6 +11,7 @@ const DEFAULTS = {
   heartbeatTimeoutMs: 10000,
   stragglerRatio: 3,
   chunkBytes: 4194304,
+  psShards: 0,
 };
 
 const MS = 'a positive number of milliseconds, at most 2147483647 (about 24.8 days)';
@@ -28,6 +29,7 @@ describe('cluster', () => {
     { raw: { heartbeatIntervalMs: 500, heartbeatTimeoutMs: 600 }, expected: { ...DEFAULTS, heartbeatIntervalMs: 500, heartbeatTimeoutMs: 600 } },
     { raw: { stepTimeoutMs: 1.5, waitTimeoutMs: 2147483647, stragglerRatio: 1.5 }, expected: { ...DEFAULTS, stepTimeoutMs: 1.5, waitTimeoutMs: 2147483647, stragglerRatio: 1.5 } },
     { raw: { chunkBytes: 65536 }, expected: { ...DEFAULTS, chunkBytes: 65536 } },
+    { raw: { psShards: 3 }, expected: { ...DEFAULTS, psShards: 3 } },
   ])('$raw → $expected', ({ raw, expected }) => {
     expect(parseClusterConfig(raw)).toStrictEqual(expected);
   });
@@ -57,6 +59,8 @@ describe('cluster', () => {
     { raw: { stragglerRatio: 1 }, field: 'cluster.stragglerRatio', message: 'cluster.stragglerRatio: expected a number > 1, got 1' },
     { raw: { chunkBytes: 4098 }, field: 'cluster.chunkBytes', message: 'cluster.chunkBytes: expected a multiple of 4 from 4096 to 1073741824 (bytes), got 4098' },
     { raw: { chunkBytes: 1024 }, field: 'cluster.chunkBytes', message: 'cluster.chunkBytes: expected a multiple of 4 from 4096 to 1073741824 (bytes), got 1024' },
+    { raw: { psShards: -1 }, field: 'cluster.psShards', message: 'cluster.psShards: expected an integer from 0 (one shard inside the coordinator) to 256, got -1' },
+    { raw: { psShards: 1.5 }, field: 'cluster.psShards', message: 'cluster.psShards: expected an integer from 0 (one shard inside the coordinator) to 256, got 1.5' },
     { raw: { stepTimeout: 1000 }, field: 'cluster.stepTimeout', message: 'cluster.stepTimeout: unknown key (did you mean "stepTimeoutMs"?)' },
     { raw: { heartbeatTimeout: 1000 }, field: 'cluster.heartbeatTimeout', message: 'cluster.heartbeatTimeout: unknown key (did you mean "heartbeatTimeoutMs"?)' },
     { raw: { maxworker: 2 }, field: 'cluster.maxworker', message: 'cluster.maxworker: unknown key (did you mean "maxWorkers"?)' },
@@ -64,7 +68,7 @@ describe('cluster', () => {
       raw: { workers: 2 },
       field: 'cluster.workers',
       message:
-        'cluster.workers: unknown key (expected one of: minWorkers, maxWorkers, stepTimeoutMs, waitTimeoutMs, heartbeatIntervalMs, heartbeatTimeoutMs, stragglerRatio, chunkBytes)',
+        'cluster.workers: unknown key (expected one of: minWorkers, maxWorkers, stepTimeoutMs, waitTimeoutMs, heartbeatIntervalMs, heartbeatTimeoutMs, stragglerRatio, chunkBytes, psShards)',
     },
   ])('$message', ({ raw, field, message }) => {
     expect(configError(() => parseClusterConfig(raw))).toMatchObject({ code: 'DTRAIN_CONFIG_INVALID', field, message });

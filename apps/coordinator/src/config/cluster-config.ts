@@ -27,6 +27,13 @@ export interface ClusterConfig {
    * of 4, at least 4096; default 4 MiB.
    */
   chunkBytes: number;
+  /**
+   * Parameter-server shards: 0 (default) keeps one shard inside the
+   * coordinator process; K ≥ 1 waits for K `dtrain ps` processes, each
+   * owning a contiguous range of the flat weights (balanced by bytes at
+   * chunk boundaries), which workers push to and pull from directly.
+   */
+  psShards: number;
 }
 
 export const CLUSTER_DEFAULTS = {
@@ -38,6 +45,7 @@ export const CLUSTER_DEFAULTS = {
   heartbeatTimeoutMs: 10_000,
   stragglerRatio: 3,
   chunkBytes: DEFAULT_CHUNK_BYTES,
+  psShards: 0,
 } as const;
 
 /** Missed heartbeats tolerated before the default timeout gives up on a worker. */
@@ -62,6 +70,7 @@ const CLUSTER_KEYS = [
   'heartbeatTimeoutMs',
   'stragglerRatio',
   'chunkBytes',
+  'psShards',
 ] as const;
 
 export function parseClusterConfig(raw: unknown): ClusterConfig {
@@ -92,7 +101,8 @@ export function parseClusterConfig(raw: unknown): ClusterConfig {
     { integer: true, min: MIN_CHUNK_BYTES, max: 2 ** 30, multipleOf: 4, expected: `a multiple of 4 from ${MIN_CHUNK_BYTES} to ${2 ** 30} (bytes)` },
     CLUSTER_DEFAULTS.chunkBytes,
   );
-  return { minWorkers, maxWorkers, stepTimeoutMs, waitTimeoutMs, heartbeatIntervalMs, heartbeatTimeoutMs, stragglerRatio, chunkBytes };
+  const psShards = optionalInt(fields, 'psShards', { integer: true, min: 0, max: 256, expected: 'an integer from 0 (one shard inside the coordinator) to 256' }, CLUSTER_DEFAULTS.psShards);
+  return { minWorkers, maxWorkers, stepTimeoutMs, waitTimeoutMs, heartbeatIntervalMs, heartbeatTimeoutMs, stragglerRatio, chunkBytes, psShards };
 }
 
 function atLeast(min: number, name: string): NumberRule {

@@ -83,6 +83,7 @@ const MNIST_MLP_EXPECTED: JobConfig = {
     heartbeatTimeoutMs: 10000,
     stragglerRatio: 3,
     chunkBytes: 4194304,
+    psShards: 0,
   },
   checkpoint: { everySteps: 100, keep: 3 },
 };
@@ -125,6 +126,7 @@ describe('parseJobConfig', () => {
       heartbeatTimeoutMs: 10000,
       stragglerRatio: 3,
       chunkBytes: 4194304,
+    psShards: 0,
     });
     expect(config.checkpoint).toStrictEqual({ everySteps: 0, keep: 3 });
     expect(config.dataset).toStrictEqual({
