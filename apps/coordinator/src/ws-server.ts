@@ -3,9 +3,9 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { DEFAULT_MAX_MESSAGE_BYTES } from '@dtrain/protocol';
+import { DEFAULT_MAX_MESSAGE_BYTES, tokenMatches } from '@dtrain/protocol';
 import type { Connection, ConnectionHandler } from './transport.js';
-import { tokenMatches } from './token-match.js';
+
 
 /** What the HTTP side serves besides the WebSocket. */
 export interface HttpEndpoints {

@@ -59,7 +59,7 @@ describe('layout', () => {
     expect(hexOf(frame)).toBe(
       [
         '6474', // magic 'dt'
-        '02', // protocol version
+        '03', // protocol version
         '0c', // gradientChunk
         '18000000', // header length 24
         '04030201', // workerId
@@ -76,7 +76,7 @@ describe('layout', () => {
 
   it('writes the documented layout byte for byte (weightsChunk, largest u32 fields)', () => {
     const frame = encodeChunk({ kind: 'weightsChunk', workerId: 0, step: U32_MAX, version: 0x8000_0000, sampleCount: 0, offset: U32_MAX }, new Float32Array([0.5]));
-    expect(hexOf(frame)).toBe('6474020d18000000' + '00000000' + 'ffffffff' + '00000080' + '00000000' + 'ffffffff' + '01000000' + '0000003f');
+    expect(hexOf(frame)).toBe('6474030d18000000' + '00000000' + 'ffffffff' + '00000080' + '00000000' + 'ffffffff' + '01000000' + '0000003f');
   });
 });
 
@@ -133,7 +133,7 @@ describe(`round trip (seed ${TEST_SEED})`, () => {
     const length = writeChunkHeader(frame, { kind: 'weightsChunk', workerId: 0, step: 1, version: 2, sampleCount: 0, offset: 3, count: 2 });
     expect(length).toBe(40);
     expect([...frame.subarray(CHUNK_PAYLOAD_OFFSET)]).toEqual(new Array(8).fill(0xab));
-    expect(hexOf(frame.subarray(0, CHUNK_PAYLOAD_OFFSET))).toBe('6474020d18000000' + '00000000' + '01000000' + '02000000' + '00000000' + '03000000' + '02000000');
+    expect(hexOf(frame.subarray(0, CHUNK_PAYLOAD_OFFSET))).toBe('6474030d18000000' + '00000000' + '01000000' + '02000000' + '00000000' + '03000000' + '02000000');
   });
 
   it('decodes a frame built by hand, field by field', () => {
@@ -217,8 +217,8 @@ describe('decodeChunk errors', () => {
     expectProtocolError(() => decodeChunk(rawChunkFrame({ magic, payload })), ProtocolErrorCode.MALFORMED, 'chunk frame: bad magic');
   });
 
-  it.each([0, 1, 3, 255])('is VERSION for protocol version byte %i', (version) => {
-    expectProtocolError(() => decodeChunk(rawChunkFrame({ version, payload })), ProtocolErrorCode.VERSION, `chunk frame: protocol version ${version}, this build speaks 2`);
+  it.each([0, 1, 2, 255])('is VERSION for protocol version byte %i', (version) => {
+    expectProtocolError(() => decodeChunk(rawChunkFrame({ version, payload })), ProtocolErrorCode.VERSION, `chunk frame: protocol version ${version}, this build speaks 3`);
   });
 
   it.each([0, 1, 4, 5, 6, 9, 11, 14, 255])('is UNKNOWN_TYPE for type code %i (not a chunk)', (typeCode) => {
@@ -301,7 +301,7 @@ describe('chunkKindOf', () => {
 
   it('is undefined for frames too short to carry a type byte', () => {
     for (let length = 0; length <= 3; length++) expect(chunkKindOf(new Uint8Array([0x64, 0x74, 2]).subarray(0, length))).toBeUndefined();
-    expect(chunkKindOf(new Uint8Array([0x64, 0x74, 2, 12]))).toBe('gradientChunk');
+    expect(chunkKindOf(new Uint8Array([0x64, 0x74, 3, 12]))).toBe('gradientChunk');
   });
 });
 
@@ -334,7 +334,7 @@ describe(`hostile bytes (seed ${TEST_SEED})`, () => {
     const random = seededRandom(TEST_SEED);
     for (let i = 0; i < 2000; i++) {
       const frame = Uint8Array.from({ length: Math.floor(random() * 80) }, () => Math.floor(random() * 256));
-      if (frame.byteLength >= 4 && random() < 0.8) frame.set([0x64, 0x74, 2, random() < 0.5 ? 12 : 13]);
+      if (frame.byteLength >= 4 && random() < 0.8) frame.set([0x64, 0x74, 3, random() < 0.5 ? 12 : 13]);
       expect(['ok', ...Object.values(ProtocolErrorCode)]).toContain(decodeOrProtocolError(frame));
     }
   });

@@ -15,8 +15,8 @@ function tensorsOf(message: object): [string, Float32Array | Uint32Array][] {
   return Object.entries(message).filter((entry): entry is [string, Float32Array | Uint32Array] => entry[1] instanceof Float32Array || entry[1] instanceof Uint32Array);
 }
 
-it('speaks protocol version 2', () => {
-  expect(PROTOCOL_VERSION).toBe(2);
+it('speaks protocol version 3', () => {
+  expect(PROTOCOL_VERSION).toBe(3);
 });
 
 describe(`round trip of random messages (seed ${TEST_SEED})`, () => {
@@ -25,7 +25,7 @@ describe(`round trip of random messages (seed ${TEST_SEED})`, () => {
     for (let i = 0; i < 40; i++) {
       const message = random.message(kind);
       const frame = encodeMessage(message);
-      expect([frame[0], frame[1], frame[2], frame[3]]).toEqual([0x64, 0x74, 2, MessageType[kind]]);
+      expect([frame[0], frame[1], frame[2], frame[3]]).toEqual([0x64, 0x74, 3, MessageType[kind]]);
       expect(frame.byteLength % 4).toBe(0);
       const decoded = decodeMessage(frame);
       expect(withoutTensors(decoded)).toStrictEqual(withoutTensors(message));
@@ -119,11 +119,11 @@ describe('encoding', () => {
   it('writes the documented layout byte for byte (heartbeat, no tensors)', () => {
     const frame = encodeMessage({ type: 'heartbeat', kind: 'pong', sentAt: 5 });
     const header = peerPack({ fields: { kind: 'pong', sentAt: 5 }, tensors: [] });
-    const expected = [0x64, 0x74, 0x02, 0x06, header.byteLength, 0, 0, 0, ...header];
+    const expected = [0x64, 0x74, 0x03, 0x06, header.byteLength, 0, 0, 0, ...header];
     while (expected.length % 4 !== 0) expected.push(0);
     expect([...frame]).toEqual(expected);
     expect(Buffer.from(frame).toString('hex')).toBe(
-      '6474020628000000de0002a66669656c6473de0002a46b696e64a4706f6e67a673656e74417405a774656e736f727390',
+      '6474030628000000de0002a66669656c6473de0002a46b696e64a4706f6e67a673656e74417405a774656e736f727390',
     );
   });
 

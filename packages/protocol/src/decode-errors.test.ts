@@ -94,18 +94,18 @@ describe('prefix', () => {
     expectRejected(frame, ProtocolErrorCode.MALFORMED, `frame: bad magic ${shown}, expected 0x64 0x74`);
   });
 
-  it('writes protocol version 2 at byte 2', () => {
-    expect(good()[2]).toBe(2);
+  it('writes protocol version 3 at byte 2', () => {
+    expect(good()[2]).toBe(3);
   });
 
-  it.each([0, 1, 3, 255])('rejects protocol version byte %i as VERSION', (version) => {
+  it.each([0, 1, 2, 255])('rejects protocol version byte %i as VERSION', (version) => {
     const frame = good();
     frame[2] = version;
-    expectRejected(frame, ProtocolErrorCode.VERSION, `frame: protocol version ${version}, this build speaks 2`);
+    expectRejected(frame, ProtocolErrorCode.VERSION, `frame: protocol version ${version}, this build speaks 3`);
   });
 
   // 4 and 5 were protocol 1's gradients and weights; 12 and 13 are chunk frames, which decodeChunk reads, not decodeMessage.
-  it.each([0, 4, 5, 12, 13, 15, 255])('rejects message type code %i as UNKNOWN_TYPE', (code) => {
+  it.each([0, 4, 5, 12, 13, 28, 255])('rejects message type code %i as UNKNOWN_TYPE', (code) => {
     const frame = good();
     frame[3] = code;
     expectRejected(frame, ProtocolErrorCode.UNKNOWN_TYPE, `frame: unknown message type code ${code}`);

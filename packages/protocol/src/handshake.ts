@@ -15,3 +15,17 @@ export function assertCompatibleHello(hello: HelloMessage): void {
     );
   }
 }
+
+/**
+ * The same check for the shard process's handshakes: `shardHello` (shard →
+ * coordinator) and `dataHello` (worker → shard). Throws ProtocolError VERSION
+ * naming the field and both versions.
+ */
+export function assertSameProtocol(field: 'shardHello.protocolVersion' | 'dataHello.protocolVersion', peer: string, protocolVersion: number): void {
+  if (protocolVersion !== PROTOCOL_VERSION) {
+    throw new ProtocolError(
+      ProtocolErrorCode.VERSION,
+      `${field}: ${peer} speaks protocol version ${protocolVersion}, this process speaks ${PROTOCOL_VERSION}; run the same dtrain version on both`,
+    );
+  }
+}

@@ -17,7 +17,7 @@ export * from './messages.js';
 export { encodeMessage, encodeMessageParts } from './encode.js';
 export { decodeMessage, type DecodeOptions } from './decode.js';
 export { validateMessage } from './validate-message.js';
-export { assertCompatibleHello } from './handshake.js';
+export { assertCompatibleHello, assertSameProtocol } from './handshake.js';
 export { ProtocolError, ProtocolErrorCode } from './errors.js';
 export { toErrorMessage, MAX_ERROR_MESSAGE_CHARS } from './error-message.js';
 export { DEFAULT_MAX_MESSAGE_BYTES, FRAME_MAGIC, FRAME_PREFIX_BYTES } from './frame-layout.js';
@@ -37,3 +37,6 @@ export {
   type ChunkHeader,
   type ChunkKind,
 } from './chunk-frame.js';
+export { stateMessages, SlotCollector } from './state-slots.js';
+export { tokenMatches } from './token-match.js';
+export { backoffDelay, type BackoffOptions } from './backoff.js';

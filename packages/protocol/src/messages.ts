@@ -5,7 +5,7 @@
  */
 
 /** Bumped on any incompatible change of a message or of the frame layout. */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** Wire type codes. Stable: never renumber, only append. */
 export const MessageType = {
@@ -20,6 +20,19 @@ export const MessageType = {
   standby: 10,
   shutdown: 11,
   pushReport: 14,
+  dataHello: 15,
+  shardHello: 16,
+  shardSetup: 17,
+  shardState: 18,
+  shardSetupDone: 19,
+  shardReady: 20,
+  shardPush: 21,
+  shardPrepare: 22,
+  shardPrepared: 23,
+  shardDecide: 24,
+  shardApplied: 25,
+  shardSnapshot: 26,
+  shardSnapshotDone: 27,
 } as const;
 export type MessageKind = keyof typeof MessageType;
 
@@ -181,7 +194,163 @@ export interface ShutdownMessage {
   readonly success: boolean;
 }
 
+// ---- Parameter-server shard processes (`dtrain ps`) ----
+//
+// A shard dials the coordinator (control plane: shardHello, then setup,
+// push notices, the two-phase commit, snapshots) and serves the workers'
+// data plane (dataHello, then gradientChunk frames in and weightsChunk
+// frames out). Offsets in shardState are local to the shard's range.
+
+/** worker → shard, first message on a data-plane connection. */
+export interface DataHelloMessage {
+  readonly type: 'dataHello';
+  readonly protocolVersion: number;
+  readonly token: string;
+  /** The id the coordinator gave this worker; every gradient chunk on the connection must carry it. */
+  readonly workerId: number;
+}
+
+/** shard → coordinator, first message on the shard's control connection. */
+export interface ShardHelloMessage {
+  readonly type: 'shardHello';
+  readonly protocolVersion: number;
+  readonly token: string;
+  /** 0 … cluster.psShards − 1. */
+  readonly index: number;
+  /** Where workers reach this shard's data plane (`ws://host:port`). */
+  readonly url: string;
+  readonly host: string;
+}
+
+/** The optimizer state's non-array part; the arrays follow as shardState frames named by `arrays`. */
+export interface OptimizerStateHeader {
+  readonly name: string;
+  readonly iterations: number;
+  readonly learningRate: number;
+  readonly scalars: Readonly<Record<string, number>>;
+  /** Names of the per-element arrays, each sent as shardState frames with that slot name. */
+  readonly arrays: readonly string[];
+}
+
+/**
+ * coordinator → shard: (re)start as the owner of `range`. Its weights (slot
+ * 'weights') and, when `optimizerState` is set, each optimizer array follow
+ * as shardState frames of this generation, then shardSetupDone.
+ */
+export interface ShardSetupMessage {
+  readonly type: 'shardSetup';
+  /** Counts setups of this coordinator; every later control message refers to it implicitly. */
+  readonly generation: number;
+  readonly layout: readonly WeightEntry[];
+  readonly start: number;
+  readonly end: number;
+  readonly chunkBytes: number;
+  /** The job's optimizer config (the parameter server validates it). */
+  readonly optimizer: Readonly<Record<string, unknown>>;
+  readonly version: number;
+  readonly optimizerState?: OptimizerStateHeader;
+}
+
+/** Either way: `values` of one array of a shard's state, at `offset` within its range. */
+export interface ShardStateMessage {
+  readonly type: 'shardState';
+  /** The setup generation (coordinator → shard) or snapshot id (shard → coordinator). */
+  readonly id: number;
+  /** 'weights' or an optimizer array's name. */
+  readonly slot: string;
+  readonly offset: number;
+  readonly values: Float32Array;
+}
+
+/** coordinator → shard: the setup's state frames are all sent. */
+export interface ShardSetupDoneMessage {
+  readonly type: 'shardSetupDone';
+  readonly generation: number;
+}
+
+/** shard → coordinator: set up and serving `version`. */
+export interface ShardReadyMessage {
+  readonly type: 'shardReady';
+  readonly generation: number;
+  readonly version: number;
+}
+
+/** shard → coordinator: every chunk of a worker's push for a step has arrived here. */
+export interface ShardPushMessage {
+  readonly type: 'shardPush';
+  readonly step: number;
+  readonly workerId: number;
+  readonly sampleCount: number;
+  /** Some chunk held NaN or ±Infinity. */
+  readonly nonFinite: boolean;
+}
+
+/** coordinator → shard: phase one of a commit; the step takes exactly these workers' pushes. */
+export interface ShardPrepareMessage {
+  readonly type: 'shardPrepare';
+  readonly step: number;
+  readonly included: readonly number[];
+  /** The learning rate of this step (linear scaling may change it per step). */
+  readonly learningRate: number;
+}
+
+/** shard → coordinator: whether the shard can apply exactly the included pushes (no chunk is taken after this). */
+export interface ShardPreparedMessage {
+  readonly type: 'shardPrepared';
+  readonly step: number;
+  readonly ok: boolean;
+  /** Why not, when `ok` is false. */
+  readonly reason: string;
+}
+
+/** coordinator → shard: phase two; apply the prepared step, or drop its sum. */
+export interface ShardDecideMessage {
+  readonly type: 'shardDecide';
+  readonly step: number;
+  readonly apply: boolean;
+}
+
+/** shard → coordinator: the step is applied and its new weights sent to every worker connected. */
+export interface ShardAppliedMessage {
+  readonly type: 'shardApplied';
+  readonly step: number;
+  readonly version: number;
+  readonly sampleCount: number;
+  readonly applySeconds: number;
+  /** Gradient payload bytes summed for the step, and weight bytes sent for it. */
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+}
+
+/** coordinator → shard: send the current state (weights, and the optimizer's when asked) as shardState frames. */
+export interface ShardSnapshotMessage {
+  readonly type: 'shardSnapshot';
+  readonly id: number;
+  readonly optimizer: boolean;
+}
+
+/** shard → coordinator: the snapshot's frames are all sent. */
+export interface ShardSnapshotDoneMessage {
+  readonly type: 'shardSnapshotDone';
+  readonly id: number;
+  readonly version: number;
+  readonly optimizerState?: OptimizerStateHeader;
+}
+
 export type Message =
+  | DataHelloMessage
+  | ShardHelloMessage
+  | ShardSetupMessage
+  | ShardStateMessage
+  | ShardSetupDoneMessage
+  | ShardReadyMessage
+  | ShardPushMessage
+  | ShardPrepareMessage
+  | ShardPreparedMessage
+  | ShardDecideMessage
+  | ShardAppliedMessage
+  | ShardSnapshotMessage
+  | ShardSnapshotDoneMessage
   | HelloMessage
   | WelcomeMessage
   | AssignmentMessage

@@ -30,6 +30,19 @@ export const TENSOR_FIELDS: { readonly [K in MessageKind]: readonly TensorField[
   standby: [],
   shutdown: [],
   pushReport: [],
+  dataHello: [],
+  shardHello: [],
+  shardSetup: [],
+  shardState: [{ name: 'values', dtype: 'float32' }],
+  shardSetupDone: [],
+  shardReady: [],
+  shardPush: [],
+  shardPrepare: [],
+  shardPrepared: [],
+  shardDecide: [],
+  shardApplied: [],
+  shardSnapshot: [],
+  shardSnapshotDone: [],
 };
 
 /** A view of `count` elements at `byteOffset` of `buffer`; the offset must be 4-aligned. */

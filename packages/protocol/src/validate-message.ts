@@ -28,7 +28,7 @@ import {
   uint32Array,
 } from './field-checks.js';
 import { MIN_CHUNK_BYTES } from './chunk-plan.js';
-import { MessageType, type DataDescriptor, type Message, type MessageKind, type ShardDescriptor, type WeightEntry } from './messages.js';
+import { MessageType, type DataDescriptor, type Message, type MessageKind, type OptimizerStateHeader, type ShardDescriptor, type WeightEntry } from './messages.js';
 
 type MessageOf<K extends MessageKind> = Extract<Message, { type: K }>;
 
@@ -69,6 +69,23 @@ const readShard = objectCheck(
     start: r.get('start', nonNegativeInteger),
     end: r.get('end', nonNegativeInteger),
     url: r.get('url', string),
+  }),
+);
+
+const scalarRecord: Check<Readonly<Record<string, number>>> = (value, path) => {
+  const fields = plainObject(value, path);
+  const out: Record<string, number> = {};
+  for (const [key, item] of Object.entries(fields)) out[key] = anyNumber(item, `${path}.${key}`);
+  return out;
+};
+
+const readOptimizerStateHeader = objectCheck(
+  (r): OptimizerStateHeader => ({
+    name: r.get('name', string),
+    iterations: r.get('iterations', nonNegativeInteger),
+    learningRate: r.get('learningRate', anyNumber),
+    scalars: r.get('scalars', scalarRecord),
+    arrays: r.get('arrays', arrayOf(string)),
   }),
 );
 
@@ -171,6 +188,82 @@ const GUARDS: { readonly [K in MessageKind]: (r: FieldReader) => MessageOf<K> } 
     computeSeconds: r.get('computeSeconds', nonNegativeFiniteNumber),
     finite: r.get('finite', boolean),
   }),
+  dataHello: (r) => ({
+    type: 'dataHello',
+    protocolVersion: r.get('protocolVersion', nonNegativeInteger),
+    token: r.get('token', string),
+    workerId: r.get('workerId', nonNegativeInteger),
+  }),
+  shardHello: (r) => ({
+    type: 'shardHello',
+    protocolVersion: r.get('protocolVersion', nonNegativeInteger),
+    token: r.get('token', string),
+    index: r.get('index', nonNegativeInteger),
+    url: r.get('url', string),
+    host: r.get('host', string),
+  }),
+  shardSetup: (r) => {
+    const optimizerState = r.optional('optimizerState', readOptimizerStateHeader);
+    const message: MessageOf<'shardSetup'> = {
+      type: 'shardSetup',
+      generation: r.get('generation', nonNegativeInteger),
+      layout: r.get('layout', arrayOf(readWeightEntry)),
+      start: r.get('start', nonNegativeInteger),
+      end: r.get('end', nonNegativeInteger),
+      chunkBytes: r.get('chunkBytes', chunkBytes),
+      optimizer: r.get('optimizer', plainObject),
+      version: r.get('version', nonNegativeInteger),
+      ...(optimizerState === undefined ? {} : { optimizerState }),
+    };
+    checkLayout(message.layout, `${r.path}.layout`);
+    if (message.end < message.start || message.end > layoutSize(message.layout)) {
+      malformed(`${r.path}.end`, `from start (${message.start}) to the layout's size (${layoutSize(message.layout)})`, message.end);
+    }
+    return message;
+  },
+  shardState: (r) => ({
+    type: 'shardState',
+    id: r.get('id', nonNegativeInteger),
+    slot: r.get('slot', string),
+    offset: r.get('offset', nonNegativeInteger),
+    values: r.get('values', float32Array),
+  }),
+  shardSetupDone: (r) => ({ type: 'shardSetupDone', generation: r.get('generation', nonNegativeInteger) }),
+  shardReady: (r) => ({ type: 'shardReady', generation: r.get('generation', nonNegativeInteger), version: r.get('version', nonNegativeInteger) }),
+  shardPush: (r) => ({
+    type: 'shardPush',
+    step: r.get('step', nonNegativeInteger),
+    workerId: r.get('workerId', nonNegativeInteger),
+    sampleCount: r.get('sampleCount', positiveInteger),
+    nonFinite: r.get('nonFinite', boolean),
+  }),
+  shardPrepare: (r) => ({
+    type: 'shardPrepare',
+    step: r.get('step', nonNegativeInteger),
+    included: r.get('included', arrayOf(nonNegativeInteger)),
+    learningRate: r.get('learningRate', positiveFiniteNumber),
+  }),
+  shardPrepared: (r) => ({ type: 'shardPrepared', step: r.get('step', nonNegativeInteger), ok: r.get('ok', boolean), reason: r.get('reason', string) }),
+  shardDecide: (r) => ({ type: 'shardDecide', step: r.get('step', nonNegativeInteger), apply: r.get('apply', boolean) }),
+  shardApplied: (r) => ({
+    type: 'shardApplied',
+    step: r.get('step', nonNegativeInteger),
+    version: r.get('version', nonNegativeInteger),
+    sampleCount: r.get('sampleCount', nonNegativeInteger),
+    applySeconds: r.get('applySeconds', nonNegativeFiniteNumber),
+    bytesIn: r.get('bytesIn', nonNegativeInteger),
+    bytesOut: r.get('bytesOut', nonNegativeInteger),
+  }),
+  shardSnapshot: (r) => ({ type: 'shardSnapshot', id: r.get('id', nonNegativeInteger), optimizer: r.get('optimizer', boolean) }),
+  shardSnapshotDone: (r) => {
+    const optimizerState = r.optional('optimizerState', readOptimizerStateHeader);
+    return {
+      type: 'shardSnapshotDone',
+      id: r.get('id', nonNegativeInteger),
+      version: r.get('version', nonNegativeInteger),
+      ...(optimizerState === undefined ? {} : { optimizerState }),
+    };
+  },
 };
 
 export function isMessageKind(value: unknown): value is MessageKind {

@@ -10,8 +10,9 @@ import { validateMessage } from './validate-message.js';
 type Path = readonly (string | number)[];
 
 /** Fields whose inside the protocol does not judge (tfjs does). */
-const OPAQUE = new Set(['modelTopology']);
-const OPTIONAL = new Set(['previousWorkerId']);
+// optimizer: the parameter server validates a job's optimizer config; scalars: an open record of numbers.
+const OPAQUE = new Set(['modelTopology', 'optimizer', 'scalars']);
+const OPTIONAL = new Set(['previousWorkerId', 'optimizerState']);
 
 function formatPath(kind: string, path: Path): string {
   return path.reduce<string>((out, key) => (typeof key === 'number' ? `${out}[${key}]` : `${out}.${key}`), kind);

@@ -57,6 +57,37 @@ export function sampleMessages(): { readonly [K in MessageKind]: MessageOf<K> } 
     error: { type: 'error', code: 'DTRAIN_PROTOCOL_MALFORMED', message: 'bad' },
     standby: { type: 'standby', reason: 'above maxWorkers' },
     shutdown: { type: 'shutdown', reason: 'done', success: true },
+    dataHello: { type: 'dataHello', protocolVersion: PROTOCOL_VERSION, token: 's3cret', workerId: 2 },
+    shardHello: { type: 'shardHello', protocolVersion: PROTOCOL_VERSION, token: 's3cret', index: 1, url: 'ws://ps-1:7100', host: 'ps-1' },
+    shardSetup: {
+      type: 'shardSetup',
+      generation: 1,
+      layout: [
+        { name: 'dense/kernel', shape: [2, 3], offset: 0, size: 6, trainable: true },
+        { name: 'dense/bias', shape: [3], offset: 6, size: 3, trainable: true },
+      ],
+      start: 0,
+      end: 9,
+      chunkBytes: 4096,
+      optimizer: { name: 'adam', learningRate: 0.001 },
+      version: 12,
+      optimizerState: { name: 'adam', iterations: 12, learningRate: 0.001, scalars: { accBeta1: 0.5, accBeta2: 0.9 }, arrays: ['m', 'v'] },
+    },
+    shardState: { type: 'shardState', id: 1, slot: 'weights', offset: 0, values: new Float32Array([1, 2, 3]) },
+    shardSetupDone: { type: 'shardSetupDone', generation: 1 },
+    shardReady: { type: 'shardReady', generation: 1, version: 12 },
+    shardPush: { type: 'shardPush', step: 5, workerId: 1, sampleCount: 64, nonFinite: false },
+    shardPrepare: { type: 'shardPrepare', step: 5, included: [0, 1], learningRate: 0.001 },
+    shardPrepared: { type: 'shardPrepared', step: 5, ok: false, reason: 'incomplete' },
+    shardDecide: { type: 'shardDecide', step: 5, apply: true },
+    shardApplied: { type: 'shardApplied', step: 5, version: 13, sampleCount: 128, applySeconds: 0.002, bytesIn: 72, bytesOut: 36 },
+    shardSnapshot: { type: 'shardSnapshot', id: 3, optimizer: true },
+    shardSnapshotDone: {
+      type: 'shardSnapshotDone',
+      id: 3,
+      version: 13,
+      optimizerState: { name: 'adam', iterations: 13, learningRate: 0.001, scalars: { accBeta1: 0.25 }, arrays: ['m', 'v'] },
+    },
   };
 }
 
@@ -187,7 +218,64 @@ export class RandomMessages {
         return { type: 'standby', reason: this.string() };
       case 'shutdown':
         return { type: 'shutdown', reason: this.string(), success: this.int(1) === 1 };
+      case 'dataHello':
+        return { type: 'dataHello', protocolVersion: this.int(255), token: this.string(), workerId: this.uint() };
+      case 'shardHello':
+        return { type: 'shardHello', protocolVersion: this.int(255), token: this.string(), index: this.int(300), url: this.string(), host: this.string() };
+      case 'shardSetup': {
+        const layout: WeightEntry[] = [];
+        let offset = 0;
+        for (let i = 1 + this.int(3); i > 0; i--) {
+          const size = this.int(5000);
+          layout.push({ name: this.string(), shape: [size], offset, size, trainable: this.int(1) === 1 });
+          offset += size;
+        }
+        const start = this.int(offset);
+        const end = start + this.int(offset - start);
+        const withState = this.int(1) === 1;
+        return {
+          type: 'shardSetup',
+          generation: this.uint(),
+          layout,
+          start,
+          end,
+          chunkBytes: MIN_CHUNK_BYTES + 4 * this.int(1024),
+          optimizer: { name: this.string(), learningRate: Math.abs(this.finite()) },
+          version: this.uint(),
+          ...(withState ? { optimizerState: this.#stateHeader() } : {}),
+        };
+      }
+      case 'shardState':
+        return { type: 'shardState', id: this.uint(), slot: this.string(), offset: this.uint(), values: this.float32(this.length(maxLength)) };
+      case 'shardSetupDone':
+        return { type: 'shardSetupDone', generation: this.uint() };
+      case 'shardReady':
+        return { type: 'shardReady', generation: this.uint(), version: this.uint() };
+      case 'shardPush':
+        return { type: 'shardPush', step: this.uint(), workerId: this.uint(), sampleCount: 1 + this.int(4096), nonFinite: this.int(1) === 1 };
+      case 'shardPrepare':
+        return { type: 'shardPrepare', step: this.uint(), included: Array.from({ length: this.int(5) }, () => this.uint()), learningRate: 1e-6 + Math.abs(this.finite()) };
+      case 'shardPrepared':
+        return { type: 'shardPrepared', step: this.uint(), ok: this.int(1) === 1, reason: this.string() };
+      case 'shardDecide':
+        return { type: 'shardDecide', step: this.uint(), apply: this.int(1) === 1 };
+      case 'shardApplied':
+        return { type: 'shardApplied', step: this.uint(), version: this.uint(), sampleCount: this.uint(), applySeconds: Math.abs(this.finite()), bytesIn: this.uint(), bytesOut: this.uint() };
+      case 'shardSnapshot':
+        return { type: 'shardSnapshot', id: this.uint(), optimizer: this.int(1) === 1 };
+      case 'shardSnapshotDone':
+        return { type: 'shardSnapshotDone', id: this.uint(), version: this.uint(), ...(this.int(1) === 1 ? { optimizerState: this.#stateHeader() } : {}) };
     }
+  }
+
+  #stateHeader(): { name: string; iterations: number; learningRate: number; scalars: Record<string, number>; arrays: string[] } {
+    return {
+      name: this.string(),
+      iterations: this.uint(),
+      learningRate: this.finite(),
+      scalars: Object.fromEntries(Array.from({ length: this.int(3) }, (_, i) => [`s${i}${this.string()}`, this.finite()])),
+      arrays: Array.from({ length: this.int(3) }, () => this.string()),
+    };
   }
 }
 

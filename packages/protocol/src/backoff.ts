@@ -1,6 +1,6 @@
 /**
  * Capped exponential backoff with full jitter, for reconnecting to a
- * coordinator that restarted: attempt n waits a random time in
+ * coordinator (or a shard) that restarted: attempt n waits a random time in
  * [0, min(capMs, baseMs * 2^n)].
  */
 export interface BackoffOptions {
