@@ -237,3 +237,29 @@ describe('ParameterShard', () => {
     expect(() => shard({ start: 0, end: TOTAL + 1 })).toThrow(/inside the layout/);
   });
 });
+
+describe('prepare (phase one of a commit across shards)', () => {
+  it('answers for exactly the included pushes and takes no chunk of the step afterwards', async () => {
+    const layout = [{ name: 'w', shape: [8], offset: 0, size: 8, trainable: true }];
+    const shard = new ParameterShard({ layout, range: { start: 0, end: 8 }, chunkBytes: 4096, weights: new Float32Array(8), optimizer: { name: 'sgd', learningRate: 1 } });
+    const chunk = (workerId: number, value: number) => ({ kind: 'gradientChunk' as const, workerId, step: 0, version: 0, sampleCount: 1, offset: 0, count: 8, values: new Float32Array(8).fill(value) });
+    expect(shard.acceptChunk(chunk(0, 1))).toBe('accepted');
+    expect(shard.prepare(0, [{ workerId: 0, step: 0 }])).toBeUndefined();
+    // A late push of the prepared step cannot change the answer given.
+    expect(shard.acceptChunk(chunk(1, 100))).toBe('stale');
+    const outcome = await shard.commit(0, [{ workerId: 0, step: 0 }], () => undefined);
+    expect(outcome).toStrictEqual({ committed: true, version: 1, sampleCount: 1 });
+    expect([...shard.weights]).toStrictEqual(new Array(8).fill(-1));
+  });
+
+  it('refuses when a push outside the step reached the sum, and reopens the step on abort', () => {
+    const layout = [{ name: 'w', shape: [8], offset: 0, size: 8, trainable: true }];
+    const shard = new ParameterShard({ layout, range: { start: 0, end: 8 }, chunkBytes: 4096, weights: new Float32Array(8), optimizer: { name: 'sgd', learningRate: 1 } });
+    const chunk = (workerId: number) => ({ kind: 'gradientChunk' as const, workerId, step: 3, version: 0, sampleCount: 2, offset: 0, count: 8, values: new Float32Array(8) });
+    shard.acceptChunk(chunk(0));
+    shard.acceptChunk(chunk(1));
+    expect(shard.prepare(3, [{ workerId: 0, step: 3 }])).toBe("worker 1's push for step 3 is in the sum but not in the step");
+    shard.abortStep();
+    expect(shard.acceptChunk(chunk(0))).toBe('accepted');
+  });
+});

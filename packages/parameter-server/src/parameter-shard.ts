@@ -142,6 +142,8 @@ export class ParameterShard {
   #version: number;
   /** Set when something that no commit may include reached the sum. */
   #tainted: string | undefined;
+  /** The newest step prepared or committed: chunks of it or older are stale (its sum is decided). */
+  #closedStep = -1;
 
   /** @throws ParameterServerError `DTRAIN_PS_LAYOUT`, `DTRAIN_PS_CONFIG` or `DTRAIN_PS_OPTIMIZER_STATE`. */
   constructor(o: ParameterShardOptions) {
@@ -238,7 +240,7 @@ export class ParameterShard {
     const index = this.plan.indexAt(chunk.offset);
     const local = index < 0 ? -1 : this.#chunkOffsets.indexOf(chunk.offset);
     if (local < 0 || this.#chunkCounts[local] !== chunk.count || chunk.values.length !== chunk.count) return 'malformed';
-    if (chunk.version !== this.#version) return 'stale';
+    if (chunk.version !== this.#version || chunk.step <= this.#closedStep) return 'stale';
     let push = this.#pushes.get(chunk.workerId);
     if (push !== undefined && push.step !== chunk.step) {
       if (chunk.step < push.step) return 'stale';
@@ -272,7 +274,7 @@ export class ParameterShard {
    * sockets drain while the next chunk is computed.
    */
   async commit(step: number, included: readonly IncludedPush[], onChunk: (parts: WeightsChunkParts) => void): Promise<CommitOutcome> {
-    const refusal = this.#checkIncluded(included);
+    const refusal = this.prepare(step, included);
     if (refusal !== undefined) {
       this.abortStep();
       return { committed: false, reason: refusal };
@@ -301,9 +303,22 @@ export class ParameterShard {
     return { committed: true, version, sampleCount: samples };
   }
 
+  /**
+   * Phase one of a commit across shards: whether exactly `included` can be
+   * applied here (undefined) or why not. Either way the step is closed: no
+   * chunk of it or an older step is summed after this, so an answer given
+   * stays true until `commit` or `abortStep`.
+   */
+  prepare(step: number, included: readonly IncludedPush[]): string | undefined {
+    if (step > this.#closedStep) this.#closedStep = step;
+    return this.#checkIncluded(included);
+  }
+
   /** Drops every push summed since the last commit; those workers may push the same step again. */
   abortStep(): void {
     this.#clear();
+    // A step that was not applied runs again under the same number and version.
+    this.#closedStep = -1;
   }
 
   /** The current weights as chunk parts (for a worker that joins or rejoins). */
