@@ -21,6 +21,9 @@ export interface Status {
 export class Cluster {
   readonly token = 'cluster-token';
   readonly workers: Proc[] = [];
+  /** Shard processes by index (the latest one started for each). */
+  readonly shards: Proc[] = [];
+  readonly #shardPorts: number[] = [];
   coordinator!: Proc;
   port!: number;
 
@@ -58,6 +61,20 @@ export class Cluster {
     return worker;
   }
 
+  /**
+   * Starts (or restarts) `dtrain ps` shard `index` on a loopback port of its
+   * own, the same one at every restart (a StatefulSet pod keeps its name).
+   */
+  async startShard(index: number): Promise<Proc> {
+    this.#shardPorts[index] ??= await freePort();
+    const port = this.#shardPorts[index] as number;
+    const shard = dtrain(['ps', '--coordinator', this.url, '--index', String(index), '--host', '127.0.0.1', '--port', String(port), '--advertise', `ws://127.0.0.1:${port}`], {
+      DTRAIN_TOKEN: this.token,
+    });
+    this.shards[index] = shard;
+    return shard;
+  }
+
   async status(): Promise<Status> {
     return getJson<Status>(`http://127.0.0.1:${this.port}/status`, this.token);
   }
@@ -76,7 +93,7 @@ export class Cluster {
 
   /** SIGKILLs everything still running. */
   async stop(): Promise<void> {
-    const all = [this.coordinator, ...this.workers].filter((p): p is Proc => p !== undefined);
+    const all = [this.coordinator, ...this.workers, ...this.shards].filter((p): p is Proc => p !== undefined);
     for (const p of all) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
     await Promise.all(all.map((p) => p.exited));
   }

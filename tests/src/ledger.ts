@@ -9,11 +9,38 @@ export interface LedgerLine {
   readonly sampleIds: number[];
 }
 
+/** A rollback record: the batches applied at steps [toStep, fromStep) are not in the final weights' lineage. */
+export interface RollbackLine {
+  readonly rolledBack: { readonly fromStep: number; readonly toStep: number; readonly epoch: number; readonly reason: string };
+}
+
+/** Every applied batch, in order (rollback records left out: see `lineage`). */
 export function readLedger(path: string): LedgerLine[] {
+  return readRecords(path).filter((r): r is LedgerLine => !('rolledBack' in r));
+}
+
+export function readRecords(path: string): (LedgerLine | RollbackLine)[] {
   return readFileSync(path, 'utf8')
     .split('\n')
     .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as LedgerLine);
+    .map((l) => JSON.parse(l) as LedgerLine | RollbackLine);
+}
+
+/**
+ * The batches in the lineage of the final weights, worked out here from the
+ * records alone: each rollback drops the batches applied at or after the
+ * step it went back to.
+ */
+export function lineage(records: readonly (LedgerLine | RollbackLine)[]): { kept: LedgerLine[]; rollbacks: RollbackLine['rolledBack'][] } {
+  let kept: LedgerLine[] = [];
+  const rollbacks: RollbackLine['rolledBack'][] = [];
+  for (const record of records) {
+    if ('rolledBack' in record) {
+      rollbacks.push(record.rolledBack);
+      kept = kept.filter((line) => line.step < record.rolledBack.toStep);
+    } else kept.push(record);
+  }
+  return { kept, rollbacks };
 }
 
 /** How many times each training sample id was applied, per epoch (counted here, independently of the coordinator). */

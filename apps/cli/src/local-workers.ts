@@ -61,6 +61,6 @@ export class LocalWorkers {
  * --initial-old-space-size), for its workers too. Only those: --inspect or
  * --cpu-prof would collide or multiply.
  */
-function heapFlags(): string[] {
+export function heapFlags(): string[] {
   return process.execArgv.filter((flag) => /^--(initial|max)-(old|semi)-space-size=\d+$/.test(flag));
 }

@@ -34,8 +34,10 @@ export interface ServeJobOptions {
    * would restart an exited coordinator).
    */
   readonly linger?: boolean;
-  /** Called once the server listens (embedded mode starts its workers here). */
-  readonly onListening?: (port: number) => void;
+  /** Overrides the config's cluster.psShards (`dtrain train --ps-shards`). */
+  readonly psShards?: number;
+  /** Called once the server listens (embedded mode starts its shards and workers here) with the job's shard count. */
+  readonly onListening?: (port: number, psShards: number) => void | Promise<void>;
 }
 
 /**
@@ -45,7 +47,8 @@ export interface ServeJobOptions {
  */
 export async function serveJob(o: ServeJobOptions): Promise<{ summary: JobSummary; exitCode: number }> {
   let stoppedBy: 'SIGTERM' | 'SIGINT' | undefined;
-  const config = await loadJobConfig(o.configPath);
+  const loaded = await loadJobConfig(o.configPath);
+  const config = o.psShards === undefined ? loaded : { ...loaded, cluster: { ...loaded.cluster, psShards: o.psShards } };
   const data = await loadJobData(config);
   const outDir = resolve(o.outDir ?? `runs/${config.name}`);
   const log: Logger = o.verbose
@@ -99,7 +102,7 @@ export async function serveJob(o: ServeJobOptions): Promise<{ summary: JobSummar
   const onInt = (): void => onSignal('SIGINT');
   process.once('SIGTERM', onTerm);
   process.once('SIGINT', onInt);
-  o.onListening?.(port);
+  await o.onListening?.(port, config.cluster.psShards);
   try {
     const summary = await coordinator.run();
     progress.finish(summary);

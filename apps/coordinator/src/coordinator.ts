@@ -1,4 +1,4 @@
-import type { ParameterShard } from '@dtrain/parameter-server';
+import { ParameterShard, readLatestCheckpoint } from '@dtrain/parameter-server';
 import {
   ProtocolError,
   assertCompatibleHello,
@@ -8,12 +8,14 @@ import {
   decodeMessage,
   encodeMessage,
   toErrorMessage,
+  tokenMatches,
   type HelloMessage,
   type Message,
+  type ShardHelloMessage,
 } from '@dtrain/protocol';
 import type { JobConfig } from './config/index.js';
 import { DataShipper } from './data-shipper.js';
-import { JobError } from './errors.js';
+import { JobError, ShardLostError } from './errors.js';
 import { JobState, JobStateMachine } from './job-state.js';
 import type { JobData } from './job-data.js';
 import type { Logger } from './logger.js';
@@ -28,9 +30,12 @@ import { writeJobCheckpoint, writeJobOutput, type JobSummary } from './output.js
 import { AuditLedger } from './audit-ledger.js';
 import { StepTimings } from './step-timings.js';
 import { HeartbeatMonitor } from './heartbeat-monitor.js';
-import { tokenMatches } from './token-match.js';
+
 import { buildWelcome } from './welcome-message.js';
-import { startRun } from './run-start.js';
+import { startRun, type StartState } from './run-start.js';
+import { EmbeddedShard } from './embedded-shard.js';
+import { RemoteShards } from './remote-shards.js';
+import type { ShardSet } from './shard-set.js';
 
 export interface CoordinatorOptions {
   readonly config: JobConfig;
@@ -64,7 +69,15 @@ export class Coordinator implements ConnectionHandler {
   readonly membership = new Membership();
   readonly #o: CoordinatorOptions;
   readonly #host: ModelHost;
-  readonly #ps: ParameterShard;
+  readonly #shards: ShardSet;
+  /** The shard processes, when cluster.psShards ≥ 1. */
+  readonly #remote: RemoteShards | undefined;
+  /** The state the shard processes are first set up with; dropped once they are. */
+  #startState: StartState | undefined;
+  /** True when the job resumed from a checkpoint (else one is written at step 0, for a rollback to find). */
+  readonly #resumed: boolean;
+  /** Workers that said hello before every shard process was set up: welcomed once they are. */
+  readonly #awaitingShards = new Set<WorkerRecord>();
   readonly #shipper: DataShipper;
   readonly #run: TrainingRun;
   readonly #changed = new Signal();
@@ -79,10 +92,41 @@ export class Coordinator implements ConnectionHandler {
   #test: { loss: number; accuracy: number | undefined } | undefined;
   #summary: JobSummary | undefined;
 
-  private constructor(o: CoordinatorOptions, host: ModelHost, ps: ParameterShard, from: RunPosition) {
+  private constructor(o: CoordinatorOptions, host: ModelHost, start: StartState, from: RunPosition, resumed: boolean) {
     this.#o = o;
     this.#host = host;
-    this.#ps = ps;
+    this.#resumed = resumed;
+    const cluster = o.config.cluster;
+    if (cluster.psShards === 0) {
+      this.#remote = undefined;
+      this.#shards = new EmbeddedShard(
+        new ParameterShard({
+          layout: host.layout.entries,
+          range: { start: 0, end: host.layout.totalSize },
+          chunkBytes: cluster.chunkBytes,
+          weights: start.weights,
+          optimizer: o.config.training.optimizer,
+          version: start.version,
+          ...(start.optimizerState === undefined ? {} : { optimizerState: start.optimizerState }),
+        }),
+      );
+    } else {
+      this.#startState = start;
+      this.#remote = new RemoteShards({
+        count: cluster.psShards,
+        layout: host.layout.entries,
+        chunkBytes: cluster.chunkBytes,
+        optimizer: o.config.training.optimizer,
+        token: o.token,
+        heartbeatIntervalMs: cluster.heartbeatIntervalMs,
+        heartbeatTimeoutMs: cluster.heartbeatTimeoutMs,
+        log: o.log,
+        onLost: (error) => this.#shardLost(error),
+        onPush: (workerId) => this.#run.onShardPush(workerId),
+        bytes: (direction, bytes) => this.#observer.bytes?.(direction, bytes),
+      });
+      this.#shards = this.#remote;
+    }
     this.#observer = this.#timings.observe(o.observer ?? {});
     this.#checkpointDir = Coordinator.checkpointDirOf(o);
     this.#shipper = new DataShipper(o.data.train, o.config.dataset.chunkSize);
@@ -99,7 +143,7 @@ export class Coordinator implements ConnectionHandler {
       {
         config: o.config,
         numTrainSamples: o.data.train.numSamples,
-        ps,
+        shards: this.#shards,
         membership: this.membership,
         shipper: this.#shipper,
         state: this.state,
@@ -109,7 +153,8 @@ export class Coordinator implements ConnectionHandler {
         evaluate: () => this.#evaluate(),
         checkpoint: (position) => this.#checkpoint(position),
         evict: (worker, reason) => this.#evict(worker, reason),
-        ...(this.#ledger === undefined ? {} : { onBatchApplied: this.#ledger.record.bind(this.#ledger) }),
+        ...(this.#ledger === undefined ? {} : { onBatchApplied: this.#ledger.record.bind(this.#ledger), onRolledBack: this.#ledger.rolledBack.bind(this.#ledger) }),
+        ...(this.#remote === undefined ? {} : { restore: (reason: string) => this.#restoreShards(reason) }),
       },
       from,
     );
@@ -123,8 +168,58 @@ export class Coordinator implements ConnectionHandler {
   /** Builds the model and the parameter server; resumes from the newest checkpoint in the checkpoint folder if there is one. */
   static async create(o: CoordinatorOptions): Promise<Coordinator> {
     const host = await ModelHost.create(o.config, o.backend ?? 'auto');
-    const { ps, position } = await startRun(host, o.config, Coordinator.checkpointDirOf(o), o.resume !== false, o.log);
-    return new Coordinator(o, host, ps, position);
+    const { state, position, resumed } = await startRun(host, Coordinator.checkpointDirOf(o), o.resume !== false, o.log);
+    return new Coordinator(o, host, state, position, resumed);
+  }
+
+  /**
+   * Shard processes: waits for all of them, sets them up with the start
+   * state, and (for a fresh job) writes a checkpoint at step 0, so a shard
+   * lost before the first checkpoint has a state to roll back to.
+   */
+  async #startShards(remote: RemoteShards): Promise<void> {
+    const cluster = this.#o.config.cluster;
+    this.#o.log.info(`waiting for ${cluster.psShards} parameter-server shard(s) (dtrain ps)`);
+    const start = this.#startState as StartState;
+    for (;;) {
+      await remote.waitForAll(cluster.waitTimeoutMs, 'start');
+      try {
+        await remote.setup(start, start.version);
+        break;
+      } catch (error) {
+        // A shard that dies during its setup is simply waited for again.
+        if (!(error instanceof ShardLostError)) throw error;
+        this.#o.log.warn(`${error.message} during setup; waiting for it again`);
+      }
+    }
+    this.#startState = undefined;
+    if (!this.#resumed) await this.#checkpoint(this.#run.position());
+    this.#welcomeAwaiting();
+  }
+
+  /** After a shard was lost: every shard back, all set up from the newest checkpoint; its run position. */
+  async #restoreShards(reason: string): Promise<RunPosition> {
+    const remote = this.#remote as RemoteShards;
+    const cluster = this.#o.config.cluster;
+    await remote.waitForAll(cluster.waitTimeoutMs, reason);
+    const saved = await readLatestCheckpoint(this.#checkpointDir);
+    if (saved === undefined) throw new JobError('DTRAIN_JOB_SHARD_LOST', `${reason}, and no checkpoint in ${this.#checkpointDir} to roll back to`);
+    this.#host.assertSameLayout(saved.layout, this.#checkpointDir);
+    // Versions keep rising, so no worker mistakes the restored weights for ones it already has.
+    await remote.setup({ weights: saved.weights, optimizerState: saved.optimizer.state, version: saved.version }, Math.max(remote.version, saved.version) + 1);
+    this.#welcomeAwaiting();
+    const training = saved.training as unknown as RunPosition;
+    return { epoch: training.epoch, step: training.step, samples: training.samples, history: training.history, cursor: training.cursor ?? undefined };
+  }
+
+  #shardLost(error: ShardLostError): void {
+    this.#run.shardLost(error);
+  }
+
+  #welcomeAwaiting(): void {
+    const waiting = [...this.#awaitingShards];
+    this.#awaitingShards.clear();
+    for (const worker of waiting) if (this.membership.byId(worker.id) === worker && worker.state === WorkerState.connecting) this.#admit(worker);
   }
 
 
@@ -132,23 +227,26 @@ export class Coordinator implements ConnectionHandler {
   async run(): Promise<JobSummary> {
     this.#heartbeat.start();
     try {
+      if (this.#remote !== undefined) await this.#startShards(this.#remote);
       await this.#run.run();
       this.state.to(JobState.writing);
       const test = this.#o.data.test;
-      this.#test = test === undefined || test.numSamples === 0 ? undefined : this.#host.evaluate(this.#ps.weights, test);
-      this.#summary = await writeJobOutput(this.#o.outDir, this.#summaryInput('done'));
+      const weights = await this.#shards.weights();
+      this.#test = test === undefined || test.numSamples === 0 ? undefined : this.#host.evaluate(weights, test);
+      this.#summary = await writeJobOutput(this.#o.outDir, this.#summaryInput('done', weights));
       this.state.to(JobState.done);
     } catch (error) {
       const stopped = error instanceof JobError && error.code === 'DTRAIN_JOB_STOPPED';
       this.#failure = error instanceof Error ? error.message : String(error);
       if (stopped) this.#o.log.warn(`job stopped at step ${this.#run.step}; a restart with the same checkpoint folder resumes it`);
       else this.#o.log.error(`job failed: ${this.#failure}`);
-      // At the step boundary where the loop halted, so a restart loses nothing committed.
-      await this.#checkpoint(this.#run.position()).catch((e: unknown) => this.#o.log.error(`final checkpoint failed: ${String(e)}`));
+      // At the step boundary where the loop halted, so a restart loses nothing committed (impossible with a shard missing).
+      await this.#checkpoint(this.#run.position()).catch((e: unknown) => this.#o.log.error(`final checkpoint failed: ${e instanceof Error ? e.message : String(e)}`));
       this.state.to(stopped ? JobState.stopped : JobState.failed);
-      this.#summary = await writeJobOutput(this.#o.outDir, this.#summaryInput(stopped ? 'stopped' : 'failed'), { modelToo: false });
+      this.#summary = await writeJobOutput(this.#o.outDir, this.#summaryInput(stopped ? 'stopped' : 'failed', new Float32Array(0)), { modelToo: false });
     } finally {
       this.#heartbeat.stop();
+      this.#remote?.dispose();
       await this.#ledger?.close();
       this.#shutdownWorkers();
     }
@@ -171,8 +269,8 @@ export class Coordinator implements ConnectionHandler {
    * the decoder.
    */
   get maxInboundBytes(): number {
-    const plan = this.#ps.plan;
-    return Math.max(chunkFrameBytes(Math.min(plan.chunkElements, plan.totalSize)), CONTROL_MESSAGE_MAX_BYTES);
+    const plan = this.#shards.plan;
+    return Math.max(chunkFrameBytes(Math.min(plan.chunkElements, plan.totalSize)), CONTROL_MESSAGE_MAX_BYTES, this.#remote?.maxInboundBytes ?? 0);
   }
 
   /** The tfjs backend the coordinator evaluates with (for dtrain_info). */
@@ -190,7 +288,7 @@ export class Coordinator implements ConnectionHandler {
       config: this.#o.config,
       state: this.state.state,
       run: this.#run,
-      version: this.#ps.version,
+      version: this.#shards.version,
       workers: this.membership.all(),
       startedAt: this.#startedAt,
       failure: this.#failure,
@@ -206,6 +304,7 @@ export class Coordinator implements ConnectionHandler {
   }
 
   onMessage(connection: Connection, frame: Uint8Array): void {
+    if (this.#remote?.owns(connection) === true) return this.#remote.onFrame(connection, frame);
     const worker = this.membership.byConnection(connection);
     if (worker === undefined) return;
     worker.lastSeen = Date.now();
@@ -224,7 +323,15 @@ export class Coordinator implements ConnectionHandler {
   }
 
   onClose(connection: Connection, code: number, reason: string): void {
+    if (this.#remote?.owns(connection) === true) {
+      const line = `a parameter-server shard disconnected (${code}${reason === '' ? '' : ` ${reason}`})`;
+      if (this.state.finished) this.#o.log.info(line);
+      else this.#o.log.warn(line);
+      this.#remote.detach(connection);
+      return;
+    }
     const worker = this.membership.remove(connection);
+    if (worker !== undefined) this.#awaitingShards.delete(worker);
     if (worker === undefined) return;
     this.#o.log.info(`worker ${worker.id} disconnected (${code}${reason === '' ? '' : ` ${reason}`})`);
     this.#run.onWorkerGone(worker);
@@ -235,6 +342,7 @@ export class Coordinator implements ConnectionHandler {
   // ---- internals ----
 
   #dispatch(worker: WorkerRecord, message: Message): void {
+    if (worker.state === WorkerState.connecting && message.type === 'shardHello') return this.#shardHello(worker, message);
     if (worker.state === WorkerState.connecting && message.type !== 'hello') {
       throw new ProtocolError('DTRAIN_PROTOCOL_MALFORMED', `expected hello first, got ${message.type}`);
     }
@@ -288,10 +396,33 @@ export class Coordinator implements ConnectionHandler {
       record.connection.close(CloseCode.jobFinished, 'job finished');
       return;
     }
+    if (this.#remote !== undefined && !this.#remote.inService) {
+      // The welcome names the shards' URLs and ranges: it waits until every shard is up.
+      this.#awaitingShards.add(record);
+      this.#o.log.info(`worker ${record.id} waits for the parameter-server shards (${this.#remote.connected} of ${this.#o.config.cluster.psShards} connected)`);
+      return;
+    }
+    this.#admit(record);
+  }
+
+  /** A connection whose first message says it is a shard process: handed to the shards. */
+  #shardHello(worker: WorkerRecord, hello: ShardHelloMessage): void {
+    this.membership.remove(worker.connection);
+    if (this.#remote === undefined) {
+      const message = 'this job runs its parameter server inside the coordinator (cluster.psShards: 0); no dtrain ps is needed';
+      this.#send(worker.connection, encodeMessage({ type: 'error', code: 'DTRAIN_SHARD_REJECTED', message }));
+      worker.connection.close(CloseCode.rejected, 'cluster.psShards is 0');
+      return;
+    }
+    this.#remote.attach(worker.connection, hello);
+  }
+
+  /** Welcome, or standby above cluster.maxWorkers. */
+  #admit(record: WorkerRecord): void {
     if (this.membership.active().length >= this.#o.config.cluster.maxWorkers) {
       record.state = WorkerState.standby;
       this.#send(record.connection, encodeMessage({ type: 'standby', reason: `cluster.maxWorkers=${this.#o.config.cluster.maxWorkers} reached` }));
-      this.#o.log.info(`worker ${record.id} on standby (${hello.capabilities.host}, ${hello.capabilities.backend})`);
+      this.#o.log.info(`worker ${record.id} on standby (${record.capabilities?.host ?? "?"}, ${record.capabilities?.backend ?? "?"})`);
       return;
     }
     this.#welcome(record);
@@ -304,8 +435,8 @@ export class Coordinator implements ConnectionHandler {
       config: this.#o.config,
       topology: this.#host.topology,
       layout: this.#host.layout.entries,
-      version: this.#ps.version,
-      shards: [{ start: this.#ps.range.start, end: this.#ps.range.end, url: '' }],
+      version: this.#shards.version,
+      shards: this.#shards.descriptors(),
       train: this.#o.data.train,
       chunkSize: this.#shipper.chunkSize,
     });
@@ -313,7 +444,7 @@ export class Coordinator implements ConnectionHandler {
     worker.state = WorkerState.joined;
     this.#run.sendWeights(worker);
     const caps = worker.capabilities;
-    this.#o.log.info(`worker ${worker.id} joined (${caps?.host ?? '?'}, backend ${caps?.backend ?? '?'}) at version ${this.#ps.version}`);
+    this.#o.log.info(`worker ${worker.id} joined (${caps?.host ?? '?'}, backend ${caps?.backend ?? '?'}) at version ${this.#shards.version}`);
     this.#membershipChanged();
   }
 
@@ -361,13 +492,13 @@ export class Coordinator implements ConnectionHandler {
   async #evaluate(): Promise<{ loss: number; accuracy: number | undefined } | undefined> {
     const validation = this.#o.data.validation;
     if (validation.numSamples === 0) return undefined;
-    return this.#host.evaluate(this.#ps.weights, validation);
+    return this.#host.evaluate(await this.#shards.weights(), validation);
   }
 
   async #checkpoint(position: RunPosition): Promise<void> {
     const dir = await writeJobCheckpoint(this.#checkpointDir, {
       host: this.#host,
-      ps: this.#ps,
+      state: await this.#shards.state(),
       config: this.#o.config,
       position,
       keep: this.#o.config.checkpoint.keep,
@@ -375,7 +506,7 @@ export class Coordinator implements ConnectionHandler {
     this.#observer.checkpointWritten?.(position.step, dir);
   }
 
-  #summaryInput(state: JobSummary['state']): Parameters<typeof writeJobOutput>[1] {
+  #summaryInput(state: JobSummary['state'], weights: Float32Array): Parameters<typeof writeJobOutput>[1] {
     const backends = new Set<string>();
     for (const w of this.membership.all()) if (w.capabilities !== undefined) backends.add(w.capabilities.backend);
     return {
@@ -383,10 +514,10 @@ export class Coordinator implements ConnectionHandler {
       state,
       failure: this.#failure,
       host: this.#host,
-      weights: this.#ps.weights,
+      weights,
       stats: this.#o.data.stats,
       featureShape: this.#o.data.train.featureShape,
-      version: this.#ps.version,
+      version: this.#shards.version,
       run: this.#run,
       wallSeconds: (Date.now() - this.#startedAt) / 1000,
       peakWorkers: this.#peakWorkers,
@@ -398,6 +529,7 @@ export class Coordinator implements ConnectionHandler {
   }
 
   #shutdownWorkers(): void {
+    this.#remote?.shutdown(this.state.state === JobState.done ? 'training complete' : (this.#failure ?? 'failed'), this.state.state === JobState.done, this.state.state === JobState.stopped);
     if (this.state.state === JobState.stopped) {
       // Not the end of the job: workers keep their process and reconnect to the restarted coordinator.
       for (const worker of this.membership.all()) worker.connection.close(CloseCode.goingAway, 'coordinator stopping');

@@ -1,12 +1,13 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { statsToJSON, type NormalisationStats } from '@dtrain/data';
-import { writeCheckpoint, writeTfjsModel, type ParameterShard } from '@dtrain/parameter-server';
+import { writeCheckpoint, writeTfjsModel } from '@dtrain/parameter-server';
 import type { JobConfig } from './config/index.js';
 import type { ModelHost } from './model-host.js';
 import type { EpochRecord } from './observer.js';
 import type { RunPosition } from './training-run.js';
 import type { TimingSummary } from './step-timings.js';
+import type { ShardSetState } from './shard-set.js';
 
 /** `summary.json`: what a finished (or failed) job reports. */
 export interface JobSummary {
@@ -108,16 +109,16 @@ export async function writeJobOutput(outDir: string, s: SummaryInput, opts: { mo
 /** One checkpoint: weights, optimizer state and the run position (epoch, step, data cursor). Returns its folder. */
 export async function writeJobCheckpoint(
   root: string,
-  c: { host: ModelHost; ps: ParameterShard; config: JobConfig; position: RunPosition; keep: number },
+  c: { host: ModelHost; state: ShardSetState; config: JobConfig; position: RunPosition; keep: number },
 ): Promise<string> {
   return writeCheckpoint(
     root,
     {
       topology: c.host.topology,
       layout: c.host.layout.entries,
-      weights: c.ps.weights,
-      version: c.ps.version,
-      optimizer: { config: c.config.training.optimizer, state: c.ps.optimizerState() },
+      weights: c.state.weights,
+      version: c.state.version,
+      optimizer: { config: c.config.training.optimizer, state: c.state.optimizerState },
       training: {
         epoch: c.position.epoch,
         step: c.position.step,

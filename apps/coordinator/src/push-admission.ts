@@ -3,8 +3,12 @@ import { ProtocolError, type Chunk, type PushReportMessage } from '@dtrain/proto
 import type { RejectReason } from './observer.js';
 import type { StepRound } from './step-round.js';
 
-/** What admission decided about a worker's push report. */
-export type ReportVerdict = 'accepted' | RejectReason;
+/**
+ * What admission decided about a worker's push report. `pending`: shard
+ * processes have not all confirmed the push yet (the report came first);
+ * judged again by `judgeShards` as confirmations arrive.
+ */
+export type ReportVerdict = 'accepted' | RejectReason | 'pending';
 
 /** What admission decided about a gradient chunk before any shard sees it. */
 export type ChunkVerdict = 'forward' | 'drop';
@@ -13,6 +17,8 @@ export type ChunkVerdict = 'forward' | 'drop';
 export interface AdmissionShards {
   /** The version the shards' weights have now. */
   readonly version: number;
+  /** Shard processes confirm pushes on their own connections, possibly after the report. */
+  readonly remote: boolean;
   /** What the shards hold of a worker's push (complete, finite, sample count), if anything. */
   push(workerId: number): ShardPush | undefined;
 }
@@ -87,8 +93,18 @@ export class PushAdmission {
     }
     if (report.version !== shards.version) return 'stale';
     if (!report.finite || !Number.isFinite(report.loss)) return 'non-finite';
-    const push = shards.push(workerId);
-    if (push === undefined || push.step !== report.step || !push.complete) return 'malformed';
+    return this.judgeShards(report, shards);
+  }
+
+  /**
+   * The part of a verdict that depends on what the shards hold of the push.
+   * An incomplete push is `malformed` for the embedded shard (its chunks
+   * came before the report on the same connection) and `pending` for shard
+   * processes (their confirmations travel on other connections).
+   */
+  judgeShards(report: PushReportMessage, shards: AdmissionShards): ReportVerdict {
+    const push = shards.push(report.workerId);
+    if (push === undefined || push.step !== report.step || !push.complete) return shards.remote ? 'pending' : 'malformed';
     if (push.nonFinite) return 'non-finite';
     if (push.sampleCount !== report.sampleCount) return 'malformed';
     return 'accepted';

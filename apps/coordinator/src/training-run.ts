@@ -1,9 +1,9 @@
 import { BatchQueue, type PlanCursor } from '@dtrain/data';
-import type { ParameterShard, WeightsChunkParts } from '@dtrain/parameter-server';
+import type { WeightsChunkParts } from '@dtrain/parameter-server';
 import { encodeMessage, type Chunk, type PushReportMessage } from '@dtrain/protocol';
 import type { JobConfig } from './config/index.js';
 import type { DataShipper } from './data-shipper.js';
-import { JobError } from './errors.js';
+import { JobError, ShardLostError } from './errors.js';
 import { JobState, type JobStateMachine } from './job-state.js';
 import type { Logger } from './logger.js';
 import { WorkerState, type Membership, type WorkerRecord } from './membership.js';
@@ -12,6 +12,7 @@ import type { Signal } from './signal.js';
 import { StepRound, type RoundEnd } from './step-round.js';
 import { StragglerPolicy } from './straggler-policy.js';
 import { PushAdmission } from './push-admission.js';
+import type { ShardSet } from './shard-set.js';
 
 /** Where a run starts: fresh, or from a checkpoint. */
 export interface RunPosition {
@@ -26,8 +27,8 @@ export interface RunPosition {
 export interface TrainingRunDeps {
   readonly config: JobConfig;
   readonly numTrainSamples: number;
-  /** The embedded parameter-server shard (the whole layout). */
-  readonly ps: ParameterShard;
+  /** The parameter-server shards: one inside the coordinator, or shard processes. */
+  readonly shards: ShardSet;
   readonly membership: Membership;
   readonly shipper: DataShipper;
   readonly state: JobStateMachine;
@@ -42,6 +43,14 @@ export interface TrainingRunDeps {
   readonly evict: (worker: WorkerRecord, reason: string) => void;
   /** Called for every batch whose gradient was applied (audit ledger). */
   readonly onBatchApplied?: (epoch: number, step: number, batchId: number, workerId: number, sampleIds: Uint32Array) => void;
+  /**
+   * After a shard process was lost: waits until every shard is back, sets
+   * them all up from the last checkpoint, and returns that checkpoint's
+   * position. Rejects (JobError) if a shard stays away too long.
+   */
+  readonly restore?: (reason: string) => Promise<RunPosition>;
+  /** Steps [toStep, fromStep) were rolled back (audit ledger). */
+  readonly onRolledBack?: (fromStep: number, toStep: number, epoch: number, reason: string) => void;
 }
 
 /**
@@ -65,12 +74,14 @@ export class TrainingRun {
   readonly #stragglers: StragglerPolicy;
   /** Every rejected push by reason, whichever layer rejected it. */
   readonly #rejected: Record<RejectReason, number> = { stale: 0, duplicate: 0, 'non-finite': 0, malformed: 0 };
-  readonly #admission = new PushAdmission();
+  #admission = new PushAdmission();
   /** True while a commit streams new weights; workers welcomed meanwhile get the new version after it. */
   #committing = false;
   readonly #awaitingWeights = new Set<WorkerRecord>();
-  /** Gradient payload bytes the shard summed since its last commit (for the shard's metrics). */
-  #shardBytesIn = 0;
+  /** Reports whose pushes shard processes have not all confirmed yet, by worker. */
+  readonly #pending = new Map<number, PushReportMessage>();
+  /** Set when a shard process was lost: the open step ends and the run rolls back. */
+  #lost: ShardLostError | undefined;
 
   constructor(deps: TrainingRunDeps, from: RunPosition) {
     this.#d = deps;
@@ -110,8 +121,69 @@ export class TrainingRun {
     };
   }
 
-  /** Runs the remaining epochs. Resolves when training is complete; rejects with a JobError on failure. */
+  /**
+   * Runs the remaining epochs. Resolves when training is complete; rejects
+   * with a JobError on failure. A lost shard process pauses the run, which
+   * then continues from the last checkpoint once every shard is back.
+   */
   async run(): Promise<void> {
+    for (;;) {
+      try {
+        await this.#runEpochs();
+        return;
+      } catch (error) {
+        let lost = error instanceof ShardLostError ? error : this.#lost;
+        if (lost === undefined || this.#stopping || this.#d.restore === undefined) throw error;
+        // A shard lost again while the others are being set up: wait for it again (each wait is bounded by cluster.waitTimeoutMs).
+        for (;;) {
+          try {
+            await this.#rollBack(lost);
+            break;
+          } catch (again) {
+            if (!(again instanceof ShardLostError) || this.#stopping) throw again;
+            lost = again;
+          }
+        }
+      }
+    }
+  }
+
+  /**
+   * Every shard back to the last checkpoint, and the run with them: epoch,
+   * step, samples, history and the epoch's batch plan are the checkpoint's,
+   * so the steps since then are computed again and every sample is applied
+   * exactly once in the lineage of the final weights. Versions keep rising.
+   */
+  async #rollBack(lost: ShardLostError): Promise<void> {
+    const { log, membership, state } = this.#d;
+    const fromStep = this.#step;
+    log.warn(`${lost.message}; training paused until every shard is back, then all roll back to the last checkpoint`);
+    if (state.state !== JobState.paused) state.to(JobState.paused);
+    this.#round = undefined;
+    this.#pending.clear();
+    for (const worker of membership.all()) if (worker.state === WorkerState.training) worker.state = WorkerState.joined;
+    const position = await (this.#d.restore as (reason: string) => Promise<RunPosition>)(lost.message);
+    this.#lost = undefined;
+    this.#admission = new PushAdmission();
+    this.#epoch = position.epoch;
+    this.#step = position.step;
+    this.#samples = position.samples;
+    this.#history.length = 0;
+    this.#history.push(...position.history);
+    this.#queue = position.cursor === undefined || position.cursor === null ? undefined : BatchQueue.restore(position.cursor);
+    this.#d.onRolledBack?.(fromStep, position.step, position.epoch, lost.message);
+    log.warn(`rolled back from step ${fromStep} to step ${position.step} (epoch ${position.epoch}); training continues`);
+    state.to(JobState.running);
+  }
+
+  /** A shard process is gone: the open step ends now (its batches go back) and the run rolls back. */
+  shardLost(error: ShardLostError): void {
+    this.#lost ??= error;
+    this.#round?.abort();
+    this.#d.membershipChanged.notify();
+  }
+
+  async #runEpochs(): Promise<void> {
     const { config } = this.#d;
     while (this.#epoch < config.training.epochs) {
       const epochStart = performance.now();
@@ -129,6 +201,7 @@ export class TrainingRun {
       const samplesBefore = this.#samples;
       while (!this.#queue.isComplete()) {
         await this.#ensureQuorum();
+        if (this.#lost !== undefined) throw this.#lost;
         if (this.#stopping) throw new JobError('DTRAIN_JOB_STOPPED', 'stopped before training completed');
         const committed = await this.#runStep(this.#queue);
         if (committed !== undefined) {
@@ -186,21 +259,43 @@ export class TrainingRun {
     this.#d.membershipChanged.notify();
   }
 
-  /** One gradient chunk from a worker: screened against the open round, then summed by the shard. */
+  /** One gradient chunk from a worker over the coordinator connection: screened against the open round, then summed by the embedded shard. */
   onGradientChunk(worker: WorkerRecord, chunk: Chunk): void {
     if (this.#admission.screenChunk(worker.id, chunk, this.#round) === 'drop') return;
-    const outcome = this.#d.ps.acceptChunk(chunk);
-    this.#admission.checkChunkOutcome(outcome, chunk);
-    if (outcome === 'accepted' || outcome === 'non-finite') this.#shardBytesIn += chunk.count * 4;
+    this.#admission.checkChunkOutcome(this.#d.shards.acceptChunk(chunk), chunk);
   }
 
-  /** A worker's report that its push for a step is complete; the push's one verdict. */
+  /**
+   * A worker's report that its push for a step is complete; the push's one
+   * verdict. With shard processes the report may arrive before every shard
+   * has confirmed the push: it waits (onShardPush) for the round's end.
+   */
   onPushReport(worker: WorkerRecord, report: PushReportMessage): void {
     const round = this.#round;
-    const verdict = this.#admission.judgeReport(worker.id, report, round, this.#d.ps);
-    if (verdict !== 'accepted') this.countRejected(verdict, worker.id);
+    const verdict = this.#admission.judgeReport(worker.id, report, round, this.#d.shards);
+    if (verdict === 'pending') {
+      this.#pending.set(worker.id, report);
+      return;
+    }
+    this.#record(worker.id, report, verdict);
+  }
+
+  /** A shard process confirmed a worker's push: a report that waited for it gets its verdict. */
+  onShardPush(workerId: number): void {
+    const report = this.#pending.get(workerId);
+    const round = this.#round;
+    if (report === undefined || round === undefined || !round.isOpen || report.step !== round.step) return;
+    const verdict = this.#admission.judgeShards(report, this.#d.shards);
+    if (verdict === 'pending') return;
+    this.#pending.delete(workerId);
+    this.#record(workerId, report, verdict);
+  }
+
+  #record(workerId: number, report: PushReportMessage, verdict: ReturnType<PushAdmission['judgeShards']>): void {
+    const round = this.#round;
+    if (verdict !== 'accepted') this.countRejected(verdict === 'pending' ? 'stale' : verdict, workerId);
     if (verdict === 'duplicate' || round === undefined) return;
-    round.report(worker.id, verdict === 'accepted', report.computeSeconds, report.loss);
+    round.report(workerId, verdict === 'accepted', report.computeSeconds, report.loss);
   }
 
   /**
@@ -209,16 +304,21 @@ export class TrainingRun {
    * worker never holds half of one version and half of another).
    */
   sendWeights(worker: WorkerRecord): void {
+    // Shard processes send their ranges themselves when the worker connects to them.
+    if (this.#d.shards.remote) return;
     if (this.#committing) {
       this.#awaitingWeights.add(worker);
       return;
     }
-    for (const parts of this.#d.ps.currentChunks(this.#step)) this.#sendChunk(worker, parts);
+    for (const parts of this.#d.shards.currentChunks(this.#step)) this.#sendChunk(worker, parts);
   }
 
-  #sendChunk(worker: WorkerRecord, parts: WeightsChunkParts): void {
+  /** Sends one weights chunk over a worker's coordinator connection; returns the bytes. */
+  #sendChunk(worker: WorkerRecord, parts: WeightsChunkParts): number {
     worker.connection.sendParts([parts.header, parts.payload]);
-    this.#d.observer.bytes?.('out', parts.header.byteLength + parts.payload.byteLength);
+    const bytes = parts.header.byteLength + parts.payload.byteLength;
+    this.#d.observer.bytes?.('out', bytes);
+    return bytes;
   }
 
   /** Counts a rejected push (also the coordinator's own protocol rejections) and tells the observer. */
@@ -234,6 +334,7 @@ export class TrainingRun {
   /** A worker left or was evicted: the open round stops waiting for it. */
   onWorkerGone(worker: WorkerRecord): void {
     this.#admission.forget(worker.id);
+    this.#pending.delete(worker.id);
     this.#awaitingWeights.delete(worker);
     this.#round?.forget(worker.id);
     this.#stragglers.forget(worker.id);
@@ -265,7 +366,7 @@ export class TrainingRun {
   }
 
   async #runStep(queue: BatchQueue): Promise<{ loss: number; sampleCount: number } | undefined> {
-    const { ps, shipper, membership, config, observer } = this.#d;
+    const { shards, shipper, membership, config, observer } = this.#d;
     const assigned = new Map<number, ReturnType<BatchQueue['take']> & object>();
     const active = membership.active();
     const chosen = new Set(this.#stragglers.select(active.map((w) => w.id), this.#step));
@@ -280,7 +381,7 @@ export class TrainingRun {
         type: 'assignment',
         step: this.#step,
         epoch: this.#epoch,
-        version: ps.version,
+        version: shards.version,
         batchId: batch.batchId,
         sampleIds: batch.sampleIds,
       });
@@ -290,12 +391,17 @@ export class TrainingRun {
     }
     if (config.training.scaleLearningRate === 'linear' && assigned.size > 0) {
       // Linear scaling rule: the effective batch grows with the workers in the step.
-      ps.setLearningRate((config.training.optimizer.learningRate * assigned.size) / config.cluster.minWorkers);
+      shards.setLearningRate((config.training.optimizer.learningRate * assigned.size) / config.cluster.minWorkers);
     }
-    const round = new StepRound(this.#step, ps.version, assigned, config.cluster.stepTimeoutMs);
+    const round = new StepRound(this.#step, shards.version, assigned, config.cluster.stepTimeoutMs);
     this.#round = round;
+    this.#pending.clear();
     const end = await round.ended;
     this.#round = undefined;
+    // Reports still waiting for a shard's confirmation at the round's end arrived too late.
+    for (const [workerId] of this.#pending) this.countRejected('stale', workerId);
+    this.#pending.clear();
+    if (this.#lost !== undefined) throw this.#lost;
     if (end === 'deadline') {
       for (const id of round.silentWorkers()) {
         const worker = membership.byId(id);
@@ -349,41 +455,29 @@ export class TrainingRun {
    * shard refused (a push that is not part of the step reached its sum).
    */
   async #commit(round: StepRound, end: RoundEnd): Promise<{ version: number; sampleCount: number; loss: number } | undefined> {
-    const { ps, membership, log } = this.#d;
+    const { shards, membership, log } = this.#d;
     const accepted = round.acceptedReports();
     if (end === 'aborted' || accepted.length === 0) {
-      ps.abortStep();
-      this.#shardBytesIn = 0;
+      await shards.abortStep(round.step);
       return undefined;
     }
     // Fixed before the first chunk: a worker welcomed mid-commit is sent the whole new version afterwards.
     const recipients = membership.active();
     this.#committing = true;
-    const started = performance.now();
-    let bytesOut = 0;
-    let outcome: Awaited<ReturnType<ParameterShard['commit']>>;
+    let outcome: Awaited<ReturnType<ShardSet['commit']>>['outcome'];
     try {
-      outcome = await ps.commit(
+      const commit = await shards.commit(
         round.step,
         accepted.map((r) => ({ workerId: r.workerId, step: round.step })),
         (parts) => {
-          for (const worker of recipients) {
-            if (membership.byId(worker.id) !== worker) continue;
-            this.#sendChunk(worker, parts);
-            bytesOut += parts.header.byteLength + parts.payload.byteLength;
-          }
+          let bytes = 0;
+          for (const worker of recipients) if (membership.byId(worker.id) === worker) bytes += this.#sendChunk(worker, parts);
+          return bytes;
         },
       );
-      this.#d.observer.shardStep?.({
-        shard: 0,
-        applySeconds: (performance.now() - started) / 1000,
-        bytesIn: this.#shardBytesIn,
-        bytesOut,
-        pendingPushes: accepted.length,
-        committed: outcome.committed,
-      });
+      outcome = commit.outcome;
+      for (const event of commit.shards) this.#d.observer.shardStep?.(event);
     } finally {
-      this.#shardBytesIn = 0;
       this.#committing = false;
       const waiting = [...this.#awaitingWeights];
       this.#awaitingWeights.clear();

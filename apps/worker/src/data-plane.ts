@@ -52,8 +52,8 @@ export class WeightReceiver {
   }
 }
 
-/** Where a gradient chunk goes: one frame given as its header and payload parts. */
-export type ChunkSink = (header: Uint8Array, payload: Uint8Array) => void;
+/** Where a gradient chunk goes: one frame given as its header and payload parts, and the chunk's flat offset (which shard owns it). */
+export type ChunkSink = (header: Uint8Array, payload: Uint8Array, offset: number) => void;
 
 /**
  * Cuts a step's gradients into chunk frames and hands each to the sink of
@@ -78,7 +78,7 @@ export class GradientSender {
       const { offset, count } = this.#plan.chunk(i);
       const header = encodeChunkHeader({ kind: 'gradientChunk', workerId: push.workerId, step: push.step, version: push.version, sampleCount: push.sampleCount, offset, count });
       const payload = new Uint8Array(gradients.buffer, gradients.byteOffset + offset * 4, count * 4);
-      sink(header, payload);
+      sink(header, payload, offset);
       bytes += header.byteLength + payload.byteLength;
     }
     return bytes;

@@ -7,6 +7,7 @@ import {
   DEFAULT_MAX_MESSAGE_BYTES,
   MessageType,
   PROTOCOL_VERSION,
+  backoffDelay,
   chunkFrameBytes,
   chunkKindOf,
   decodeChunk,
@@ -17,10 +18,11 @@ import {
   type Message,
   type WelcomeMessage,
 } from '@dtrain/protocol';
-import { backoffDelay } from './backoff.js';
+
 import { SimulatedCompute, type ComputeHost } from './compute-host.js';
 import { ComputeThread } from './compute-thread.js';
-import { GradientSender, WeightReceiver } from './data-plane.js';
+import { GradientSender, WeightReceiver, type ChunkSink } from './data-plane.js';
+import { ShardConnections } from './shard-connections.js';
 import { WorkerError } from './errors.js';
 import { IdleClock } from './idle-clock.js';
 import { WorkerState } from './worker-state.js';
@@ -105,6 +107,7 @@ export class Worker {
         if (this.#finished) return;
         this.#finished = true;
         this.#state = WorkerState.gone;
+        this.#job?.shards?.close();
         this.#job = undefined;
         void this.#thread?.dispose();
         resolve(exit);
@@ -203,6 +206,7 @@ export class Worker {
     ws.on('close', (code, reason) => {
       if (this.#ws === ws) this.#ws = undefined;
       this.#idle.reset();
+      this.#job?.shards?.close();
       this.#job = undefined;
       if (this.#finished || this.#lingering) return;
       this.#state = WorkerState.connecting;
@@ -296,14 +300,41 @@ export class Worker {
 
   async #welcome(welcome: WelcomeMessage): Promise<void> {
     const thread = this.#requireThread();
-    if (welcome.shards.some((shard) => shard.url !== '')) {
-      throw new WorkerError('DTRAIN_WORKER_REJECTED', 'this worker reaches shards over the coordinator connection only; the job names remote shard URLs');
+    const remote = welcome.shards.filter((shard) => shard.url !== '').length;
+    if (remote !== 0 && remote !== welcome.shards.length) {
+      throw new WorkerError('DTRAIN_WORKER_REJECTED', 'the welcome mixes the embedded shard with shard processes');
     }
+    this.#job?.shards?.close();
     this.#job = undefined;
     await thread.load(welcome);
     const total = welcome.shards.at(-1)?.end ?? 0;
     const plan = new ChunkPlan(total, welcome.job.chunkBytes);
-    this.#job = { thread, plan, receiver: new WeightReceiver(plan), sender: new GradientSender(plan), version: -1, handOver: Promise.resolve(), maxChunkBytes: chunkFrameBytes(plan.chunkElements) };
+    const job: JoinedJob = {
+      thread,
+      plan,
+      receiver: new WeightReceiver(plan),
+      sender: new GradientSender(plan),
+      version: -1,
+      handOver: Promise.resolve(),
+      maxChunkBytes: chunkFrameBytes(plan.chunkElements),
+      shards: undefined,
+      waiting: undefined,
+      chain: Promise.resolve(),
+    };
+    if (remote > 0) {
+      // Each shard's weights arrive on its own connection, in that connection's order.
+      job.shards = new ShardConnections({
+        shards: welcome.shards,
+        workerId: welcome.workerId,
+        token: this.#o.token ?? '',
+        ...(this.#o.ca === undefined ? {} : { ca: this.#o.ca }),
+        log: this.#o.log,
+        onFrame: (frame) => {
+          job.chain = job.chain.then(() => this.#shardFrame(job, frame));
+        },
+      });
+    }
+    this.#job = job;
     this.#workerId = welcome.workerId;
     this.#state = WorkerState.joined;
     this.#idle.reset();
@@ -317,8 +348,7 @@ export class Worker {
    * thread takes requests in order, so the next compute runs after it, and
    * the step saves a round trip between the threads.
    */
-  async #weightsChunk(frame: Buffer): Promise<void> {
-    const job = this.#requireJob();
+  async #weightsChunk(frame: Buffer, job = this.#requireJob()): Promise<void> {
     const chunk = decodeChunk(frame, job.maxChunkBytes);
     if (chunk.kind !== 'weightsChunk') throw new WorkerError('DTRAIN_WORKER_REJECTED', `unexpected ${chunk.kind} from the coordinator`);
     const started = performance.now();
@@ -329,12 +359,50 @@ export class Worker {
       job.handOver = job.thread.setWeights(chunk.version);
       // A failure surfaces at the next compute, which awaits the hand-over.
       job.handOver.catch(() => undefined);
+      const waiting = job.waiting;
+      if (waiting?.assignment.version === chunk.version) {
+        job.waiting = undefined;
+        this.#chain = this.#chain.then(() => this.#onAssignment(waiting.ws, waiting.assignment));
+      }
     }
     this.#idle.busy(performance.now() - started);
   }
 
+  /** A frame from a shard process: a weights chunk, or its report of an error (after which it closes that connection). */
+  async #shardFrame(job: JoinedJob, frame: Buffer): Promise<void> {
+    if (this.#finished || this.#job !== job) return;
+    try {
+      if (chunkKindOf(frame) !== undefined) return await this.#weightsChunk(frame, job);
+      const message = decodeMessage(frame);
+      if (message.type === 'error') this.#o.log.warn(`a shard reported ${message.code}: ${message.message}`);
+    } catch (error) {
+      const report = toErrorMessage(error);
+      this.#o.log.error(`shard data: ${report.code}: ${report.message}`);
+    }
+  }
+
+  /** Runs an assignment that waited for its weights, reporting a failure as the ordered path does. */
+  async #onAssignment(ws: WebSocket, assignment: AssignmentMessage): Promise<void> {
+    if (this.#finished || ws !== this.#ws) return;
+    try {
+      await this.#assignment(ws, assignment);
+    } catch (error) {
+      const report = toErrorMessage(error);
+      this.#o.log.error(`${report.code}: ${report.message}`);
+      if (ws.readyState === WebSocket.OPEN) {
+        ws.send(encodeMessage(report));
+        ws.close(4000, report.code);
+      }
+    }
+  }
+
   async #assignment(ws: WebSocket, assignment: AssignmentMessage): Promise<void> {
     const job = this.#requireJob();
+    if (assignment.version > job.version && job.shards !== undefined) {
+      // Shard processes send the new version on their own connections: it may still be on its way.
+      job.waiting = { ws, assignment };
+      return;
+    }
     if (assignment.version !== job.version) {
       throw new WorkerError('DTRAIN_WORKER_VERSION', `assignment for version ${assignment.version} but the weights received are at ${job.version}`);
     }
@@ -349,10 +417,13 @@ export class Worker {
     const workerId = this.#workerId ?? 0;
     if (finite) {
       // Two WebSocket fragments of one message: header, then the payload straight from shared memory (zero mask: no copy).
-      job.sender.send({ workerId, step: assignment.step, version: assignment.version, sampleCount }, gradients, (header, payload) => {
-        ws.send(header, { binary: true, fin: false });
-        ws.send(payload, { binary: true, fin: true });
-      });
+      const sink: ChunkSink =
+        job.shards?.send ??
+        ((header, payload) => {
+          ws.send(header, { binary: true, fin: false });
+          ws.send(payload, { binary: true, fin: true });
+        });
+      job.sender.send({ workerId, step: assignment.step, version: assignment.version, sampleCount }, gradients, sink);
     }
     ws.send(
       encodeMessage({
@@ -405,4 +476,10 @@ interface JoinedJob {
   handOver: Promise<void>;
   /** Largest chunk frame this job can send. */
   readonly maxChunkBytes: number;
+  /** The data-plane connections to shard processes; undefined when the shard is embedded in the coordinator. */
+  shards: ShardConnections | undefined;
+  /** An assignment whose weights version is still arriving from the shards. */
+  waiting: { readonly ws: WebSocket; readonly assignment: AssignmentMessage } | undefined;
+  /** Frames from the shards, handled in order. */
+  chain: Promise<void>;
 }

@@ -1,10 +1,11 @@
 import { BACKENDS, choiceFlag, intFlag, parseFlags, required } from '../args.js';
+import { LocalShards } from '../local-shards.js';
 import { LocalWorkers } from '../local-workers.js';
 import { serveJob } from '../serve-job.js';
 import { generateToken } from '../token.js';
 import { progressMode } from '../progress-mode.js';
 
-/** `dtrain train`: the coordinator in this process and N local worker processes. */
+/** `dtrain train`: the coordinator in this process, N local worker processes, and K local shard processes with --ps-shards K (or cluster.psShards). */
 export async function trainCommand(argv: readonly string[]): Promise<number> {
   const f = parseFlags('train', argv, {
     config: { type: 'string' },
@@ -18,13 +19,16 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
     ledger: { type: 'string' },
     resume: { type: 'boolean' },
     'worker-metrics': { type: 'boolean' },
+    'ps-shards': { type: 'string' },
   });
   const configPath = required('train', 'config', f.config);
   const workers = intFlag('train', 'workers', f.workers, 2, 1, 256);
   const port = intFlag('train', 'port', f.port, 7070, 0, 65535);
   const backend = choiceFlag('train', 'backend', f.backend, BACKENDS, 'auto');
+  const psShards = f['ps-shards'] === undefined ? undefined : intFlag('train', 'ps-shards', f['ps-shards'], 0, 0, 256);
   const token = generateToken();
   const local = new LocalWorkers();
+  const shards = new LocalShards();
   let finished = false;
   try {
     const { exitCode } = await serveJob({
@@ -38,12 +42,16 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
       verbose: f.verbose === true,
       resume: f.resume === true,
       ...(f.ledger === undefined ? {} : { ledgerPath: f.ledger }),
-      onListening: (bound) =>
-        local.start(workers, `ws://127.0.0.1:${bound}`, { backend, token, verbose: f.verbose === true, metrics: f['worker-metrics'] === true }),
+      ...(psShards === undefined ? {} : { psShards }),
+      onListening: async (bound, shardCount) => {
+        const url = `ws://127.0.0.1:${bound}`;
+        if (shardCount > 0) await shards.start(shardCount, url, { token, verbose: f.verbose === true });
+        local.start(workers, url, { backend, token, verbose: f.verbose === true, metrics: f['worker-metrics'] === true });
+      },
     });
     finished = exitCode === 0 || exitCode === 1;
     return exitCode;
   } finally {
-    await local.stop(5000, !finished);
+    await Promise.all([local.stop(5000, !finished), shards.stop(5000)]);
   }
 }
