@@ -1,9 +1,10 @@
 /**
  * Mistakes between objects that each object's schema cannot see, and that
- * the API server either rejects late or, worse, accepts: a Deployment whose
- * selector misses its own pods, a Service or monitor that selects nothing, a
- * named port or volume that does not exist, a reference to a ConfigMap,
- * Secret or claim that is not there.
+ * the API server either rejects late or, worse, accepts: a Deployment or
+ * StatefulSet whose selector misses its own pods, a Service or monitor that
+ * selects nothing, a named port or volume that does not exist, a reference to
+ * a ConfigMap, Secret or claim that is not there, a StatefulSet whose
+ * governing Service is missing or not headless (its pods get no DNS names).
  */
 import { objectRef, type KubeObject, type ManifestProblem } from './validate-manifests.js';
 
@@ -23,7 +24,7 @@ export function checkConsistency(objects: readonly KubeObject[], options: Consis
   const present = new Set([...objects.map(objectRef), ...(options.external ?? [])]);
   const pods: Pod[] = [];
   for (const object of objects) {
-    if (object.kind !== 'Deployment') continue;
+    if (object.kind !== 'Deployment' && object.kind !== 'StatefulSet') continue;
     const spec = record(object['spec']);
     const template = record(spec['template']);
     const labels = strings(record(template['metadata'])['labels']);
@@ -34,6 +35,15 @@ export function checkConsistency(objects: readonly KubeObject[], options: Consis
   for (const pod of pods) problems.push(...checkPod(pod, present));
 
   const services = objects.filter((o) => o.kind === 'Service');
+  for (const set of objects.filter((o) => o.kind === 'StatefulSet')) {
+    const name = record(set['spec'])['serviceName'];
+    if (typeof name !== 'string') continue;
+    const service = services.find((s) => s.metadata?.name === name);
+    if (service === undefined && !present.has(`Service/${name}`)) problems.push({ object: objectRef(set), message: `spec.serviceName: Service/${name} is not among the objects` });
+    else if (service !== undefined && record(service['spec'])['clusterIP'] !== 'None') {
+      problems.push({ object: objectRef(set), message: `spec.serviceName: Service/${name} is not headless (clusterIP: None), so its pods get no DNS names` });
+    }
+  }
   for (const service of services) {
     const spec = record(service['spec']);
     const selected = pods.filter((p) => matches(strings(spec['selector']), p.labels));

@@ -1,8 +1,9 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { checkConsistency } from './check-consistency.js';
-import { generateInfraFiles } from './generate-infra.js';
+import { EXAMPLE_PS_SHARDS, generateInfraFiles } from './generate-infra.js';
 import { REPO, haveKubectl, kustomize } from './testing/repo.js';
 import { parseManifestYaml, validateObjects, type KubeObject } from './validate-manifests.js';
 
@@ -56,13 +57,14 @@ const canKustomize = haveKubectl();
 if (!canKustomize) {
   console.warn(
     '\n*** SKIPPED: kubectl is not on PATH, so `kubectl kustomize` did NOT render infra/k8s/overlays/{cpu,gpu}, infra/k8s/monitoring ' +
-      'and infra/k8s/examples/hpa, and their output was NOT validated. Install kubectl (it includes kustomize) to run these tests. ***\n',
+      'and infra/k8s/examples/{hpa,ps-shards}, and their output was NOT validated. Install kubectl (it includes kustomize) to run these tests. ***\n',
   );
 }
 
 interface Container {
   name: string;
   image: string;
+  args?: string[];
   resources: { limits?: Record<string, unknown> };
   env?: { name: string }[];
 }
@@ -80,7 +82,7 @@ describe.skipIf(!canKustomize)('kubectl kustomize', () => {
   // The base leaves the token Secret to the user (kubectl create secret …).
   const external = ['Secret/dtrain-token'];
 
-  it.each(['overlays/cpu', 'overlays/gpu', 'examples/hpa'])('%s renders objects that pass the schemas and the consistency checks', (dir) => {
+  it.each(['overlays/cpu', 'overlays/gpu', 'examples/hpa', 'examples/ps-shards'])('%s renders objects that pass the schemas and the consistency checks', (dir) => {
     const objects = render(dir);
     expect(objects.map(ref)).toEqual(expect.arrayContaining(['Deployment/dtrain-coordinator', 'Deployment/dtrain-worker', 'Service/dtrain-coordinator', 'PersistentVolumeClaim/dtrain-state']));
     expect(validateObjects(objects)).toEqual([]);
@@ -112,10 +114,36 @@ describe.skipIf(!canKustomize)('kubectl kustomize', () => {
 
   it('monitoring: monitors, rules and dashboard pass their schemas, and the monitors select what the base runs', () => {
     const objects = render('monitoring');
-    expect(objects.map(ref).sort()).toEqual(['ConfigMap/dtrain-grafana-dashboard', 'PodMonitor/dtrain-worker', 'PrometheusRule/dtrain-alerts', 'ServiceMonitor/dtrain-coordinator']);
+    expect(objects.map(ref).sort()).toEqual([
+      'ConfigMap/dtrain-grafana-dashboard',
+      'PodMonitor/dtrain-ps',
+      'PodMonitor/dtrain-worker',
+      'PrometheusRule/dtrain-alerts',
+      'ServiceMonitor/dtrain-coordinator',
+    ]);
     expect(validateObjects(objects)).toEqual([]);
-    // Together with a job they find its Service and pods (and their named ports).
-    expect(checkConsistency([...render('overlays/cpu'), ...objects], { external })).toEqual([]);
+    // Together with a job they find its Service and pods (and their named ports), the shard pods too.
+    expect(checkConsistency([...render('examples/ps-shards'), ...objects], { external })).toEqual([]);
+    // A job without shard pods leaves only the shards' monitor idle (harmless: it scrapes nothing).
+    expect(checkConsistency([...render('overlays/cpu'), ...objects], { external }).map((p) => p.object)).toEqual(['PodMonitor/dtrain-ps']);
+  });
+
+  it('examples/ps-shards: the CPU overlay plus a StatefulSet of shards on the CPU image, and the one job config (psShards set) mounted', () => {
+    const objects = render('examples/ps-shards');
+    const set = byRef(objects, 'StatefulSet/dtrain-ps');
+    expect(set['spec']).toMatchObject({ replicas: EXAMPLE_PS_SHARDS, serviceName: 'dtrain-ps', podManagementPolicy: 'Parallel' });
+    expect(podSpec(set).containers[0]?.image).toBe('dtrain-cpu:0.1.0');
+    expect(podSpec(set).containers[0]?.args).toContain('ws://$(POD_NAME).dtrain-ps.$(POD_NAMESPACE).svc:7100');
+    expect(byRef(objects, 'Service/dtrain-ps')['spec']).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true });
+    const configs = objects.filter((o) => o.kind === 'ConfigMap');
+    expect(configs).toHaveLength(1);
+    const config = configs[0]!;
+    expect(config.metadata?.name).toMatch(/^dtrain-job-[a-z0-9]{10}$/);
+    expect(config.metadata?.name).not.toBe(render('overlays/cpu').find((o) => o.kind === 'ConfigMap')?.metadata?.name);
+    expect(podSpec(byRef(objects, 'Deployment/dtrain-coordinator')).volumes).toContainEqual({ name: 'config', configMap: { name: config.metadata?.name } });
+    const job = parse((config['data'] as Record<string, string>)['job.yaml'] ?? '') as { name: string; cluster: Record<string, unknown> };
+    expect(job.name).toBe('mnist-mlp');
+    expect(job.cluster).toMatchObject({ psShards: EXAMPLE_PS_SHARDS });
   });
 
   it('examples/hpa: the autoscaler targets the worker Deployment', () => {

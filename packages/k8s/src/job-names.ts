@@ -5,13 +5,13 @@
  */
 import { K8sError, K8sErrorCode } from './k8s-error.js';
 
-export type Component = 'coordinator' | 'worker';
+export type Component = 'coordinator' | 'worker' | 'ps';
 
 /**
  * Pod and Service label carrying the dtrain job's `name:`. Prometheus takes
  * its `job` label from it (the monitors' `jobLabel`), which is what the
- * Grafana dashboard and the alert rules select and group by: coordinator and
- * workers of one dtrain job share it.
+ * Grafana dashboard and the alert rules select and group by: coordinator,
+ * workers and parameter-server shards of one dtrain job share it.
  */
 export const JOB_LABEL = 'dtrain/job';
 
@@ -24,6 +24,8 @@ export interface JobNames {
   readonly coordinator: string;
   /** Deployment of the workers: `<prefix>-worker`. */
   readonly worker: string;
+  /** StatefulSet and headless Service of the parameter-server shards: `<prefix>-ps`. */
+  readonly shards: string;
   /** ConfigMap holding job.yaml: `<prefix>-job`. */
   readonly config: string;
   /** Secret holding the worker token: `<prefix>-token`. */
@@ -54,6 +56,7 @@ export function jobNames(prefix: string, job: string = prefix): JobNames {
     job,
     coordinator: `${prefix}-coordinator`,
     worker: `${prefix}-worker`,
+    shards: `${prefix}-ps`,
     config: `${prefix}-job`,
     token: `${prefix}-token`,
     state: `${prefix}-state`,

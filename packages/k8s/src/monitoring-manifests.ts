@@ -1,13 +1,14 @@
 /**
  * prometheus-operator objects that scrape a dtrain job: a ServiceMonitor for
- * the coordinator's /metrics (its Service's `http` port) and a PodMonitor for
- * every worker's `metrics` port. Both take Prometheus' `job` label from the
- * pods' `dtrain/job` label, so the coordinator and the workers of one dtrain
- * job share it, as the Grafana dashboard and the alert rules expect.
+ * the coordinator's /metrics (its Service's `http` port), a PodMonitor for
+ * every worker's `metrics` port and one for every parameter-server shard's
+ * `data` port. All take Prometheus' `job` label from the pods' `dtrain/job`
+ * label, so the coordinator, workers and shards of one dtrain job share it, as
+ * the Grafana dashboard and the alert rules expect.
  */
 import { PodMonitor, ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import { ns } from './coordinator-manifests.js';
-import { JOB_LABEL, commonLabels, type JobNames } from './job-names.js';
+import { JOB_LABEL, commonLabels, type Component, type JobNames } from './job-names.js';
 
 export interface MonitorOptions {
   /**
@@ -22,7 +23,7 @@ export interface MonitorOptions {
   readonly labels?: Record<string, string>;
 }
 
-function selector(o: MonitorOptions, component: 'coordinator' | 'worker'): Record<string, string> {
+function selector(o: MonitorOptions, component: Component): Record<string, string> {
   return {
     'app.kubernetes.io/name': 'dtrain',
     ...(o.names === undefined ? {} : { 'app.kubernetes.io/instance': o.names.instance }),
@@ -53,6 +54,22 @@ export function workerPodMonitor(o: MonitorOptions): PodMonitor {
       jobLabel: JOB_LABEL,
       selector: { matchLabels: selector(o, 'worker') },
       podMetricsEndpoints: [{ port: 'metrics', path: '/metrics', interval: o.interval ?? '15s' }],
+    },
+  });
+}
+
+/**
+ * The shards' own /metrics (`dtrain_shard_*`, each series labelled with its
+ * `shard` index) on the port workers push to: one target per shard pod, as
+ * for the workers.
+ */
+export function shardPodMonitor(o: MonitorOptions): PodMonitor {
+  return new PodMonitor({
+    metadata: metadata(o, o.names === undefined ? 'dtrain-ps' : o.names.shards),
+    spec: {
+      jobLabel: JOB_LABEL,
+      selector: { matchLabels: selector(o, 'ps') },
+      podMetricsEndpoints: [{ port: 'data', path: '/metrics', interval: o.interval ?? '15s' }],
     },
   });
 }

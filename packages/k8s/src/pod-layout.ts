@@ -10,6 +10,12 @@ export const COORDINATOR_PORT = 7070;
 export const WORKER_METRICS_PORT = 9400;
 
 /**
+ * A parameter-server shard's one port (`dtrain ps --port`, its default):
+ * workers' data-plane WebSocket and /metrics /healthz /readyz.
+ */
+export const SHARD_PORT = 7100;
+
+/**
  * The job folder as the coordinator sees it: the config's data paths are
  * rewritten from "relative to the config file" to "under /job". The images
  * ship the repository's examples/ here; a job's own data comes from a derived
@@ -39,6 +45,13 @@ export const RUN_AS_USER = 10001;
  * close and hands the batch to another worker, so nothing is lost.
  */
 export const WORKER_GRACE_SECONDS = 15;
+
+/**
+ * A shard exits promptly on SIGTERM and keeps nothing: the coordinator
+ * collects the shards' state into its checkpoints and sets a restarted shard
+ * up from the last one.
+ */
+export const SHARD_GRACE_SECONDS = 10;
 
 /** The coordinator writes a checkpoint on SIGTERM before it exits; large models need time for that. */
 export const COORDINATOR_GRACE_SECONDS = 60;

@@ -65,6 +65,19 @@ describe('relocateJobConfig', () => {
     expect((error as Error).message).toMatch(new RegExp(`^${field.replace('.', '\\.')}: .* is outside the config's folder ${DIR}`));
   });
 
+  it('sets cluster.psShards when asked, in the cluster block as written, and leaves it alone otherwise', () => {
+    const block = 'name: j\ncluster:\n  minWorkers: 2 # at least two\n  psShards: 1\ncheckpoint: { keep: 1 }\n';
+    const set = relocateJobConfig(block, DIR, { psShards: 4 });
+    expect(set.document['cluster']).toEqual({ minWorkers: 2, psShards: 4 });
+    expect(set.text).toContain('cluster:\n  minWorkers: 2 # at least two\n  psShards: 4\n');
+    expect(relocateJobConfig(block, DIR).document['cluster']).toEqual({ minWorkers: 2, psShards: 1 });
+    const flow = relocateJobConfig('name: j\ncluster: { minWorkers: 2 }\n', DIR, { psShards: 3 });
+    expect(flow.text).toContain('cluster: { minWorkers: 2, psShards: 3 }');
+    const none = relocateJobConfig('# mine\nname: j\n', DIR, { psShards: 0 });
+    expect(none.document['cluster']).toEqual({ psShards: 0 });
+    expect(none.text).toMatch(/^# mine\n/);
+  });
+
   it('rejects a document that is not an object', () => {
     expect(() => relocateJobConfig('- a\n- b\n', DIR)).toThrow(K8sError);
   });

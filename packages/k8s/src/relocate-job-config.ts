@@ -4,7 +4,9 @@
  * pod the config comes from a ConfigMap (mounted elsewhere) and that folder
  * is mounted or baked in at {@link JOB_ROOT}. So every file path becomes
  * absolute under JOB_ROOT, and the checkpoint folder moves to the state
- * volume. Everything else stays as the user wrote it, comments included.
+ * volume; when asked, `cluster.psShards` is set to the number of shard pods
+ * rendered beside it. Everything else stays as the user wrote it, comments
+ * included.
  */
 import { isAbsolute, posix, relative, resolve, sep } from 'node:path';
 import { isMap, parseDocument } from 'yaml';
@@ -22,8 +24,13 @@ const FILE_FIELDS: readonly (readonly string[])[] = [
   ['dataset', 'test', 'path'],
 ];
 
+export interface RelocateOptions {
+  /** Set `cluster.psShards` to this (the shard pods rendered with the job); default: leave it as written. */
+  readonly psShards?: number;
+}
+
 export interface RelocatedConfig {
-  /** The config text with file paths under JOB_ROOT and `checkpoint.dir` on the state volume. */
+  /** The config text with file paths under JOB_ROOT, `checkpoint.dir` on the state volume and any override applied. */
   readonly text: string;
   /** The same, as a plain object. */
   readonly document: Record<string, unknown>;
@@ -36,7 +43,7 @@ export interface RelocatedConfig {
  * @param configDir absolute folder of the config file on this machine.
  * @throws K8sError (DTRAIN_K8S_CONFIG_PATH) naming the field whose file lies outside `configDir`.
  */
-export function relocateJobConfig(text: string, configDir: string): RelocatedConfig {
+export function relocateJobConfig(text: string, configDir: string, options: RelocateOptions = {}): RelocatedConfig {
   const doc = parseDocument(text);
   if (doc.errors.length > 0 || !isMap(doc.contents)) throw new K8sError(K8sErrorCode.configPath, 'expected the job config to be a YAML or JSON object');
   const files: string[] = [];
@@ -57,5 +64,6 @@ export function relocateJobConfig(text: string, configDir: string): RelocatedCon
     files.push(portable);
   }
   doc.setIn(['checkpoint', 'dir'], CHECKPOINT_DIR);
+  if (options.psShards !== undefined) doc.setIn(['cluster', 'psShards'], options.psShards);
   return { text: doc.toString({ lineWidth: 0 }), document: doc.toJS() as Record<string, unknown>, files };
 }

@@ -2,6 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { checkConsistency } from './check-consistency.js';
 import { K8sError } from './k8s-error.js';
 import { toYamlStream } from './manifest-yaml.js';
@@ -45,6 +46,8 @@ describe('renderJob', () => {
     [file, 'cpu', {}],
     [file, 'gpu + namespace + monitoring', { gpu: true, workerImage: 'reg.example.com/dtrain-gpu:0.1.0', namespace: 'training', monitoring: true, monitorLabels: { release: 'kps' } }],
     [file, 'existing token + data claim', { existingTokenSecret: 'shared-token', dataClaim: 'job-data', stateSize: '50Gi' }],
+    [file, '3 shards + namespace + monitoring', { psShards: 3, namespace: 'training', monitoring: true }],
+    [file, '2 shards + existing token', { psShards: 2, existingTokenSecret: 'shared-token', dataClaim: 'job-data' }],
   ] as const))('%s (%s) passes the Kubernetes and prometheus-operator schemas and the consistency checks', (file, _variant, options) => {
     const list = render(file, options);
     expect(validateObjects(list)).toEqual([]);
@@ -116,6 +119,9 @@ describe('renderJob', () => {
     ['a bad storage size', { stateSize: 'ten gigs' }, 'storage'],
     ['a negative worker count', { workers: -1 }, 'workers'],
     ['a bad claim name', { dataClaim: 'UPPER' }, 'data-pvc'],
+    ['a negative shard count', { psShards: -1 }, '--ps-shards'],
+    ['a fractional shard count', { psShards: 1.5 }, '--ps-shards'],
+    ['more shards than a config allows', { psShards: 257 }, '--ps-shards'],
   ])('rejects %s naming the option', (_what, options, field) => {
     let error: unknown;
     try {
@@ -126,5 +132,133 @@ describe('renderJob', () => {
     expect(error).toBeInstanceOf(K8sError);
     expect((error as K8sError).field).toBe(field.replace(/^--/, ''));
     expect((error as K8sError).isUserError).toBe(true);
+  });
+
+  describe('parameter-server shards', () => {
+    const kinds = (list: KubeObject[]): string[] => list.map((o) => `${String(o.kind)}/${String(o.metadata?.name)}`);
+    const jobConfig = (list: KubeObject[]): Record<string, unknown> =>
+      parse((get(list, 'ConfigMap', 'mnist-mlp-job')['data'] as Record<string, string>)['job.yaml']!) as Record<string, unknown>;
+
+    it('renders none with psShards 0 or a config without shards, and the config says 0 when asked for 0', () => {
+      for (const options of [{}, { psShards: 0 }, { psShards: 0, monitoring: true }]) {
+        const list = render('mnist-mlp.yaml', options);
+        expect(kinds(list).filter((k) => k.endsWith('-ps'))).toEqual([]);
+        expect(list.some((o) => o.kind === 'StatefulSet')).toBe(false);
+      }
+      expect(jobConfig(render('mnist-mlp.yaml'))['cluster']).toEqual({ minWorkers: 1, stepTimeoutMs: 30000 });
+      expect(jobConfig(render('mnist-mlp.yaml', { psShards: 0 }))['cluster']).toEqual({ minWorkers: 1, stepTimeoutMs: 30000, psShards: 0 });
+    });
+
+    it('with 3: a headless Service and a StatefulSet of 3 `dtrain ps` pods with stable names, before the workers', () => {
+      const list = render('mnist-mlp.yaml', { psShards: 3 });
+      expect(kinds(list)).toEqual([
+        'ConfigMap/mnist-mlp-job',
+        'Secret/mnist-mlp-token',
+        'PersistentVolumeClaim/mnist-mlp-state',
+        'Service/mnist-mlp-coordinator',
+        'Deployment/mnist-mlp-coordinator',
+        'Service/mnist-mlp-ps',
+        'StatefulSet/mnist-mlp-ps',
+        'Deployment/mnist-mlp-worker',
+      ]);
+      expect(get(list, 'Service', 'mnist-mlp-ps')['spec']).toEqual({
+        clusterIP: 'None',
+        publishNotReadyAddresses: true,
+        selector: { 'app.kubernetes.io/name': 'dtrain', 'app.kubernetes.io/instance': 'mnist-mlp', 'app.kubernetes.io/component': 'ps' },
+        ports: [{ name: 'data', port: 7100, targetPort: 'data', protocol: 'TCP' }],
+      });
+      const set = get(list, 'StatefulSet', 'mnist-mlp-ps');
+      expect(set['spec']).toMatchObject({ replicas: 3, serviceName: 'mnist-mlp-ps', podManagementPolicy: 'Parallel' });
+      expect(set.metadata).toMatchObject({ labels: { 'app.kubernetes.io/component': 'ps', 'dtrain/job': 'mnist-mlp' } });
+      const ps = container(set);
+      expect(ps.image).toBe('reg.example.com/dtrain-cpu:0.1.0');
+      expect(ps.args).toEqual([
+        'ps',
+        '--coordinator',
+        'ws://mnist-mlp-coordinator:7070',
+        '--index',
+        'auto',
+        '--port',
+        '7100',
+        '--advertise',
+        'ws://$(POD_NAME).mnist-mlp-ps.$(POD_NAMESPACE).svc:7100',
+      ]);
+      // The kubelet expands $(VAR) in args only from the container's own env.
+      expect(ps.env).toEqual([
+        { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+        { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+        { name: 'DTRAIN_TOKEN', valueFrom: { secretKeyRef: { name: 'mnist-mlp-token', key: 'token' } } },
+      ]);
+      const probes = ps as unknown as Record<string, { httpGet: { path: string; port: string } }>;
+      expect(probes['readinessProbe']?.httpGet).toEqual({ path: '/readyz', port: 'data' });
+      expect(probes['livenessProbe']?.httpGet).toEqual({ path: '/healthz', port: 'data' });
+      // The workers' pod defaults: the same pod and container security contexts, /tmp, no service account token.
+      const worker = get(list, 'Deployment', 'mnist-mlp-worker');
+      const shardPod = pod(set) as unknown as Record<string, unknown>;
+      const workerPod = pod(worker) as unknown as Record<string, unknown>;
+      for (const key of ['securityContext', 'automountServiceAccountToken', 'enableServiceLinks', 'volumes']) expect(shardPod[key]).toEqual(workerPod[key]);
+      expect((ps as unknown as Record<string, unknown>)['securityContext']).toEqual((container(worker) as unknown as Record<string, unknown>)['securityContext']);
+      expect(ps.volumeMounts).toEqual(container(worker).volumeMounts);
+      // A new token restarts the shards too.
+      const annotations = (o: KubeObject): unknown => (o['spec'] as { template: { metadata: { annotations?: unknown } } }).template.metadata.annotations;
+      expect(annotations(set)).toEqual(annotations(worker));
+      expect(annotations(set)).toHaveProperty(['dtrain/token-sha256']);
+    });
+
+    it("with 3: the ConfigMap's config has cluster.psShards 3, keeping the other cluster keys and the comments", () => {
+      const list = render('mnist-mlp.yaml', { psShards: 3 });
+      expect(jobConfig(list)['cluster']).toEqual({ minWorkers: 1, stepTimeoutMs: 30000, psShards: 3 });
+      expect((get(list, 'ConfigMap', 'mnist-mlp-job')['data'] as Record<string, string>)['job.yaml']).toContain('# A 784-256-128-10 multilayer perceptron');
+    });
+
+    it("defaults to the config's cluster.psShards and then leaves the config as written", () => {
+      const text = readFileSync(join(EXAMPLES, 'mnist-mlp.yaml'), 'utf8').replace('  stepTimeoutMs: 30000\n', '  stepTimeoutMs: 30000\n  psShards: 2 # two shard pods\n');
+      const rendered = renderJob({ configText: text, configDir: EXAMPLES, image: 'img:1', workers: 1, gpu: false });
+      expect(rendered.psShards).toBe(2);
+      const list = parseManifestYaml(toYamlStream(rendered.manifests));
+      expect(get(list, 'StatefulSet', 'mnist-mlp-ps')['spec']).toMatchObject({ replicas: 2 });
+      expect((get(list, 'ConfigMap', 'mnist-mlp-job')['data'] as Record<string, string>)['job.yaml']).toContain('  psShards: 2 # two shard pods\n');
+      // The flag wins over the config.
+      const one = renderJob({ configText: text, configDir: EXAMPLES, image: 'img:1', workers: 1, gpu: false, psShards: 1 });
+      expect(one.psShards).toBe(1);
+      expect(get(parseManifestYaml(toYamlStream(one.manifests)), 'StatefulSet', 'mnist-mlp-ps')['spec']).toMatchObject({ replicas: 1 });
+    });
+
+    it('gives the shards the existing token Secret and the namespace when asked', () => {
+      const list = render('mnist-mlp.yaml', { psShards: 2, existingTokenSecret: 'shared-token', namespace: 'training' });
+      const set = get(list, 'StatefulSet', 'mnist-mlp-ps');
+      expect(container(set).env).toContainEqual({ name: 'DTRAIN_TOKEN', valueFrom: { secretKeyRef: { name: 'shared-token', key: 'token' } } });
+      expect(set.metadata).toMatchObject({ namespace: 'training' });
+      expect(get(list, 'Service', 'mnist-mlp-ps').metadata).toMatchObject({ namespace: 'training' });
+    });
+
+    it("with --monitoring, a PodMonitor scrapes the shard pods' /metrics on port data", () => {
+      const list = render('mnist-mlp.yaml', { psShards: 2, monitoring: true, monitorLabels: { release: 'kps' } });
+      const monitor = get(list, 'PodMonitor', 'mnist-mlp-ps');
+      expect(monitor.metadata).toMatchObject({ labels: { release: 'kps', 'dtrain/job': 'mnist-mlp' } });
+      expect(monitor['spec']).toEqual({
+        jobLabel: 'dtrain/job',
+        selector: { matchLabels: { 'app.kubernetes.io/name': 'dtrain', 'app.kubernetes.io/instance': 'mnist-mlp', 'app.kubernetes.io/component': 'ps' } },
+        podMetricsEndpoints: [{ port: 'data', path: '/metrics', interval: '15s' }],
+      });
+      expect(checkConsistency(list)).toEqual([]);
+    });
+
+    it('rejects a job name too long for a StatefulSet, naming the config field', () => {
+      const configText = (name: string): string => readFileSync(join(EXAMPLES, 'mnist-mlp.yaml'), 'utf8').replace('name: mnist-mlp', `name: ${name}`);
+      // 49 characters + "-ps" = 52, the longest StatefulSet name whose pods Kubernetes can label.
+      expect(() => renderJob({ configText: configText('j'.repeat(49)), configDir: EXAMPLES, image: 'img:1', workers: 1, gpu: false, psShards: 1 })).not.toThrow();
+      let error: unknown;
+      try {
+        renderJob({ configText: configText('j'.repeat(50)), configDir: EXAMPLES, image: 'img:1', workers: 1, gpu: false, psShards: 1 });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(K8sError);
+      expect(error).toMatchObject({ code: 'DTRAIN_K8S_CONFIG_PATH', field: 'name' });
+      expect((error as Error).message).toMatch(/^name: the shards' StatefulSet j{50}-ps would be longer than the 52 characters/);
+      // Without shards the same name is fine.
+      expect(() => renderJob({ configText: configText('j'.repeat(50)), configDir: EXAMPLES, image: 'img:1', workers: 1, gpu: false })).not.toThrow();
+    });
   });
 });

@@ -7,9 +7,10 @@ import { fingerprint, generateToken, jobConfigMap, tokenSecret } from './job-inp
 import { checkObjectName, jobNames, type JobNames } from './job-names.js';
 import { K8sError, K8sErrorCode } from './k8s-error.js';
 import type { Manifest } from './manifest.js';
-import { coordinatorServiceMonitor, workerPodMonitor } from './monitoring-manifests.js';
+import { coordinatorServiceMonitor, shardPodMonitor, workerPodMonitor } from './monitoring-manifests.js';
 import { DEFAULT_STATE_SIZE, JOB_ROOT } from './pod-layout.js';
 import { relocateJobConfig } from './relocate-job-config.js';
+import { MAX_PS_SHARDS, shardService, shardStatefulSet } from './shard-statefulset.js';
 import { workerDeployment } from './worker-deployment.js';
 
 export interface RenderJobOptions {
@@ -23,6 +24,12 @@ export interface RenderJobOptions {
   readonly workerImage?: string;
   /** Initial number of workers; change later with `kubectl scale`. */
   readonly workers: number;
+  /**
+   * Parameter-server shard pods, 0 to 256; default the config's
+   * `cluster.psShards` (0: the coordinator holds the one shard, no shard pods).
+   * When given, the rendered config's `cluster.psShards` is set to it.
+   */
+  readonly psShards?: number;
   /** One GPU per worker (`nvidia.com/gpu: 1`) and the GPU node taint's toleration. */
   readonly gpu: boolean;
   /** Put every object in this namespace; default none (`kubectl apply -n` decides). */
@@ -35,7 +42,7 @@ export interface RenderJobOptions {
   readonly dataClaim?: string;
   /** Size of the state volume (checkpoints, model); default 10Gi. */
   readonly stateSize?: string;
-  /** Add a ServiceMonitor and a PodMonitor (prometheus-operator) for this job. */
+  /** Add a ServiceMonitor and PodMonitors (prometheus-operator) for this job: coordinator, workers, shards if any. */
   readonly monitoring?: boolean;
   /** Extra labels on the monitors (what the Prometheus' selectors require). */
   readonly monitorLabels?: Record<string, string>;
@@ -43,8 +50,10 @@ export interface RenderJobOptions {
 
 export interface RenderedJob {
   readonly names: JobNames;
-  /** In apply order: config, token, volume, Service, coordinator, workers, monitors. */
+  /** In apply order: config, token, volume, Service, coordinator, shards' Service and StatefulSet, workers, monitors. */
   readonly manifests: readonly Manifest[];
+  /** Shard pods rendered (the rendered config's `cluster.psShards`); 0 when the coordinator holds the one shard. */
+  readonly psShards: number;
   /** The files the coordinator reads, relative to the config's folder: it finds them under /job. */
   readonly dataFiles: readonly string[];
   /** Whether a Secret with a fresh token is among the manifests (else `existingTokenSecret` is used). */
@@ -54,10 +63,14 @@ export interface RenderedJob {
 const QUANTITY = /^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/;
 
 export function renderJob(o: RenderJobOptions): RenderedJob {
-  const { text, document, files } = relocateJobConfig(o.configText, o.configDir);
+  if (o.psShards !== undefined && (!Number.isInteger(o.psShards) || o.psShards < 0 || o.psShards > MAX_PS_SHARDS)) {
+    throw new K8sError(K8sErrorCode.option, `expected an integer from 0 to ${MAX_PS_SHARDS}, got ${o.psShards}`, 'ps-shards');
+  }
+  const { text, document, files } = relocateJobConfig(o.configText, o.configDir, o.psShards === undefined ? {} : { psShards: o.psShards });
   const jobName = document['name'];
   if (typeof jobName !== 'string') throw new K8sError(K8sErrorCode.configPath, 'required', 'name');
   const names = jobNames(jobName);
+  const psShards = o.psShards ?? configuredShards(document);
   checkImage(o.image, 'image');
   if (o.workerImage !== undefined) checkImage(o.workerImage, 'worker-image');
   if (!Number.isInteger(o.workers) || o.workers < 0) throw new K8sError(K8sErrorCode.option, `expected an integer >= 0, got ${o.workers}`, 'workers');
@@ -89,6 +102,14 @@ export function renderJob(o: RenderJobOptions): RenderedJob {
       ...(dataClaim === undefined ? {} : { dataClaim }),
       ...ns,
     }),
+  );
+  if (psShards > 0) {
+    manifests.push(
+      shardService({ names, ...ns }),
+      shardStatefulSet({ names, image: o.image, replicas: psShards, tokenSecret: secretName, ...(token === undefined ? {} : { podAnnotations: tokenNote }), ...ns }),
+    );
+  }
+  manifests.push(
     workerDeployment({
       names,
       image: o.workerImage ?? o.image,
@@ -102,8 +123,20 @@ export function renderJob(o: RenderJobOptions): RenderedJob {
   if (o.monitoring === true) {
     const monitor = { names, ...ns, ...(o.monitorLabels === undefined ? {} : { labels: o.monitorLabels }) };
     manifests.push(coordinatorServiceMonitor(monitor), workerPodMonitor(monitor));
+    if (psShards > 0) manifests.push(shardPodMonitor(monitor));
   }
-  return { names, manifests, dataFiles: files, generatedToken: token !== undefined };
+  return { names, manifests, psShards, dataFiles: files, generatedToken: token !== undefined };
+}
+
+/** `cluster.psShards` as the config has it (validated by the coordinator's loader), 0 when absent. */
+function configuredShards(document: Record<string, unknown>): number {
+  const cluster = document['cluster'];
+  const value = typeof cluster === 'object' && cluster !== null ? (cluster as Record<string, unknown>)['psShards'] : undefined;
+  if (value === undefined) return 0;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_PS_SHARDS) {
+    throw new K8sError(K8sErrorCode.configPath, `expected an integer from 0 to ${MAX_PS_SHARDS}, got ${JSON.stringify(value)}`, 'cluster.psShards');
+  }
+  return value;
 }
 
 function checkImage(image: string, field: string): void {

@@ -4,7 +4,8 @@ import { coordinatorDeployment, coordinatorService, stateClaim } from './coordin
 import { jobConfigMap, tokenSecret } from './job-inputs.js';
 import { jobNames } from './job-names.js';
 import { toYamlStream } from './manifest-yaml.js';
-import { coordinatorServiceMonitor, workerPodMonitor } from './monitoring-manifests.js';
+import { coordinatorServiceMonitor, shardPodMonitor, workerPodMonitor } from './monitoring-manifests.js';
+import { shardService, shardStatefulSet } from './shard-statefulset.js';
 import { parseManifestYaml, validateObjects, type KubeObject } from './validate-manifests.js';
 import { workerDeployment } from './worker-deployment.js';
 
@@ -18,9 +19,12 @@ function objects(): KubeObject[] {
     stateClaim({ names, stateSize: '1Gi' }),
     coordinatorService({ names }),
     coordinatorDeployment({ names, image: 'img', tokenSecret: names.token, configMap: names.config, stateSize: '1Gi' }),
+    shardService({ names }),
+    shardStatefulSet({ names, image: 'img', replicas: 2, tokenSecret: names.token }),
     workerDeployment({ names, image: 'img', replicas: 2, gpu: false, tokenSecret: names.token }),
     coordinatorServiceMonitor({ names }),
     workerPodMonitor({ names }),
+    shardPodMonitor({ names }),
   ];
   return parseManifestYaml(toYamlStream(manifests));
 }
@@ -39,7 +43,7 @@ const CONTAINER = ['spec', 'template', 'spec', 'containers', 0] as const;
 describe('validateObjects (Kubernetes and prometheus-operator schemas)', () => {
   it('accepts a correct job, after a round trip through YAML', () => {
     const list = objects();
-    expect(list.map((o) => o.kind)).toEqual(['ConfigMap', 'Secret', 'PersistentVolumeClaim', 'Service', 'Deployment', 'Deployment', 'ServiceMonitor', 'PodMonitor']);
+    expect(list.map((o) => o.kind)).toEqual(['ConfigMap', 'Secret', 'PersistentVolumeClaim', 'Service', 'Deployment', 'Service', 'StatefulSet', 'Deployment', 'ServiceMonitor', 'PodMonitor', 'PodMonitor']);
     expect(validateObjects(list)).toEqual([]);
     expect(checkConsistency(list)).toEqual([]);
   });
@@ -50,6 +54,8 @@ describe('validateObjects (Kubernetes and prometheus-operator schemas)', () => {
     ['an unknown strategy', (l) => setAt(l, 'Deployment/demo-coordinator', ['spec', 'strategy', 'type'], 'Sometimes'), /strategy\/type/],
     ['replicas as a string', (l) => setAt(l, 'Deployment/demo-worker', ['spec', 'replicas'], '3'), /replicas must be integer/],
     ['a ServiceMonitor endpoint list that is not a list', (l) => setAt(l, 'ServiceMonitor/demo-coordinator', ['spec', 'endpoints'], { port: 'http' }), /endpoints must be array/],
+    ['an unknown pod management policy', (l) => setAt(l, 'StatefulSet/demo-ps', ['spec', 'podManagementPolicy'], 'AllAtOnce'), /podManagementPolicy must be equal to one of the allowed values/],
+    ['a StatefulSet without its selector', (l) => setAt(l, 'StatefulSet/demo-ps', ['spec', 'selector'], undefined), /must have required property selector/],
   ])('rejects %s', (_what, breakIt, message) => {
     const list = objects();
     breakIt(list);
@@ -76,6 +82,11 @@ describe('checkConsistency (mistakes between objects)', () => {
     ['a missing token Secret', (l) => void l.splice(1, 1), 'Deployment/demo-coordinator: container coordinator: env DTRAIN_TOKEN: Secret/demo-token is not among the objects'],
     ['a PodMonitor on a port the workers lack', (l) => setAt(l, 'PodMonitor/demo-worker', ['spec', 'podMetricsEndpoints', 0, 'port'], 'prom'), 'PodMonitor/demo-worker: podMetricsEndpoints port "prom" is not a named container port of the selected pods'],
     ['a ServiceMonitor that selects no Service', (l) => setAt(l, 'ServiceMonitor/demo-coordinator', ['spec', 'selector', 'matchLabels', 'app.kubernetes.io/component'], 'worker'), 'ServiceMonitor/demo-coordinator: spec.selector matches no Service'],
+    ['a StatefulSet selector that misses its pods', (l) => setAt(l, 'StatefulSet/demo-ps', ['spec', 'selector', 'matchLabels', 'app.kubernetes.io/component'], 'shard'), 'StatefulSet/demo-ps: spec.selector.matchLabels does not match the pod template labels'],
+    ['a StatefulSet whose governing Service is missing', (l) => setAt(l, 'StatefulSet/demo-ps', ['spec', 'serviceName'], 'demo-shards'), 'StatefulSet/demo-ps: spec.serviceName: Service/demo-shards is not among the objects'],
+    ['a StatefulSet whose Service is not headless', (l) => setAt(l, 'Service/demo-ps', ['spec', 'clusterIP'], undefined), 'StatefulSet/demo-ps: spec.serviceName: Service/demo-ps is not headless (clusterIP: None), so its pods get no DNS names'],
+    ['a shard probe on an unnamed port', (l) => setAt(l, 'StatefulSet/demo-ps', [...CONTAINER, 'readinessProbe', 'httpGet', 'port'], 'http'), 'StatefulSet/demo-ps: container ps: readinessProbe port "http" is not a named container port'],
+    ['a shard PodMonitor on a port the shards lack', (l) => setAt(l, 'PodMonitor/demo-ps', ['spec', 'podMetricsEndpoints', 0, 'port'], 'metrics'), 'PodMonitor/demo-ps: podMetricsEndpoints port "metrics" is not a named container port of the selected pods'],
   ])('finds %s', (_what, breakIt, expected) => {
     const list = objects();
     breakIt(list);

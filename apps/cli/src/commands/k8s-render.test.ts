@@ -4,7 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { loadJobConfig } from '@dtrain/coordinator';
-import { checkConsistency, parseManifestYaml, validateObjects } from '@dtrain/k8s';
+import { checkConsistency, parseManifestYaml, validateObjects, type KubeObject } from '@dtrain/k8s';
 import { afterAll, describe, expect, it } from 'vitest';
 import { describeFailure } from '../fail.js';
 import { k8sCommand, k8sRenderCommand } from './k8s-render.js';
@@ -45,7 +45,13 @@ async function failure(args: string[]): Promise<{ line: string; exitCode: number
 describe('dtrain k8s render', () => {
   const examples = readdirSync(EXAMPLES).filter((f) => f.endsWith('.yaml'));
 
-  it.each(examples.flatMap((f) => [[f, []], [f, ['--gpu', '--worker-image', 'reg/dtrain-gpu:1', '--namespace', 'ml', '--monitoring', '--monitor-label', 'release=kps']]] as [string, string[]][]))(
+  it.each(
+    examples.flatMap((f) => [
+      [f, []],
+      [f, ['--gpu', '--worker-image', 'reg/dtrain-gpu:1', '--namespace', 'ml', '--monitoring', '--monitor-label', 'release=kps']],
+      [f, ['--ps-shards', '2', '--namespace', 'ml', '--monitoring']],
+    ]) as [string, string[]][],
+  )(
     'examples/%s %j: exit 0, objects that pass the Kubernetes and prometheus-operator schemas',
     async (file, extra) => {
       const { code, yaml, notes } = await render(['--config', join(EXAMPLES, file), '--image', 'reg/dtrain-cpu:1', '--workers', '3', ...extra]);
@@ -87,6 +93,74 @@ describe('dtrain k8s render', () => {
     expect(notes).toContain('models/model.json, data/train.csv, data/test/images.gz, data/test/labels.gz under /job');
   });
 
+  describe('--ps-shards', () => {
+    const MLP = join(EXAMPLES, 'mnist-mlp.yaml');
+    const refs = (objects: KubeObject[]): string[] => objects.map((o) => `${String(o.kind)}/${String(o.metadata?.name)}`);
+    const find = (objects: KubeObject[], ref: string): KubeObject => {
+      const found = objects.find((o) => `${String(o.kind)}/${String(o.metadata?.name)}` === ref);
+      if (found === undefined) throw new Error(`no ${ref} among ${refs(objects).join(', ')}`);
+      return found;
+    };
+    /** The job config inside the rendered ConfigMap, parsed. */
+    const embeddedConfig = (objects: KubeObject[]): KubeObject => parseManifestYaml((find(objects, 'ConfigMap/mnist-mlp-job')['data'] as Record<string, string>)['job.yaml'] ?? '')[0]!;
+    interface ShardContainer {
+      args: string[];
+      env: { name: string; valueFrom?: unknown }[];
+    }
+    const shardContainer = (objects: KubeObject[]): ShardContainer => (find(objects, 'StatefulSet/mnist-mlp-ps')['spec'] as { template: { spec: { containers: ShardContainer[] } } }).template.spec.containers[0]!;
+
+    it('0: no shard objects, and the config says 0', async () => {
+      const { code, yaml } = await render(['--config', MLP, '--image', 'img:1', '--ps-shards', '0', '--monitoring']);
+      expect(code).toBe(0);
+      const objects = parseManifestYaml(yaml);
+      expect(refs(objects).filter((r) => r.startsWith('StatefulSet/') || r.endsWith('-ps'))).toEqual([]);
+      expect(embeddedConfig(objects)['cluster']).toMatchObject({ psShards: 0 });
+      expect(yaml).not.toContain('# Shards:');
+    });
+
+    it('3: a StatefulSet of 3 `dtrain ps` pods dialling the coordinator, a headless Service, and cluster.psShards 3 in the config', async () => {
+      const { code, yaml } = await render(['--config', MLP, '--image', 'img:1', '--ps-shards', '3']);
+      expect(code).toBe(0);
+      const objects = parseManifestYaml(yaml);
+      expect(validateObjects(objects)).toEqual([]);
+      expect(checkConsistency(objects)).toEqual([]);
+      expect(find(objects, 'StatefulSet/mnist-mlp-ps')['spec']).toMatchObject({ replicas: 3, serviceName: 'mnist-mlp-ps', podManagementPolicy: 'Parallel' });
+      const { args, env } = shardContainer(objects);
+      expect(args[0]).toBe('ps');
+      expect(args.join(' ')).toContain('--coordinator ws://mnist-mlp-coordinator:7070');
+      expect(args.join(' ')).toContain('--index auto');
+      expect(args.join(' ')).toContain('--advertise ws://$(POD_NAME).mnist-mlp-ps.$(POD_NAMESPACE).svc:7100');
+      // The token as the workers get it: DTRAIN_TOKEN from the job's Secret (`dtrain ps` reads it when no --token-file is given).
+      expect(env).toContainEqual({ name: 'DTRAIN_TOKEN', valueFrom: { secretKeyRef: { name: 'mnist-mlp-token', key: 'token' } } });
+      expect(env.map((e) => e.name)).toEqual(['POD_NAME', 'POD_NAMESPACE', 'DTRAIN_TOKEN']);
+      expect(find(objects, 'Service/mnist-mlp-ps')['spec']).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true, ports: [{ name: 'data', port: 7100 }] });
+      expect(embeddedConfig(objects)['cluster']).toEqual({ minWorkers: 1, stepTimeoutMs: 30000, psShards: 3 });
+      expect(yaml).toContain('# Shards: 3 pods of statefulset/mnist-mlp-ps');
+    });
+
+    it("without the flag: the config's cluster.psShards, the config left as written", async () => {
+      const config = join(scratch, 'sharded', 'mnist-mlp.yaml');
+      mkdirSync(dirname(config), { recursive: true });
+      mkdirSync(join(dirname(config), 'data'), { recursive: true });
+      copyFileSync(join(EXAMPLES, 'data/mnist/t10k-images-idx3-ubyte.gz'), join(dirname(config), 'data', 'images.gz'));
+      copyFileSync(join(EXAMPLES, 'data/mnist/t10k-labels-idx1-ubyte.gz'), join(dirname(config), 'data', 'labels.gz'));
+      writeFileSync(
+        config,
+        'name: mnist-mlp\nmodel: { layers: [{ type: dense, units: 10, activation: softmax, inputShape: [784] }] }\n' +
+          'dataset: { format: idx, images: data/images.gz, labels: data/labels.gz, featureShape: [784] }\n' +
+          'training: { epochs: 1, batchSize: 32, optimizer: { name: sgd, learningRate: 0.1 }, loss: sparseCategoricalCrossentropy }\n' +
+          'cluster: { psShards: 2 }   # two shard pods\n',
+      );
+      const objects = parseManifestYaml((await render(['--config', config, '--image', 'img:1'])).yaml);
+      expect(find(objects, 'StatefulSet/mnist-mlp-ps')['spec']).toMatchObject({ replicas: 2 });
+      expect((find(objects, 'ConfigMap/mnist-mlp-job')['data'] as Record<string, string>)['job.yaml']).toContain('cluster: { psShards: 2 } # two shard pods\n');
+      // The flag overrides it, in the objects and in the config alike.
+      const one = parseManifestYaml((await render(['--config', config, '--image', 'img:1', '--ps-shards', '1'])).yaml);
+      expect(find(one, 'StatefulSet/mnist-mlp-ps')['spec']).toMatchObject({ replicas: 1 });
+      expect(embeddedConfig(one)['cluster']).toEqual({ psShards: 1 });
+    });
+  });
+
   const bad = (name: string, body: string): string => {
     const path = join(scratch, `${name}.yaml`);
     mkdirSync(scratch, { recursive: true });
@@ -100,6 +174,10 @@ describe('dtrain k8s render', () => {
     ['no --config', () => ['render', '--image', 'x:1'], /^dtrain: dtrain k8s render: --config is required$/],
     ['no --image', () => ['render', '--config', join(EXAMPLES, 'mnist-mlp.yaml')], /^dtrain: dtrain k8s render: --image is required$/],
     ['a bad --workers', () => ['render', '--config', join(EXAMPLES, 'mnist-mlp.yaml'), '--image', 'x:1', '--workers', 'many'], /--workers must be an integer in \[0, 1000\], got "many"/],
+    ['a word for --ps-shards', () => ['render', '--config', join(EXAMPLES, 'mnist-mlp.yaml'), '--image', 'x:1', '--ps-shards', 'many'], /^dtrain: dtrain k8s render: --ps-shards must be an integer in \[0, 256\], got "many"$/],
+    ['a negative --ps-shards', () => ['render', '--config', join(EXAMPLES, 'mnist-mlp.yaml'), '--image', 'x:1', '--ps-shards=-1'], /--ps-shards must be an integer in \[0, 256\], got "-1"/],
+    ['too many --ps-shards', () => ['render', '--config', join(EXAMPLES, 'mnist-mlp.yaml'), '--image', 'x:1', '--ps-shards', '257'], /--ps-shards must be an integer in \[0, 256\], got "257"/],
+    ['a fractional --ps-shards', () => ['render', '--config', join(EXAMPLES, 'mnist-mlp.yaml'), '--image', 'x:1', '--ps-shards', '1.5'], /--ps-shards must be an integer in \[0, 256\], got "1.5"/],
     ['an unknown flag', () => ['render', '--config', 'x.yaml', '--replicas', '2'], /Unknown option '--replicas'/],
     ['a missing config file', () => ['render', '--config', join(scratch, 'nope.yaml'), '--image', 'x:1'], /config file not found: .*nope\.yaml$/],
     ['an unknown config key', () => ['render', '--config', bad('typo', `name: typo\n${MODEL}dataset: { format: synthetic, numSamples: 64, featureShape: [2] }\n${TRAINING}clustr: {}\n`), '--image', 'x:1'], /clustr: unknown key \(did you mean "cluster"\?\)/],

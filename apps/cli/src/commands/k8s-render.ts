@@ -17,7 +17,8 @@ export async function k8sCommand(argv: readonly string[]): Promise<number> {
 /**
  * `dtrain k8s render`: prints the Kubernetes objects of one job (config
  * ConfigMap, token Secret, state volume, coordinator Service + Deployment,
- * worker Deployment, optionally monitors) as YAML on stdout, for
+ * with parameter-server shards their headless Service + StatefulSet, worker
+ * Deployment, optionally monitors) as YAML on stdout, for
  * `kubectl apply -f -`. The config is validated first, as the coordinator
  * would, so a mistake is reported here and not in a pod's log.
  * @param out where the YAML goes (stdout); notes go to `notes` (stderr).
@@ -32,6 +33,7 @@ export async function k8sRenderCommand(
     image: { type: 'string' },
     'worker-image': { type: 'string' },
     workers: { type: 'string' },
+    'ps-shards': { type: 'string' },
     gpu: { type: 'boolean' },
     namespace: { type: 'string' },
     'token-secret': { type: 'string' },
@@ -44,6 +46,8 @@ export async function k8sRenderCommand(
   const configPath = resolve(required('k8s render', 'config', f.config));
   const image = required('k8s render', 'image', f.image);
   const workers = intFlag('k8s render', 'workers', f.workers, 2, 0, 1000);
+  // cluster.psShards' own range (MAX_PS_SHARDS of @dtrain/k8s, loaded below); absent: the config's value.
+  const psShards = f['ps-shards'] === undefined ? undefined : intFlag('k8s render', 'ps-shards', f['ps-shards'], 0, 0, 256);
   const monitorLabels = parseLabels(f['monitor-label'] ?? []);
   if (monitorLabels !== undefined && f.monitoring !== true) throw new UsageError('dtrain k8s render: --monitor-label needs --monitoring');
   // The coordinator's own loader: a bad config exits 2 naming the field, exactly as `dtrain coordinator` would.
@@ -59,6 +63,7 @@ export async function k8sRenderCommand(
       workers,
       gpu: f.gpu === true,
       monitoring: f.monitoring === true,
+      ...(psShards === undefined ? {} : { psShards }),
       ...(f['worker-image'] === undefined ? {} : { workerImage: f['worker-image'] }),
       ...(f.namespace === undefined ? {} : { namespace: f.namespace }),
       ...(f['token-secret'] === undefined ? {} : { existingTokenSecret: f['token-secret'] }),
@@ -77,6 +82,9 @@ export async function k8sRenderCommand(
       `dtrain job ${names.job}, rendered by \`dtrain k8s render\` from ${basename(configPath)}.`,
       `Apply: kubectl apply -f <this file>${f.namespace === undefined ? ' [-n NAMESPACE]' : ''}`,
       `Scale: kubectl scale deployment/${names.worker} --replicas=N`,
+      ...(rendered.psShards === 0
+        ? []
+        : [`Shards: ${rendered.psShards} pods of statefulset/${names.shards}, as the config's cluster.psShards says: change both by rendering again with --ps-shards, never scale it alone`]),
       `Status: kubectl port-forward service/${names.coordinator} ${k8s.COORDINATOR_PORT}, then /status with the token`,
     ]),
   );
