@@ -63,7 +63,7 @@ describe('parameter-server shard processes (dtrain ps)', () => {
   it('SIGKILL a shard mid-epoch: the job pauses, every shard rolls back to the last checkpoint when it is back, and every sample is applied exactly once in the final lineage', async () => {
     const tmp = tempDir('ps-kill');
     cleanup = tmp.cleanup;
-    const epochs = 3;
+    const epochs = 4;
     const c = (cluster = new Cluster(writeJob(tmp.dir, shardJob('kill-shard', 2, epochs)), tmp.dir));
     await c.startCoordinator();
     await c.startShard(0);
@@ -79,6 +79,10 @@ describe('parameter-server shard processes (dtrain ps)', () => {
     const resumed = await c.until('a step after the rollback', (s) => s.state === 'running' && s.step > paused.step - (paused.step % 10) && s.lastLoss !== null, 60_000);
     console.log(`[measure] shard SIGKILL → restarted shard → training again: ${Date.now() - killedAt} ms`);
     expect(resumed.version).toBeGreaterThan(paused.version);
+    // A worker joining now is welcomed with the shards' URLs, takes its weights from them and gets work.
+    workers.push(c.startWorker());
+    const joined = await c.until('the third worker applied steps', (s) => s.workers.length === 3 && s.workers.every((w) => w.stepsApplied > 0), 60_000);
+    expect(joined.state).toBe('running');
     expect(await c.coordinator.exited, c.coordinator.stderr).toEqual({ code: 0, signal: null });
     for (const w of workers) expect(await w.exited).toEqual({ code: 0, signal: null });
     const rolled = logMatch(c.coordinator, /rolled back from step (\d+) to step (\d+)/);

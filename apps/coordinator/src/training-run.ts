@@ -476,7 +476,8 @@ export class TrainingRun {
         },
       );
       outcome = commit.outcome;
-      for (const event of commit.shards) this.#d.observer.shardStep?.(event);
+      // Shard processes serve their own dtrain_shard_* series; counting them here too would double every sum.
+      if (!shards.remote) for (const event of commit.shards) this.#d.observer.shardStep?.(event);
     } finally {
       this.#committing = false;
       const waiting = [...this.#awaitingWeights];
