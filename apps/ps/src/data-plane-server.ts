@@ -1,25 +1,40 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
 import { renderMetrics, type Registry } from '@dtrain/metrics';
-import { tokenMatches } from '@dtrain/protocol';
+import {
+  DATA_LINK_UPGRADE,
+  DataLinkParser,
+  chunkRecordHead,
+  encodeMessage,
+  recordLength,
+  toErrorMessage,
+  tokenMatches,
+  type ChunkHeader,
+} from '@dtrain/protocol';
 
-/** One worker's data-plane connection, as the shard sees it. */
+/** One worker's data link, as the shard sees it. */
 export interface WorkerLink {
   readonly id: number;
   readonly remoteAddress: string;
   /** Set by the shard once the worker's dataHello is accepted. */
   workerId: number | undefined;
-  /** Sends one frame given as parts (WebSocket fragments of one message; the parts are not copied). */
-  sendParts(parts: readonly Uint8Array[]): void;
+  /** Sends one chunk frame given as its 32-byte head and its payload (the payload is written where it lies, not copied). */
+  sendChunk(head: Uint8Array, payload: Uint8Array): void;
+  /** Sends one message frame. */
   send(frame: Uint8Array): void;
-  close(code: number, reason: string): void;
+  /** Reports `error` to the worker (an error message) and closes the link. */
+  fail(error: unknown): void;
+  close(): void;
 }
 
+/** What the shard does with a link's traffic; the server only moves bytes. */
 export interface DataPlaneHandler {
   onOpen(link: WorkerLink): void;
-  onFrame(link: WorkerLink, frame: Buffer): void;
+  /** Where a chunk's payload goes (`header.count` elements); throw a ProtocolError to refuse it. */
+  chunkTarget(link: WorkerLink, header: ChunkHeader): Float32Array;
+  onChunk(link: WorkerLink, header: ChunkHeader, values: Float32Array): void;
+  onMessage(link: WorkerLink, frame: Uint8Array): void;
   onClose(link: WorkerLink): void;
 }
 
@@ -29,28 +44,29 @@ export interface DataPlaneServerOptions {
   readonly port: number;
   /** Checked on the upgrade (Authorization: Bearer); '' accepts any worker. */
   readonly token: string;
-  /** Largest WebSocket message accepted (one gradient chunk frame, or a control message). */
-  readonly maxPayloadBytes: number;
+  /** Largest chunk frame and message frame a worker may send. */
+  readonly maxChunkFrameBytes: () => number;
+  readonly maxMessageBytes: number;
   readonly registry: Registry;
   /** /readyz: true once the coordinator has set the shard up. */
   readonly ready: () => boolean;
 }
 
 /**
- * The shard's listening side: workers' WebSocket data-plane connections,
- * `/metrics` (its shard series and process metrics), `/healthz` and
- * `/readyz`, all on one port. It moves frames and decides nothing.
+ * The shard's listening side, one port: the workers' data links (an HTTP
+ * upgrade to `dtrain-data`, then length-prefixed frames both ways; see
+ * @dtrain/protocol's data-link), `/metrics` (its shard series and process
+ * metrics), `/healthz` and `/readyz`. It moves bytes and decides nothing.
  */
 export class DataPlaneServer {
   readonly #http: Server;
-  readonly #wss: WebSocketServer;
   readonly #o: DataPlaneServerOptions;
+  readonly #sockets = new Set<Socket>();
   #nextId = 1;
 
   constructor(handler: DataPlaneHandler, options: DataPlaneServerOptions) {
     this.#o = options;
     this.#http = createServer();
-    this.#wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes, perMessageDeflate: false });
     this.#http.on('request', (req, res) => void this.#route(req, res));
     this.#http.on('upgrade', (req, socket, head) => this.#upgrade(req, socket, head, handler));
   }
@@ -67,53 +83,88 @@ export class DataPlaneServer {
   }
 
   async close(): Promise<void> {
-    for (const ws of this.#wss.clients) ws.terminate();
-    await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
+    for (const socket of this.#sockets) socket.destroy();
     this.#http.closeAllConnections();
     await new Promise<void>((resolve) => this.#http.close(() => resolve()));
   }
 
-  #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, handler: DataPlaneHandler): void {
+  #upgrade(req: IncomingMessage, duplex: Duplex, head: Buffer, handler: DataPlaneHandler): void {
+    const socket = duplex as Socket;
+    if ((req.headers.upgrade ?? '').toLowerCase() !== DATA_LINK_UPGRADE) {
+      socket.end(`HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      return;
+    }
     const header = req.headers.authorization ?? '';
     if (!tokenMatches(this.#o.token, header.startsWith('Bearer ') ? header.slice('Bearer '.length) : '')) {
       socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#attach(ws, req, handler));
-  }
-
-  #attach(ws: WebSocket, req: IncomingMessage, handler: DataPlaneHandler): void {
-    ws.binaryType = 'nodebuffer';
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${DATA_LINK_UPGRADE}\r\nConnection: Upgrade\r\n\r\n`);
+    socket.setNoDelay(true);
+    this.#sockets.add(socket);
+    let closed = false;
     const link: WorkerLink = {
       id: this.#nextId++,
       remoteAddress: `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`,
       workerId: undefined,
-      sendParts: (parts) => {
-        if (ws.readyState !== ws.OPEN) return;
-        parts.forEach((part, i) => ws.send(part, { binary: true, fin: i === parts.length - 1 }));
+      sendChunk: (chunkHead, payload) => {
+        if (closed) return;
+        socket.cork();
+        socket.write(chunkRecordHead(chunkHead, payload.byteLength));
+        socket.write(payload);
+        socket.uncork();
       },
       send: (frame) => {
-        if (ws.readyState === ws.OPEN) ws.send(frame, { binary: true });
+        if (closed) return;
+        socket.cork();
+        socket.write(recordLength(frame.byteLength));
+        socket.write(frame);
+        socket.uncork();
       },
-      close: (code, reason) => {
-        if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(code, reason);
-        setTimeout(() => ws.terminate(), 2_000).unref();
+      fail: (error) => {
+        if (closed) return;
+        link.send(encodeMessage(toErrorMessage(error)));
+        link.close();
+      },
+      close: () => {
+        if (closed) return;
+        // A peer that sent one bad frame is not trusted with the next: nothing more of it is read.
+        closed = true;
+        socket.end();
+        // A peer that never reads must not hold the socket.
+        setTimeout(() => socket.destroy(), 2_000).unref();
       },
     };
-    let closed = false;
-    ws.on('message', (data: Buffer, isBinary: boolean) => {
-      if (!isBinary) return link.close(4000, 'text frames are not part of the protocol');
-      handler.onFrame(link, data);
-    });
-    ws.on('close', () => {
+    const parser = new DataLinkParser(
+      {
+        chunkTarget: (chunkHeader) => handler.chunkTarget(link, chunkHeader),
+        // The rest of a read that held a bad frame is not handled.
+        onChunk: (chunkHeader, values) => {
+          if (!closed) handler.onChunk(link, chunkHeader, values);
+        },
+        onMessage: (frame) => {
+          if (!closed) handler.onMessage(link, frame);
+        },
+      },
+      { maxChunkFrameBytes: this.#o.maxChunkFrameBytes(), maxMessageBytes: this.#o.maxMessageBytes },
+    );
+    const feed = (bytes: Uint8Array): void => {
       if (closed) return;
+      try {
+        parser.feed(bytes);
+      } catch (error) {
+        link.fail(error);
+      }
+    };
+    socket.on('data', feed);
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => {
       closed = true;
+      this.#sockets.delete(socket);
       handler.onClose(link);
     });
-    ws.on('error', () => {
-      // 'close' follows.
-    });
     handler.onOpen(link);
+    if (head.byteLength > 0) feed(head);
   }
 
   async #route(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -11,13 +11,12 @@ import {
   assertSameProtocol,
   backoffDelay,
   chunkFrameBytes,
-  chunkKindOf,
-  decodeChunk,
   decodeMessage,
   encodeMessage,
   stateMessages,
   toErrorMessage,
   tokenMatches,
+  type ChunkHeader,
   type Message,
   type ShardSetupMessage,
 } from '@dtrain/protocol';
@@ -56,6 +55,11 @@ export interface ShardExit {
   readonly code: number;
   readonly reason: string;
 }
+
+/** cluster.chunkBytes at most (the config's limit). */
+const MAX_CHUNK_BYTES = 2 ** 30;
+/** A worker sends the shard only dataHello (and perhaps an error): small. */
+const MAX_WORKER_MESSAGE_BYTES = 1 << 16;
 
 /** WebSocket close codes (the coordinator's, for the codes it sends). */
 const CLOSE_PROTOCOL_ERROR = 4000;
@@ -104,6 +108,12 @@ export class ShardProcess implements DataPlaneHandler {
   readonly #workers = new Set<WorkerLink>();
   /** Workers that said hello during a commit: sent the whole new version after it. */
   readonly #awaiting = new Set<WorkerLink>();
+  /**
+   * Where each link's gradient chunk is received: one buffer per link (a
+   * chunk's bytes arrive over many reads, interleaved with other links'),
+   * reused for every chunk of that link.
+   */
+  readonly #staging = new WeakMap<WorkerLink, Float32Array>();
   #committing = false;
   /** Gradient payload bytes summed since the last commit or abort. */
   #bytesIn = 0;
@@ -120,7 +130,9 @@ export class ShardProcess implements DataPlaneHandler {
       host: options.host,
       port: options.port,
       token: options.token,
-      maxPayloadBytes: DEFAULT_MAX_MESSAGE_BYTES,
+      // Before the first setup the chunk size is not known: the job's largest allowed chunk.
+      maxChunkFrameBytes: () => chunkFrameBytes(this.#shard?.plan.chunkElements ?? MAX_CHUNK_BYTES / 4),
+      maxMessageBytes: MAX_WORKER_MESSAGE_BYTES,
       registry: this.#registry,
       ready: () => this.#shard !== undefined,
     });
@@ -184,9 +196,13 @@ export class ShardProcess implements DataPlaneHandler {
       this.#chain = this.#chain.then(() => this.#onControl(ws, data));
     });
     ws.on('error', (error) => this.#o.log.warn(`shard ${this.#o.index}: coordinator connection: ${error.message}`));
+    let opened = false;
+    ws.on('open', () => (opened = true));
     ws.on('close', (code, reason) => {
       if (this.#ws === ws) this.#ws = undefined;
       this.#prepared = undefined;
+      // The reconnect window counts from the loss of a working connection, not from when it opened.
+      if (opened) this.#lastConnected = Date.now();
       if (this.#finished) return;
       if (code === CLOSE_UNAUTHORIZED || code === CLOSE_REJECTED) return this.#reject(`the coordinator refused this shard (${code} ${reason.toString()})`);
       if (code === CLOSE_JOB_FINISHED && this.#o.linger !== true) return this.#finish({ code: 0, reason: 'job finished' });
@@ -344,7 +360,7 @@ export class ShardProcess implements DataPlaneHandler {
       outcome = await shard.commit(step, prepared.included, (parts) => {
         for (const link of recipients) {
           if (!this.#workers.has(link)) continue;
-          link.sendParts([parts.header, parts.payload]);
+          link.sendChunk(parts.header, parts.payload);
           bytesOut += parts.header.byteLength + parts.payload.byteLength;
         }
       });
@@ -392,58 +408,64 @@ export class ShardProcess implements DataPlaneHandler {
     // Nothing until the worker's dataHello.
   }
 
-  onFrame(link: WorkerLink, frame: Buffer): void {
+  chunkTarget(link: WorkerLink, header: ChunkHeader): Float32Array {
+    const workerId = link.workerId;
+    if (workerId === undefined) throw new ProtocolError('DTRAIN_PROTOCOL_MALFORMED', `expected dataHello first, got a ${header.kind}`);
+    if (header.kind !== 'gradientChunk') throw new ProtocolError('DTRAIN_PROTOCOL_MALFORMED', `a worker may not send ${header.kind}`);
+    if (header.workerId !== workerId) {
+      throw new ProtocolError('DTRAIN_PROTOCOL_MALFORMED', `gradientChunk.workerId: ${header.workerId} is not this connection's worker ${workerId}`);
+    }
+    let staging = this.#staging.get(link);
+    if (staging === undefined || staging.length < header.count) {
+      staging = new Float32Array(header.count);
+      this.#staging.set(link, staging);
+    }
+    return staging.subarray(0, header.count);
+  }
+
+  onChunk(link: WorkerLink, header: ChunkHeader, values: Float32Array): void {
+    const shard = this.#shard;
+    // Being set up, or applying a step: the chunk is for a version this shard is leaving (stale).
+    if (shard === undefined || this.#committing) return;
+    const outcome = shard.acceptChunk({ ...header, values });
+    if (outcome === 'malformed') {
+      return link.fail(
+        new ProtocolError('DTRAIN_PROTOCOL_MALFORMED', `gradientChunk: offset ${header.offset} with ${header.count} elements is not a chunk of shard ${this.#o.index}'s range (or its sample count changed mid-push)`),
+      );
+    }
+    if (outcome !== 'accepted' && outcome !== 'non-finite') return;
+    this.#bytesIn += header.count * 4;
+    const push = shard.push(header.workerId);
+    // Only the chunk that completes a push is accepted with it complete: one notice per push.
+    if (push?.complete === true && this.#ws?.readyState === WebSocket.OPEN) {
+      this.#ws.send(encodeMessage({ type: 'shardPush', step: push.step, workerId: header.workerId, sampleCount: push.sampleCount, nonFinite: push.nonFinite }));
+    }
+  }
+
+  onMessage(link: WorkerLink, frame: Uint8Array): void {
     try {
-      if (link.workerId === undefined) return this.#dataHello(link, frame);
-      if (chunkKindOf(frame) === undefined) {
-        const message = decodeMessage(frame);
-        if (message.type === 'heartbeat' || message.type === 'leave') return;
-        throw new ProtocolError('DTRAIN_PROTOCOL_MALFORMED', `a worker may not send ${message.type} to a shard`);
+      const message = decodeMessage(frame, { maxBytes: MAX_WORKER_MESSAGE_BYTES });
+      if (link.workerId !== undefined) {
+        if (message.type === 'error') this.#o.log.warn(`shard ${this.#o.index}: worker ${link.workerId} reported ${message.code}: ${message.message}`);
+        else throw new ProtocolError('DTRAIN_PROTOCOL_MALFORMED', `a worker may not send ${message.type} to a shard`);
+        return;
       }
-      this.#gradientChunk(link, link.workerId, frame);
+      if (message.type !== 'dataHello') throw new ProtocolError('DTRAIN_PROTOCOL_MALFORMED', `expected dataHello first, got ${message.type}`);
+      assertSameProtocol('dataHello.protocolVersion', 'worker', message.protocolVersion);
+      if (!tokenMatches(this.#o.token, message.token)) throw new ProtocolError('DTRAIN_PROTOCOL_MALFORMED', 'dataHello.token: wrong token');
+      link.workerId = message.workerId;
+      this.#workers.add(link);
+      this.#sendCurrent(link);
     } catch (error) {
       const report = toErrorMessage(error);
-      this.#o.log.warn(`shard ${this.#o.index}: worker ${link.workerId ?? `connection ${link.id}`}: ${report.code}: ${report.message}; closing its connection`);
-      link.send(encodeMessage(report));
-      link.close(CLOSE_PROTOCOL_ERROR, report.code);
+      this.#o.log.warn(`shard ${this.#o.index}: worker ${link.workerId ?? `link ${link.id}`}: ${report.code}: ${report.message}; closing its link`);
+      link.fail(error);
     }
   }
 
   onClose(link: WorkerLink): void {
     this.#workers.delete(link);
     this.#awaiting.delete(link);
-  }
-
-  #dataHello(link: WorkerLink, frame: Buffer): void {
-    const hello = decodeMessage(frame, { maxBytes: 1 << 16 });
-    if (hello.type !== 'dataHello') throw new ProtocolError('DTRAIN_PROTOCOL_MALFORMED', `expected dataHello first, got ${hello.type}`);
-    assertSameProtocol('dataHello.protocolVersion', 'worker', hello.protocolVersion);
-    if (!tokenMatches(this.#o.token, hello.token)) throw new ProtocolError('DTRAIN_PROTOCOL_MALFORMED', 'dataHello.token: wrong token');
-    link.workerId = hello.workerId;
-    this.#workers.add(link);
-    this.#sendCurrent(link);
-  }
-
-  #gradientChunk(link: WorkerLink, workerId: number, frame: Buffer): void {
-    const shard = this.#shard;
-    const chunk = decodeChunk(frame, shard === undefined ? DEFAULT_MAX_MESSAGE_BYTES : chunkFrameBytes(shard.plan.chunkElements));
-    if (chunk.kind !== 'gradientChunk') throw new ProtocolError('DTRAIN_PROTOCOL_MALFORMED', `a worker may not send ${chunk.kind}`);
-    if (chunk.workerId !== workerId) {
-      throw new ProtocolError('DTRAIN_PROTOCOL_MALFORMED', `gradientChunk.workerId: ${chunk.workerId} is not this connection's worker ${workerId}`);
-    }
-    // Being set up, or applying a step: the chunk is for a version this shard is leaving (stale).
-    if (shard === undefined || this.#committing) return;
-    const outcome = shard.acceptChunk(chunk);
-    if (outcome === 'malformed') {
-      throw new ProtocolError('DTRAIN_PROTOCOL_MALFORMED', `gradientChunk: offset ${chunk.offset} with ${chunk.count} elements is not a chunk of shard ${this.#o.index}'s range (or its sample count changed mid-push)`);
-    }
-    if (outcome !== 'accepted' && outcome !== 'non-finite') return;
-    this.#bytesIn += chunk.count * 4;
-    const push = shard.push(workerId);
-    // Only the chunk that completes a push is accepted with it complete: one notice per push.
-    if (push?.complete === true && this.#ws?.readyState === WebSocket.OPEN) {
-      this.#ws.send(encodeMessage({ type: 'shardPush', step: push.step, workerId, sampleCount: push.sampleCount, nonFinite: push.nonFinite }));
-    }
   }
 
   /** The current version to one worker, now or (during a commit) right after it. */
@@ -454,6 +476,6 @@ export class ShardProcess implements DataPlaneHandler {
       this.#awaiting.add(link);
       return;
     }
-    for (const parts of shard.currentChunks(0) as WeightsChunkParts[]) link.sendParts([parts.header, parts.payload]);
+    for (const parts of shard.currentChunks(0) as WeightsChunkParts[]) link.sendChunk(parts.header, parts.payload);
   }
 }

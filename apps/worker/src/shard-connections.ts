@@ -1,37 +1,58 @@
-import WebSocket from 'ws';
-import { DEFAULT_MAX_MESSAGE_BYTES, PROTOCOL_VERSION, backoffDelay, encodeMessage, type ShardDescriptor } from '@dtrain/protocol';
+import { connect, type Socket } from 'node:net';
+import {
+  DATA_LINK_UPGRADE,
+  DataLinkParser,
+  PROTOCOL_VERSION,
+  backoffDelay,
+  chunkFrameBytes,
+  chunkRecordHead,
+  encodeMessage,
+  recordLength,
+  type ChunkHeader,
+  type ShardDescriptor,
+} from '@dtrain/protocol';
 import type { ChunkSink } from './data-plane.js';
 
 export interface ShardConnectionsOptions {
-  /** The welcome's shards, in range order, each with its data-plane URL. */
+  /** The welcome's shards, in range order, each with its data-plane address (`ws://host:port`). */
   readonly shards: readonly ShardDescriptor[];
   readonly workerId: number;
   readonly token: string;
-  readonly ca?: string | Buffer;
-  /** Every binary message from any shard (weights chunks, errors), in each connection's order. */
-  readonly onFrame: (frame: Buffer) => void;
+  /** Elements of the job's largest chunk. */
+  readonly chunkElements: number;
+  /**
+   * A weights chunk from a shard. `values` is the link's receive buffer:
+   * read (copy) it before returning, it is overwritten by the next chunk.
+   */
+  readonly onChunk: (header: ChunkHeader, values: Float32Array) => void;
+  /** A message frame from a shard (an error report, before it closes the link). */
+  readonly onMessage: (frame: Uint8Array) => void;
   readonly log: { warn(message: string): void };
 }
 
+/** Socket reads land in one buffer per link, reused (no allocation per read). */
+const READ_BUFFER_BYTES = 256 * 1024;
+/** The upgrade answer is a few lines. */
+const MAX_HANDSHAKE_BYTES = 8192;
+
 interface Link {
   readonly shard: ShardDescriptor;
-  ws: WebSocket | undefined;
+  socket: Socket | undefined;
+  /** True once the upgrade was answered with 101. */
+  open: boolean;
   attempt: number;
 }
 
-/** Fills the WebSocket masking key with zeros: ws then skips masking (see the coordinator connection). */
-function zeroMask(mask: Uint8Array): void {
-  mask.fill(0);
-}
-
 /**
- * A worker's data-plane connections to the shard processes of the job it
- * joined: one per shard, each opened with dataHello (worker id and token)
- * and reopened with backoff whenever it drops (a restarted shard keeps its
- * URL). Gradient chunks go to the shard that owns their offset; weights
- * chunks from every shard go to `onFrame`. Whether the worker stays in the
- * job is the coordinator's call, so these never give up on their own;
- * `close` ends them.
+ * A worker's data links to the shard processes of the job it joined: one
+ * TCP connection per shard, upgraded from HTTP to `dtrain-data` (see
+ * @dtrain/protocol's data-link) and opened with dataHello. Reads go into a
+ * reused buffer and each weights chunk's payload is copied once, into a
+ * reused chunk buffer, as it arrives; gradient chunks are written as their
+ * head and a view of the shared gradients. A link that drops is reopened
+ * with backoff (a restarted shard keeps its address); whether the worker
+ * stays in the job is the coordinator's call, so these never give up on
+ * their own: `close` ends them.
  */
 export class ShardConnections {
   readonly #o: ShardConnectionsOptions;
@@ -40,47 +61,109 @@ export class ShardConnections {
 
   constructor(options: ShardConnectionsOptions) {
     this.#o = options;
-    this.#links = options.shards.map((shard) => ({ shard, ws: undefined, attempt: 0 }));
+    this.#links = options.shards.map((shard) => ({ shard, socket: undefined, open: false, attempt: 0 }));
     for (const link of this.#links) this.#open(link);
   }
 
-  /** A ChunkSink: sends the chunk at `offset` to the shard whose range holds it (dropped while that one is down). */
-  readonly send: ChunkSink = (header, payload, offset) => {
-    const ws = this.#links.find((l) => offset >= l.shard.start && offset < l.shard.end)?.ws;
-    if (ws === undefined || ws.readyState !== WebSocket.OPEN) return;
-    // Two fragments of one message: the header, then the payload straight from shared memory.
-    ws.send(header, { binary: true, fin: false });
-    ws.send(payload, { binary: true, fin: true });
+  /** A ChunkSink: sends the chunk at `offset` to the shard whose range holds it (dropped while that link is down). */
+  readonly send: ChunkSink = (head, payload, offset) => {
+    const link = this.#links.find((l) => offset >= l.shard.start && offset < l.shard.end);
+    const socket = link?.socket;
+    if (socket === undefined || link?.open !== true) return;
+    socket.cork();
+    socket.write(chunkRecordHead(head, payload.byteLength));
+    socket.write(payload);
+    socket.uncork();
   };
 
   close(): void {
     this.#closed = true;
-    for (const link of this.#links) link.ws?.close(1000, 'worker leaving the job');
+    for (const link of this.#links) link.socket?.destroy();
   }
 
   #open(link: Link): void {
     if (this.#closed) return;
-    const headers: Record<string, string> = {};
-    if (this.#o.token !== '') headers.authorization = `Bearer ${this.#o.token}`;
-    const ws = new WebSocket(link.shard.url, {
-      headers,
-      maxPayload: DEFAULT_MAX_MESSAGE_BYTES,
-      perMessageDeflate: false,
-      generateMask: zeroMask,
-      ...(this.#o.ca === undefined ? {} : { ca: this.#o.ca }),
+    const { host, port } = addressOf(link.shard.url);
+    const readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+    const received = new Float32Array(this.#o.chunkElements);
+    const parser = new DataLinkParser(
+      {
+        chunkTarget: (header) => {
+          if (header.kind !== 'weightsChunk') throw new Error(`a shard sent a ${header.kind}`);
+          return header.count <= received.length ? received.subarray(0, header.count) : new Float32Array(header.count);
+        },
+        onChunk: (header, values) => this.#o.onChunk(header, values),
+        onMessage: (frame) => this.#o.onMessage(frame),
+      },
+      { maxChunkFrameBytes: chunkFrameBytes(this.#o.chunkElements), maxMessageBytes: 1 << 20 },
+    );
+    let handshake = '';
+    const socket = connect({
+      host,
+      port,
+      noDelay: true,
+      onread: {
+        buffer: readBuffer,
+        callback: (bytes: number, buffer: Uint8Array): boolean => {
+          let data = buffer.subarray(0, bytes);
+          if (!link.open) {
+            handshake += Buffer.from(data).toString('latin1');
+            const end = handshake.indexOf('\r\n\r\n');
+            if (end < 0) {
+              if (handshake.length > MAX_HANDSHAKE_BYTES) socket.destroy(new Error('no answer to the upgrade'));
+              return true;
+            }
+            const status = handshake.slice(0, handshake.indexOf('\r\n'));
+            if (!/^HTTP\/1\.1 101 /.test(status)) {
+              socket.destroy(new Error(`the shard answered the upgrade with ${JSON.stringify(status)}`));
+              return false;
+            }
+            link.open = true;
+            link.attempt = 0;
+            socket.write(helloRecord(this.#o.workerId, this.#o.token));
+            // Bytes after the answer are already records.
+            data = data.subarray(data.byteLength - (handshake.length - end - 4));
+          }
+          try {
+            parser.feed(data);
+          } catch (error) {
+            socket.destroy(error instanceof Error ? error : new Error(String(error)));
+            return false;
+          }
+          return true;
+        },
+      },
     });
-    ws.binaryType = 'nodebuffer';
-    link.ws = ws;
-    ws.on('open', () => {
-      link.attempt = 0;
-      ws.send(encodeMessage({ type: 'dataHello', protocolVersion: PROTOCOL_VERSION, token: this.#o.token, workerId: this.#o.workerId }));
+    link.socket = socket;
+    link.open = false;
+    socket.on('connect', () => {
+      const auth = this.#o.token === '' ? '' : `Authorization: Bearer ${this.#o.token}\r\n`;
+      socket.write(`GET / HTTP/1.1\r\nHost: ${host}:${port}\r\nConnection: Upgrade\r\nUpgrade: ${DATA_LINK_UPGRADE}\r\n${auth}\r\n`);
     });
-    ws.on('message', (data: Buffer) => this.#o.onFrame(data));
-    ws.on('error', (error) => this.#o.log.warn(`shard ${link.shard.url}: ${error.message}`));
-    ws.on('close', () => {
-      if (link.ws === ws) link.ws = undefined;
+    socket.on('error', (error) => this.#o.log.warn(`shard ${link.shard.url}: ${error.message}`));
+    socket.on('close', () => {
+      if (link.socket === socket) {
+        link.socket = undefined;
+        link.open = false;
+      }
       if (this.#closed) return;
       setTimeout(() => this.#open(link), backoffDelay(link.attempt++, { capMs: 2_000 }));
     });
   }
+}
+
+/** The dataHello record that opens a link. */
+function helloRecord(workerId: number, token: string): Uint8Array {
+  const frame = encodeMessage({ type: 'dataHello', protocolVersion: PROTOCOL_VERSION, token, workerId });
+  const record = new Uint8Array(4 + frame.byteLength);
+  record.set(recordLength(frame.byteLength));
+  record.set(frame, 4);
+  return record;
+}
+
+/** Host and port of a shard's advertised address (`ws://host:port`, the scheme is not looked at). */
+export function addressOf(url: string): { host: string; port: number } {
+  const parsed = new URL(url);
+  const port = Number(parsed.port === '' ? 7100 : parsed.port);
+  return { host: parsed.hostname.replace(/^\[|\]$/g, ''), port };
 }

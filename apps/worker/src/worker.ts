@@ -15,6 +15,8 @@ import {
   encodeMessage,
   toErrorMessage,
   type AssignmentMessage,
+  type Chunk,
+  type ChunkHeader,
   type Message,
   type WelcomeMessage,
 } from '@dtrain/protocol';
@@ -203,8 +205,12 @@ export class Worker {
       this.#chain = this.#chain.then(() => this.#onFrame(ws, data));
     });
     ws.on('error', (error) => this.#o.log.warn(`connection: ${error.message}`));
+    let opened = false;
+    ws.on('open', () => (opened = true));
     ws.on('close', (code, reason) => {
       if (this.#ws === ws) this.#ws = undefined;
+      // The reconnect window counts from the loss of a working connection, not from when it opened.
+      if (opened) this.#lastConnected = Date.now();
       this.#idle.reset();
       this.#job?.shards?.close();
       this.#job = undefined;
@@ -320,6 +326,7 @@ export class Worker {
       shards: undefined,
       waiting: undefined,
       chain: Promise.resolve(),
+      queued: 0,
     };
     if (remote > 0) {
       // Each shard's weights arrive on its own connection, in that connection's order.
@@ -327,11 +334,10 @@ export class Worker {
         shards: welcome.shards,
         workerId: welcome.workerId,
         token: this.#o.token ?? '',
-        ...(this.#o.ca === undefined ? {} : { ca: this.#o.ca }),
+        chunkElements: plan.chunkElements,
         log: this.#o.log,
-        onFrame: (frame) => {
-          job.chain = job.chain.then(() => this.#shardFrame(job, frame));
-        },
+        onChunk: (header, values) => this.#shardChunk(job, header, values),
+        onMessage: (frame) => this.#shardMessage(frame),
       });
     }
     this.#job = job;
@@ -351,9 +357,53 @@ export class Worker {
   async #weightsChunk(frame: Buffer, job = this.#requireJob()): Promise<void> {
     const chunk = decodeChunk(frame, job.maxChunkBytes);
     if (chunk.kind !== 'weightsChunk') throw new WorkerError('DTRAIN_WORKER_REJECTED', `unexpected ${chunk.kind} from the coordinator`);
-    const started = performance.now();
     // The thread may still be copying the previous version out of the shared buffer.
     if (!job.thread.weightsWritable) await job.handOver;
+    this.#acceptWeights(job, chunk);
+  }
+
+  /**
+   * A weights chunk from a shard's data link. `values` is the link's
+   * receive buffer: taken at once when the weights are writable (the usual
+   * case), else copied and queued behind the hand-over in progress.
+   */
+  #shardChunk(job: JoinedJob, header: ChunkHeader, values: Float32Array): void {
+    if (this.#finished || this.#job !== job) return;
+    if (job.queued === 0 && job.thread.weightsWritable) {
+      this.#acceptWeightsReporting(job, { ...header, values });
+      return;
+    }
+    const chunk = { ...header, values: values.slice() };
+    job.queued += 1;
+    job.chain = job.chain
+      .then(async () => {
+        if (!job.thread.weightsWritable) await job.handOver;
+        if (this.#job === job) this.#acceptWeightsReporting(job, chunk);
+      })
+      .finally(() => (job.queued -= 1));
+  }
+
+  #acceptWeightsReporting(job: JoinedJob, chunk: Chunk): void {
+    try {
+      this.#acceptWeights(job, chunk);
+    } catch (error) {
+      const report = toErrorMessage(error);
+      this.#o.log.error(`shard data: ${report.code}: ${report.message}`);
+    }
+  }
+
+  #shardMessage(frame: Uint8Array): void {
+    try {
+      const message = decodeMessage(frame);
+      if (message.type === 'error') this.#o.log.warn(`a shard reported ${message.code}: ${message.message}`);
+    } catch (error) {
+      this.#o.log.warn(`shard data: ${toErrorMessage(error).message}`);
+    }
+  }
+
+  /** Copies a weights chunk into the shared weights; a whole version is handed to the model, and an assignment waiting for it runs. */
+  #acceptWeights(job: JoinedJob, chunk: Chunk): void {
+    const started = performance.now();
     if (job.receiver.accept(chunk, job.thread.weights)) {
       job.version = chunk.version;
       job.handOver = job.thread.setWeights(chunk.version);
@@ -366,19 +416,6 @@ export class Worker {
       }
     }
     this.#idle.busy(performance.now() - started);
-  }
-
-  /** A frame from a shard process: a weights chunk, or its report of an error (after which it closes that connection). */
-  async #shardFrame(job: JoinedJob, frame: Buffer): Promise<void> {
-    if (this.#finished || this.#job !== job) return;
-    try {
-      if (chunkKindOf(frame) !== undefined) return await this.#weightsChunk(frame, job);
-      const message = decodeMessage(frame);
-      if (message.type === 'error') this.#o.log.warn(`a shard reported ${message.code}: ${message.message}`);
-    } catch (error) {
-      const report = toErrorMessage(error);
-      this.#o.log.error(`shard data: ${report.code}: ${report.message}`);
-    }
   }
 
   /** Runs an assignment that waited for its weights, reporting a failure as the ordered path does. */
@@ -480,6 +517,7 @@ interface JoinedJob {
   shards: ShardConnections | undefined;
   /** An assignment whose weights version is still arriving from the shards. */
   waiting: { readonly ws: WebSocket; readonly assignment: AssignmentMessage } | undefined;
-  /** Frames from the shards, handled in order. */
+  /** Shard chunks that could not be taken at once, handled in order. */
   chain: Promise<void>;
+  queued: number;
 }

@@ -121,11 +121,27 @@ export function encodeChunk(header: Omit<ChunkHeader, 'count'>, values: Float32A
  * Throws ProtocolError (TRUNCATED, MALFORMED, VERSION, UNKNOWN_TYPE, OVERSIZED).
  */
 export function decodeChunk(frame: Uint8Array, maxBytes = Number.POSITIVE_INFINITY): Chunk {
+  const header = decodeChunkHeader(frame, frame.byteLength, maxBytes);
+  const address = frame.byteOffset + CHUNK_PAYLOAD_OFFSET;
+  const values =
+    address % 4 === 0
+      ? new Float32Array(frame.buffer, address, header.count)
+      : new Float32Array(new Uint8Array(frame.subarray(CHUNK_PAYLOAD_OFFSET)).buffer);
+  return { ...header, values };
+}
+
+/**
+ * Reads the prefix and header of a chunk frame of `length` bytes (the first
+ * CHUNK_PAYLOAD_OFFSET of them are in `head`), with every check of
+ * `decodeChunk` but the payload's: for a stream that places the payload
+ * itself (the data link).
+ */
+export function decodeChunkHeader(head: Uint8Array, length: number, maxBytes = Number.POSITIVE_INFINITY): ChunkHeader {
   assertLittleEndianHost();
   if (!(maxBytes >= 0)) throw new RangeError(`decodeChunk: maxBytes must be a number ≥ 0, got ${maxBytes}`);
-  const length = frame.byteLength;
+  const frame = head;
   if (length > maxBytes) throw new ProtocolError(ProtocolErrorCode.OVERSIZED, `chunk frame of ${length} bytes exceeds maxBytes ${maxBytes}`);
-  if (length < CHUNK_PAYLOAD_OFFSET) {
+  if (length < CHUNK_PAYLOAD_OFFSET || head.byteLength < CHUNK_PAYLOAD_OFFSET) {
     throw new ProtocolError(ProtocolErrorCode.TRUNCATED, `chunk frame of ${length} bytes is shorter than its ${CHUNK_PAYLOAD_OFFSET}-byte prefix and header`);
   }
   if (frame[0] !== FRAME_MAGIC[0] || frame[1] !== FRAME_MAGIC[1]) throw new ProtocolError(ProtocolErrorCode.MALFORMED, 'chunk frame: bad magic');
@@ -144,10 +160,5 @@ export function decodeChunk(frame: Uint8Array, maxBytes = Number.POSITIVE_INFINI
   const expected = chunkFrameBytes(count);
   if (length < expected) throw new ProtocolError(ProtocolErrorCode.TRUNCATED, `${kind}: ${length} bytes, its header says ${count} elements (${expected} bytes)`);
   if (length > expected) throw new ProtocolError(ProtocolErrorCode.MALFORMED, `${kind}: ${length - expected} trailing bytes after ${count} elements`);
-  const address = frame.byteOffset + CHUNK_PAYLOAD_OFFSET;
-  const values =
-    address % 4 === 0
-      ? new Float32Array(frame.buffer, address, count)
-      : new Float32Array(new Uint8Array(frame.subarray(CHUNK_PAYLOAD_OFFSET)).buffer);
-  return { kind, workerId: u32(0), step: u32(1), version: u32(2), sampleCount: u32(3), offset: u32(4), count, values };
+  return { kind, workerId: u32(0), step: u32(1), version: u32(2), sampleCount: u32(3), offset: u32(4), count };
 }

@@ -40,3 +40,5 @@ export {
 export { stateMessages, SlotCollector } from './state-slots.js';
 export { tokenMatches } from './token-match.js';
 export { backoffDelay, type BackoffOptions } from './backoff.js';
+export { DataLinkParser, DATA_LINK_UPGRADE, RECORD_LENGTH_BYTES, recordLength, chunkRecordHead, type DataLinkHandler, type DataLinkLimits } from './data-link.js';
+export { decodeChunkHeader } from './chunk-frame.js';
