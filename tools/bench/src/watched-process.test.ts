@@ -25,4 +25,13 @@ describe('spawnWatched', () => {
     expect(exit).toMatchObject({ code: 2, timedOut: false });
     expect(() => expectSuccess(exit)).toThrow('failer exited with 2; its last lines:\n  bad flag');
   });
+
+  it.runIf(process.platform === 'linux')('runs node under a launcher that execs it, and hands over stdout line by line', async () => {
+    const lines: string[] = [];
+    // `env VAR=1 node …` execs node, as `ip netns exec` does: the pid is node's own.
+    const p = spawnWatched(['-e', "console.log('a ' + process.env.VIA + ' ' + process.pid); console.log('b')"], { label: 'launched', timeoutMs: 30_000, launcher: ['env', 'VIA=env'], onStdoutLine: (l) => lines.push(l) });
+    const exit = expectSuccess(await p.exited);
+    expect(lines).toEqual([`a env ${p.pid}`, 'b']);
+    expect(exit.stdout).toBe(`a env ${p.pid}\nb\n`);
+  });
 });

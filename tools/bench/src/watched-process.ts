@@ -28,6 +28,14 @@ export interface WatchOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Called with every stderr line as it arrives. */
   readonly onStderrLine?: (line: string) => void;
+  /** Called with every stdout line as it arrives (stdout is collected either way). */
+  readonly onStdoutLine?: (line: string) => void;
+  /**
+   * Runs node under this command, e.g. `['ip', 'netns', 'exec', NS]`. It must
+   * exec node (as `ip netns exec` does) so that the pid, the peak RSS and the
+   * kill signal are node's. Default: none, node is started directly.
+   */
+  readonly launcher?: readonly string[];
 }
 
 /** A `node` child whose peak RSS is sampled every RSS_POLL_MS and whose life is bounded. */
@@ -49,7 +57,8 @@ export function killWatchedChildren(): void {
 export function spawnWatched(args: readonly string[], o: WatchOptions): WatchedProcess {
   const started = performance.now();
   // Children run with this process's V8 heap flags (the bench scripts set the one dtrain's own scripts use).
-  const child = spawn(process.execPath, [...heapFlags(), ...args], { env: o.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [command, ...launcherArgs] = [...(o.launcher ?? []), process.execPath];
+  const child = spawn(command ?? process.execPath, [...launcherArgs, ...heapFlags(), ...args], { env: o.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
   const pid = child.pid ?? -1;
   let peak = 0;
@@ -64,8 +73,15 @@ export function spawnWatched(args: readonly string[], o: WatchOptions): WatchedP
     child.kill('SIGKILL');
   }, o.timeoutMs);
   let stdout = '';
+  let stdoutPartial = '';
   child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (chunk: string) => (stdout += chunk));
+  child.stdout.on('data', (chunk: string) => {
+    stdout += chunk;
+    if (o.onStdoutLine === undefined) return;
+    const lines = (stdoutPartial + chunk).split('\n');
+    stdoutPartial = lines.pop() ?? '';
+    for (const line of lines) o.onStdoutLine(line);
+  });
   const tail: string[] = [];
   let partial = '';
   child.stderr.setEncoding('utf8');

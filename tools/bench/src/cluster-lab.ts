@@ -1,0 +1,277 @@
+/**
+ * `pnpm bench:cluster`: scaling beyond one machine, simulated. A lab of
+ * Linux network namespaces (netns-lab.ts), one per host, each host's link
+ * shaped with tc tbf to R in and R out: the coordinator's host, one host per
+ * parameter-server shard (`dtrain ps`) and one per worker (`dtrain worker
+ * --simulate-compute-ms`: a timer instead of tfjs, so only the data plane is
+ * timed). For K = 0 (the shard inside the coordinator), 1, 2, 4 shards it
+ * runs the same job and prints the steady step time (steps after the first,
+ * which ships data and initial weights) beside what a parameter server with
+ * K shards can reach, max(2M/B, 2NM/(KB)) (BytePS, OSDI'20), with B both the
+ * nominal rate and the rate raw TCP measured between two lab hosts.
+ *
+ * Run: `node dist/cluster-lab.js [--short] [--json FILE] [--rate MBIT]
+ * [--shards 0,1,2,4] [--steps N]`. `--short` (CI): a small model, 2 workers,
+ * K ∈ {0, 2}, a few steps, under 90 s. Exit 0 whatever the ratios (a
+ * benchmark reports, it does not assert); 1 when the lab or a run breaks;
+ * 0 with a loud SKIPPED line when namespaces cannot be made here (not root,
+ * no iproute2, no veth/bridge/tbf); 2 on a bad flag.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { stringify } from 'yaml';
+import { CLUSTER_TARGET, clusterRow, psBoundSeconds, steadySteps, type ClusterRow } from './cluster-bound.js';
+import { cpuShares } from './cpu-times.js';
+import { boundTable, trafficTable, type SkippedShards, type TrafficRow } from './cluster-table.js';
+import { measureLinkRate, type LinkRate } from './lab-link-rate.js';
+import { runLabJob } from './lab-job.js';
+import { mlpJob, mlpParams, type MlpWidths } from './mlp-jobs.js';
+import { NetnsLab, labUnavailable, removeStaleLabs, type LabHost, type ShaperCounters } from './netns-lab.js';
+import { formatTable, num } from './table.js';
+import { killWatchedChildren } from './watched-process.js';
+
+/**
+ * Each link's rate by default, Mbit/s. Chosen by measurement on the 2-core
+ * machine this was written on (see the README): fast enough that a step
+ * moves hundreds of MB in seconds, slow enough that the job's processes on
+ * two cores keep up with every link at once.
+ */
+const DEFAULT_RATE_MBIT = 500;
+/** Why DEFAULT_RATE_MBIT, printed with it. */
+const DEFAULT_RATE_WHY =
+  'the default: with 4 shards every link is busy at once and a step cost the processes about 2 CPU-seconds, so at 1 Gbit/s ' +
+  '(bound 1.08 s) the 2 cores, not the links, were the limit (1.5x the bound); at 500 Mbit/s the job used under half of them';
+/** Simulated compute per step, ms: small against the seconds a step's transfers take. */
+const SIMULATE_COMPUTE_MS = 10;
+const BATCH = 16;
+const TOKEN = 'dtrain-cluster-lab-token';
+
+interface Plan {
+  readonly label: string;
+  /** The MLP's layer widths (its float32 weights are M). */
+  readonly widths: MlpWidths;
+  /** Worker hosts, N. */
+  readonly workers: number;
+  /** The K's to run; 0 = the shard inside the coordinator. */
+  readonly shards: readonly number[];
+  /** Steps per run, the first (data, initial weights) included. */
+  readonly steps: number;
+  /** Raw TCP rounds between two lab hosts, before the runs and again after them. */
+  readonly linkRounds: number;
+  /** Seconds per round. */
+  readonly linkSeconds: number;
+}
+
+const FULL: Plan = { label: 'full', widths: [2048, 4096, 2048, 10], workers: 4, shards: [0, 1, 2, 4], steps: 6, linkRounds: 3, linkSeconds: 1 };
+const SHORT: Plan = { label: 'short', widths: [1024, 1024, 1024, 10], workers: 2, shards: [0, 2], steps: 5, linkRounds: 1, linkSeconds: 1 };
+
+const usage = (message: string): never => {
+  process.stderr.write(`cluster-lab: ${message}\nusage: cluster-lab [--short] [--json FILE] [--rate MBIT] [--shards 0,1,2,4] [--steps N]\n`);
+  process.exit(2);
+};
+const { values: flags } = parseArgs({
+  options: { short: { type: 'boolean' }, json: { type: 'string' }, rate: { type: 'string' }, shards: { type: 'string' }, steps: { type: 'string' } },
+});
+const base = flags.short === true ? SHORT : FULL;
+const rateMbit = flags.rate === undefined ? DEFAULT_RATE_MBIT : Number(flags.rate);
+if (!Number.isFinite(rateMbit) || rateMbit < 1 || rateMbit > 100_000) usage(`--rate: expected Mbit/s from 1 to 100000, got ${JSON.stringify(flags.rate)}`);
+const shardList = flags.shards === undefined ? base.shards : flags.shards.split(',').map((s) => Number(s.trim()));
+if (shardList.length === 0 || !shardList.every((k) => Number.isInteger(k) && k >= 0 && k <= 8)) usage(`--shards: expected a comma-separated list of shard counts 0..8, got ${JSON.stringify(flags.shards)}`);
+const steps = flags.steps === undefined ? base.steps : Number(flags.steps);
+if (!Number.isInteger(steps) || steps < 3 || steps > 1000) usage(`--steps: expected a whole number from 3 (one first step, two steady ones) to 1000, got ${JSON.stringify(flags.steps)}`);
+const plan: Plan = { ...base, shards: [...new Set(shardList)].sort((a, b) => a - b), steps };
+
+const say = (text: string): void => void process.stdout.write(`${text}\n`);
+const progress = (text: string): void => void process.stderr.write(`cluster lab: ${text}\n`);
+const figures: Record<string, unknown> = {};
+const writeJson = (): void => {
+  if (flags.json !== undefined) writeFileSync(flags.json, `${JSON.stringify(figures, null, 2)}\n`);
+};
+
+const started = performance.now();
+const rateBitsPerSecond = rateMbit * 1e6;
+const nominalBytesPerSecond = rateBitsPerSecond / 8;
+const modelBytes = mlpParams(plan.widths) * 4;
+figures.plan = { ...plan, rateMbit, simulateComputeMs: SIMULATE_COMPUTE_MS, batchSize: BATCH, modelBytes, target: CLUSTER_TARGET };
+
+const unavailable = labUnavailable();
+if (unavailable !== undefined) {
+  say(`*** SKIPPED: the cluster lab (network namespaces, veth, bridge, tc tbf) cannot be built here: ${unavailable}. Run it as root on Linux with iproute2. ***`);
+  figures.skipped = unavailable;
+  writeJson();
+  process.exit(0);
+}
+const dist = fileURLToPath(new URL('.', import.meta.url));
+const cli = join(resolve(dist, '../../..'), 'apps/cli/dist/main.js');
+if (!existsSync(cli)) {
+  process.stderr.write(`cluster-lab: ${cli} is missing: build first (pnpm build)\n`);
+  process.exit(1);
+}
+// `dtrain ps` (shard processes) may not exist yet in this build: then only K = 0 runs, and the rest say why.
+const psAvailable = /^\s*dtrain ps\b/m.test(execFileSync(process.execPath, [cli, '--help'], { encoding: 'utf8' }));
+const skipped: SkippedShards[] = psAvailable ? [] : plan.shards.filter((k) => k > 0).map((shards) => ({ shards, reason: 'this build has no `dtrain ps`' }));
+const shardCounts = plan.shards.filter((k) => k === 0 || psAvailable);
+
+const stale = removeStaleLabs();
+if (stale.length > 0) progress(`removed ${stale.length} namespace(s) left by an earlier lab that was killed: ${stale.join(', ')}`);
+const lab = new NetnsLab({ rateBitsPerSecond });
+const work = mkdtempSync(join(tmpdir(), 'dtrain-cluster-lab-'));
+const cleanUp = (): void => {
+  killWatchedChildren();
+  lab.destroy();
+  rmSync(work, { recursive: true, force: true });
+};
+process.once('exit', cleanUp);
+// Every process and command has a time limit already; this one bounds the whole, whatever hangs in between.
+const deadlineSeconds = 60 + 2 * plan.linkRounds * (plan.linkSeconds + 30) + shardCounts.reduce((t, k) => t + runTimeoutMs(k) / 1000, 0);
+setTimeout(() => {
+  say(`*** THE CLUSTER LAB BROKE: still running after its time limit of ${num(deadlineSeconds, 0)} s; torn down ***`);
+  cleanUp();
+  process.exit(1);
+}, deadlineSeconds * 1000).unref();
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  process.once(signal, () => {
+    progress(`${signal}: tearing the lab down`);
+    cleanUp();
+    process.exit(code);
+  });
+}
+
+const rows: ClusterRow[] = [];
+const traffic: TrafficRow[] = [];
+const runs: Record<string, unknown>[] = [];
+try {
+  say(
+    `dtrain cluster lab (${plan.label}): ${plan.workers} simulated-compute workers (${SIMULATE_COMPUTE_MS} ms/step), ` +
+      `a ${num(modelBytes / 1e6, 1)} MB MLP (${plan.widths.join('-')}, SGD, batch ${BATCH}), ${plan.steps} steps per run; ` +
+      `every host's link shaped to ${rateMbit} Mbit/s each way (tc tbf)${flags.rate === undefined ? ` (${DEFAULT_RATE_WHY})` : ''}\n`,
+  );
+  if (!psAvailable) say(`*** K ≥ 1 NOT RUN: this build of dtrain has no \`dtrain ps\` (shard processes); only K = 0 (the shard inside the coordinator) ran. ***\n`);
+  const maxShards = Math.max(0, ...shardCounts);
+  const coordinator = lab.addHost('coord', 1);
+  const shardHosts = Array.from({ length: maxShards }, (_, i) => lab.addHost(`ps${i}`, 10 + i));
+  const workerHosts = Array.from({ length: plan.workers }, (_, i) => lab.addHost(`w${i}`, 100 + i));
+  progress(`${lab.namespaces.length} namespaces up (a bridge, ${lab.hosts.size} hosts); measuring the link`);
+
+  const linkBefore = await measureLinkRate(lab, workerHosts[0] ?? coordinator, coordinator, { rounds: plan.linkRounds, secondsPerRound: plan.linkSeconds });
+  for (const shards of shardCounts) {
+    const hosts = { coordinator, shards: shardHosts.slice(0, shards), workers: workerHosts };
+    const bound = psBoundSeconds({ modelBytes, workers: plan.workers, shards, bytesPerSecond: nominalBytesPerSecond });
+    const job = labJob(shards, bound);
+    const configPath = join(work, `${job.name}.yaml`);
+    writeFileSync(configPath, stringify(job));
+    const outDir = join(work, job.name);
+    const timeoutMs = runTimeoutMs(shards);
+    progress(`K = ${shards}: ${plan.steps} steps, bound ${num(bound, 2)} s/step (each process is killed after ${num(timeoutMs / 1000, 0)} s)`);
+    const before = counters([coordinator, ...hosts.shards, ...workerHosts]);
+    const result = await runLabJob({ lab, cli, configPath, outDir, ...hosts, simulateComputeMs: SIMULATE_COMPUTE_MS, token: TOKEN, timeoutMs });
+    const after = counters([coordinator, ...hosts.shards, ...workerHosts]);
+    rmSync(outDir, { recursive: true, force: true });
+    const steady = steadySteps(result.firstReading, result.lastReading);
+    if (steady === undefined) throw new Error(`K = ${shards}: no steady step to time (the probe's first reading was at step ${result.firstReading.count} of ${result.lastReading.count})`);
+    const row = clusterRow(
+      {
+        shards,
+        workers: plan.workers,
+        modelBytes,
+        steps: result.summary.steps,
+        steadySteps: steady.steps,
+        steadyStepSeconds: steady.periodSeconds,
+        steadyWallSeconds: steady.wallSeconds,
+        meanStepSeconds: result.summary.timing.meanStepSeconds,
+        processSeconds: result.coordinator.seconds,
+      },
+      nominalBytesPerSecond,
+      linkBefore.bytesPerSecond,
+    );
+    rows.push(row);
+    const delta = (h: LabHost): { sent: number; received: number } => ({
+      sent: (after.get(h.name)?.sentBytes ?? 0) - (before.get(h.name)?.sentBytes ?? 0),
+      received: (after.get(h.name)?.receivedBytes ?? 0) - (before.get(h.name)?.receivedBytes ?? 0),
+    });
+    const dropped = [...after].reduce((n, [name, c]) => n + c.dropped - (before.get(name)?.dropped ?? 0), 0);
+    const t: TrafficRow = {
+      shards,
+      steps: result.summary.steps,
+      coordinator: delta(coordinator),
+      shardHosts: hosts.shards.map(delta),
+      workerHosts: workerHosts.map(delta),
+      dropped,
+      cpu: cpuShares(result.firstCpu, result.lastCpu),
+      peakRssBytes: { coordinator: result.coordinator.peakRssBytes, shards: result.shards.map((s) => s.peakRssBytes), workers: result.workers.map((w) => w.peakRssBytes) },
+    };
+    traffic.push(t);
+    runs.push({ ...row, traffic: t, firstReading: result.firstReading, lastReading: result.lastReading, shardsTerminated: result.shardsTerminated });
+    progress(`K = ${shards}: steady ${num(steady.periodSeconds, 2)} s/step = ${num(row.ratio, 2)}x the bound`);
+  }
+  const linkAfter = await measureLinkRate(lab, workerHosts[0] ?? coordinator, coordinator, { rounds: plan.linkRounds, secondsPerRound: plan.linkSeconds });
+  report(linkBefore, linkAfter, rows, traffic);
+  figures.link = { nominalBytesPerSecond, before: linkBefore, after: linkAfter };
+  figures.skippedShards = skipped;
+} catch (error) {
+  const message = error instanceof Error ? error.message : String(error);
+  say(`*** THE CLUSTER LAB BROKE: ${message} ***`);
+  if (rows.length > 0) say(`\nThe runs that finished before it broke:\n${boundTable(rows)}`);
+  figures.failed = message;
+  process.exitCode = 1;
+} finally {
+  figures.runs = runs;
+  figures.seconds = (performance.now() - started) / 1000;
+  cleanUp();
+  writeJson();
+}
+
+/** The job every run trains: the plan's MLP, `shards` shard processes, deadlines far above the bound. */
+function labJob(shards: number, boundSeconds: number): Record<string, unknown> & { readonly name: string } {
+  const job = mlpJob({ name: `lab-k${shards}`, widths: plan.widths, steps: plan.steps, workers: plan.workers, batchSize: BATCH, optimizer: { name: 'sgd', learningRate: 0.01 } });
+  const cluster = job.cluster as Record<string, unknown>;
+  return {
+    ...job,
+    cluster: {
+      ...cluster,
+      ...(shards === 0 ? {} : { psShards: shards }),
+      // A slow link is not a dead worker: the step deadline and heartbeat timeout scale with the bound.
+      stepTimeoutMs: Math.max(30_000, Math.round(10 * boundSeconds * 1000)),
+      heartbeatTimeoutMs: Math.max(10_000, Math.round(4 * boundSeconds * 1000)),
+    },
+  };
+}
+
+/** Each process of a run is killed after this long: start-up, the first step (data, initial weights), then steps at up to 4x the bound. */
+function runTimeoutMs(shards: number): number {
+  const bound = psBoundSeconds({ modelBytes, workers: plan.workers, shards, bytesPerSecond: nominalBytesPerSecond });
+  return Math.round(60_000 + (plan.steps + 2) * 4 * bound * 1000);
+}
+
+function counters(hosts: readonly LabHost[]): Map<string, ShaperCounters> {
+  return new Map(hosts.map((h) => [h.name, lab.shaperCounters(h)]));
+}
+
+function report(linkBefore: LinkRate, linkAfter: LinkRate, rows: readonly ClusterRow[], traffic: readonly TrafficRow[]): void {
+  say(`1. Link: raw TCP, one Node process to another, ${linkBefore.from} → ${linkBefore.to} through both shapers and the bridge (4 MiB writes)`);
+  const all = [...linkBefore.rounds.map((r) => ({ r, when: 'before the runs' })), ...linkAfter.rounds.map((r) => ({ r, when: 'after the runs' }))];
+  say(formatTable(['round', 'when', 'MB', 'seconds', 'Mbit/s'], all.map(({ r, when }, i) => [String(i + 1), when, num(r.bytes / 1e6, 0), num(r.seconds, 2), num((r.bytesPerSecond * 8) / 1e6, 0)])));
+  say(
+    `measured B (median before the runs): ${num((linkBefore.bytesPerSecond * 8) / 1e6, 0)} Mbit/s = ${num(linkBefore.bytesPerSecond / 1e6, 1)} MB/s of payload, ` +
+      `${num((linkBefore.bytesPerSecond * 8) / rateBitsPerSecond * 100, 0)}% of the nominal ${rateMbit} Mbit/s (TCP/IP headers count against tbf's rate)\n`,
+  );
+  say(`2. Steady step time against the parameter-server bound max(2M/B, 2NM/(KB)) (M = ${num(modelBytes / 1e6, 1)} MB, N = ${plan.workers}; K = 0 is bounded as K = 1)`);
+  say(boundTable(rows, skipped));
+  const met = rows.filter((r) => r.targetMet).length;
+  const metMeasured = rows.filter((r) => r.measuredTargetMet).length;
+  say(
+    `\nTarget: steady step ≤ ${CLUSTER_TARGET}x the bound: ${met} of ${rows.length} rows at the nominal rate, ${metMeasured} of ${rows.length} at the measured one` +
+      `${skipped.length > 0 ? `; ${skipped.length} K not run (${skipped[0]?.reason ?? ''})` : ''}.` +
+      ` Steady = the steps after the first (which ships the data and the initial weights), commit to commit (dtrain_last_step_timestamp_seconds).\n`,
+  );
+  say(
+    '3. Where the bytes went: MB per step through each host\'s shapers (all steps, the first included; headers included); ' +
+      `CPU: share of the machine's ${availableParallelism()} cores over the steady steps, busy (any work) / used by the job's processes; peak RSS`,
+  );
+  say(trafficTable(traffic));
+  say(`\n(the lab took ${num((performance.now() - started) / 1000, 0)} s)`);
+}
