@@ -271,10 +271,11 @@ export class RemoteShards implements ShardSet {
         version,
         ...(header === undefined ? {} : { optimizerState: header }),
       });
-      for (const message of stateMessages(generation, 'weights', state.weights.subarray(start, end), this.plan.chunkElements)) this.#send(link, message);
+      // A chunk at a time, each once the previous one is written: the whole state queued at once would be a second copy of it.
+      for (const message of stateMessages(generation, 'weights', state.weights.subarray(start, end), this.plan.chunkElements)) await this.#sendWritten(link, message);
       for (const name of header?.arrays ?? []) {
         const array = (state.optimizerState as OptimizerState).arrays[name] as Float32Array;
-        for (const message of stateMessages(generation, name, array.subarray(start, end), this.plan.chunkElements)) this.#send(link, message);
+        for (const message of stateMessages(generation, name, array.subarray(start, end), this.plan.chunkElements)) await this.#sendWritten(link, message);
       }
       this.#send(link, { type: 'shardSetupDone', generation });
     }
@@ -454,6 +455,12 @@ export class RemoteShards implements ShardSet {
       link.waiter?.reject(new JobError('DTRAIN_JOB_INTERNAL', `a ${type} request replaced a pending ${link.waiter.type}`));
       link.waiter = { type, resolve, reject };
     });
+  }
+
+  #sendWritten(link: ShardLink, message: Message): Promise<void> {
+    const frame = encodeMessage(message);
+    this.#o.bytes?.('out', frame.byteLength);
+    return new Promise((resolve) => link.connection.send(frame, resolve));
   }
 
   #send(link: ShardLink, message: Message): void {

@@ -39,7 +39,7 @@ export interface ShardProcessOptions {
   /** Interface and port the workers' data plane (and /metrics) listens on; port 0 picks one. */
   readonly host: string;
   readonly port: number;
-  /** The URL workers dial; default ws://<hostname>:<bound port>. Must stay the same across restarts. */
+  /** The URL workers dial; default ws://<host>:<bound port> (the machine's host name when listening on every interface). Must stay the same across restarts. */
   readonly advertise?: string;
   /** Give up after this long without a coordinator, ms; default 120000. */
   readonly reconnectTimeoutMs?: number;
@@ -102,7 +102,12 @@ export class ShardProcess implements DataPlaneHandler {
   #attempt = 0;
   #lastConnected = Date.now();
   #shard: ParameterShard | undefined;
-  #setup: { readonly message: ShardSetupMessage; readonly collector: SlotCollector } | undefined;
+  /**
+   * A setup under way: the shard is made at once, its weights written in
+   * place as they arrive (a big shard never holds them twice); the optimizer
+   * arrays are collected and restored at the end.
+   */
+  #setup: { readonly message: ShardSetupMessage; readonly shard: ParameterShard; weightsFilled: number; readonly collector: SlotCollector } | undefined;
   #prepared: { readonly step: number; readonly included: readonly IncludedPush[] } | undefined;
   /** Workers whose dataHello was accepted. */
   readonly #workers = new Set<WorkerLink>();
@@ -160,7 +165,8 @@ export class ShardProcess implements DataPlaneHandler {
   /** Listens for workers, then dials the coordinator. Resolves with the advertised URL. */
   async start(): Promise<string> {
     const port = await this.#server.listen();
-    this.#url = this.#o.advertise ?? `ws://${hostname()}:${port}`;
+    const host = this.#o.host === '0.0.0.0' || this.#o.host === '::' ? hostname() : this.#o.host;
+    this.#url = this.#o.advertise ?? `ws://${host.includes(':') ? `[${host}]` : host}:${port}`;
     this.#o.log.info(`shard ${this.#o.index}: data plane on ${this.#o.host}:${port} (workers dial ${this.#url}), /metrics on the same port`);
     this.#connect();
     return this.#url;
@@ -260,7 +266,16 @@ export class ShardProcess implements DataPlaneHandler {
         if (setup === undefined || message.id !== setup.message.generation) {
           throw new ShardError('DTRAIN_SHARD_STATE', `shardState for setup ${message.id} outside a setup`);
         }
-        setup.collector.add(message);
+        if (message.slot !== 'weights') return setup.collector.add(message);
+        if (message.offset !== setup.weightsFilled) {
+          throw new ProtocolError('DTRAIN_PROTOCOL_MALFORMED', `shardState "weights" at ${message.offset}: expected offset ${setup.weightsFilled}`);
+        }
+        try {
+          setup.shard.writeWeights(message.offset, message.values);
+        } catch (error) {
+          throw new ProtocolError('DTRAIN_PROTOCOL_MALFORMED', `shardState "weights": ${error instanceof Error ? error.message : String(error)}`);
+        }
+        setup.weightsFilled += message.values.length;
         return;
       }
       case 'shardSetupDone':
@@ -298,8 +313,22 @@ export class ShardProcess implements DataPlaneHandler {
     this.#shard = undefined;
     this.#prepared = undefined;
     this.#bytesIn = 0;
-    const slots = ['weights', ...(message.optimizerState?.arrays ?? [])];
-    this.#setup = { message, collector: new SlotCollector(message.generation, slots, message.end - message.start) };
+    this.#setup = undefined;
+    let shard: ParameterShard;
+    try {
+      shard = new ParameterShard({
+        layout: message.layout,
+        range: { start: message.start, end: message.end },
+        chunkBytes: message.chunkBytes,
+        weights: 'zeros',
+        optimizer: message.optimizer as unknown as OptimizerConfig,
+        version: message.version,
+      });
+    } catch (error) {
+      throw new ShardError('DTRAIN_SHARD_SETUP', `setup ${message.generation}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    const collector = new SlotCollector(message.generation, message.optimizerState?.arrays ?? [], message.end - message.start);
+    this.#setup = { message, shard, weightsFilled: 0, collector };
   }
 
   #finishSetup(ws: WebSocket, generation: number): void {
@@ -307,31 +336,22 @@ export class ShardProcess implements DataPlaneHandler {
     if (setup === undefined || setup.message.generation !== generation) throw new ShardError('DTRAIN_SHARD_STATE', `shardSetupDone for setup ${generation} outside it`);
     this.#setup = undefined;
     const m = setup.message;
+    const shard = setup.shard;
+    if (setup.weightsFilled !== shard.size) throw new ProtocolError('DTRAIN_PROTOCOL_MALFORMED', `state slot "weights": ${setup.weightsFilled} of ${shard.size} elements arrived`);
     const arrays = setup.collector.take();
     const header = m.optimizerState;
-    const optimizerState: OptimizerState | undefined =
-      header === undefined
-        ? undefined
-        : {
-            name: header.name as OptimizerState['name'],
-            iterations: header.iterations,
-            learningRate: header.learningRate,
-            scalars: header.scalars,
-            arrays: Object.fromEntries(header.arrays.map((name) => [name, arrays.get(name) as Float32Array])),
-          };
-    let shard: ParameterShard;
-    try {
-      shard = new ParameterShard({
-        layout: m.layout,
-        range: { start: m.start, end: m.end },
-        chunkBytes: m.chunkBytes,
-        weights: arrays.get('weights') as Float32Array,
-        optimizer: m.optimizer as unknown as OptimizerConfig,
-        version: m.version,
-        ...(optimizerState === undefined ? {} : { optimizerState }),
-      });
-    } catch (error) {
-      throw new ShardError('DTRAIN_SHARD_SETUP', `setup ${generation}: ${error instanceof Error ? error.message : String(error)}`);
+    if (header !== undefined) {
+      try {
+        shard.restoreOptimizerState({
+          name: header.name as OptimizerState['name'],
+          iterations: header.iterations,
+          learningRate: header.learningRate,
+          scalars: header.scalars,
+          arrays: Object.fromEntries(header.arrays.map((name) => [name, arrays.get(name) as Float32Array])),
+        });
+      } catch (error) {
+        throw new ShardError('DTRAIN_SHARD_SETUP', `setup ${generation}: ${error instanceof Error ? error.message : String(error)}`);
+      }
     }
     this.#shard = shard;
     this.#o.log.info(`shard ${this.#o.index}: set up (generation ${generation}): range [${m.start}, ${m.end}), ${shard.chunkCount} chunk(s), version ${m.version}, ${shard.kernels} kernels`);
@@ -376,17 +396,23 @@ export class ShardProcess implements DataPlaneHandler {
     ws.send(encodeMessage({ type: 'shardApplied', step, version: outcome.version, sampleCount: outcome.sampleCount, applySeconds, bytesIn, bytesOut }));
   }
 
-  #snapshot(ws: WebSocket, id: number, withOptimizer: boolean): void {
+  /**
+   * Sends the state a chunk at a time, each once the previous one is
+   * written: queueing a big shard's whole state at once would hold a second
+   * copy of it in the socket's buffer.
+   */
+  async #snapshot(ws: WebSocket, id: number, withOptimizer: boolean): Promise<void> {
     const shard = this.#requireShard('shardSnapshot');
     const elements = shard.plan.chunkElements;
-    for (const message of stateMessages(id, 'weights', shard.weights, elements)) ws.send(encodeMessage(message));
+    const sendWritten = (frame: Uint8Array): Promise<void> => new Promise((resolve) => ws.send(frame, () => resolve()));
+    for (const message of stateMessages(id, 'weights', shard.weights, elements)) await sendWritten(encodeMessage(message));
     if (!withOptimizer) {
       ws.send(encodeMessage({ type: 'shardSnapshotDone', id, version: shard.version }));
       return;
     }
     const state = shard.optimizerState();
     const names = Object.keys(state.arrays).sort();
-    for (const name of names) for (const message of stateMessages(id, name, state.arrays[name] as Float32Array, elements)) ws.send(encodeMessage(message));
+    for (const name of names) for (const message of stateMessages(id, name, state.arrays[name] as Float32Array, elements)) await sendWritten(encodeMessage(message));
     ws.send(
       encodeMessage({
         type: 'shardSnapshotDone',

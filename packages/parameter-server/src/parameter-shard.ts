@@ -66,8 +66,13 @@ export interface ParameterShardOptions {
   readonly range: FlatRange;
   /** `cluster.chunkBytes`. */
   readonly chunkBytes: number;
-  /** Initial weights of the range (range length); copied. */
-  readonly weights: Float32Array;
+  /**
+   * Initial weights of the range (range length); copied. `'zeros'` leaves
+   * them zero, for a caller that writes them in place afterwards
+   * (`writeWeights`), e.g. as they arrive over a socket, so a big shard
+   * never holds them twice.
+   */
+  readonly weights: Float32Array | 'zeros';
   readonly optimizer: OptimizerConfig;
   /** Version of `weights`; default 0. */
   readonly version?: number;
@@ -156,7 +161,7 @@ export class ParameterShard {
     if (start !== end && (this.plan.indexAt(start) < 0 || (end !== total && this.plan.indexAt(end) < 0))) {
       throw new ParameterServerError('DTRAIN_PS_LAYOUT', `shard range [${start}, ${end}) does not start and end on ${o.chunkBytes}-byte chunk boundaries`);
     }
-    if (!(o.weights instanceof Float32Array) || o.weights.length !== end - start) {
+    if (o.weights !== 'zeros' && (!(o.weights instanceof Float32Array) || o.weights.length !== end - start)) {
       throw new ParameterServerError('DTRAIN_PS_LAYOUT', `shard weights must be a Float32Array of ${end - start} elements`);
     }
     const version = o.version ?? 0;
@@ -174,7 +179,7 @@ export class ParameterShard {
     const memory = simd ? KernelMemory.create(arrayBytes(size, 4) + arrayBytes(size, 8) + arrayBytes(block, 4) + optimizerBytes) : undefined;
     this.#memory = memory;
     this.#weights = memory?.float32(size) ?? new Float32Array(size);
-    this.#weights.set(o.weights);
+    if (o.weights !== 'zeros') this.#weights.set(o.weights);
     this.#sum = memory?.float64(size) ?? new Float64Array(size);
     this.#mean = new Float32Array(this.#sum.buffer, this.#sum.byteOffset, size);
     this.#valuesBlock = memory?.float32(block) ?? new Float32Array(0);
@@ -324,6 +329,24 @@ export class ParameterShard {
   /** The current weights as chunk parts (for a worker that joins or rejoins). */
   currentChunks(step: number): WeightsChunkParts[] {
     return Array.from({ length: this.chunkCount }, (_, c) => this.#chunkParts(c, step, this.#version));
+  }
+
+  /**
+   * Writes `values` into the weights at `localOffset` within the range, in
+   * place: for setting a shard up from data that arrives in pieces. Only
+   * before the shard is in use (no step under way).
+   * @throws ParameterServerError `DTRAIN_PS_LAYOUT` for values beyond the range.
+   */
+  writeWeights(localOffset: number, values: Float32Array): void {
+    if (!Number.isSafeInteger(localOffset) || localOffset < 0 || localOffset + values.length > this.size) {
+      throw new ParameterServerError('DTRAIN_PS_LAYOUT', `${values.length} weights at ${localOffset} do not fit the shard's ${this.size} elements`);
+    }
+    this.#weights.set(values, localOffset);
+  }
+
+  /** Continues from a saved optimizer state of this range (a setup whose state arrived after the shard was made). */
+  restoreOptimizerState(state: OptimizerState): void {
+    this.#optimizer.setState(state);
   }
 
   /** A copy of the optimizer's state over this range. */

@@ -26,13 +26,13 @@ export const MB = 1e6;
 export async function runJob(
   ctx: BenchContext,
   job: Record<string, unknown> & { readonly name: string },
-  o: { readonly workers: number; readonly workerArgs: readonly string[]; readonly timeoutMs: number },
+  o: { readonly workers: number; readonly workerArgs: readonly string[]; readonly timeoutMs: number; readonly shards?: number },
 ): Promise<ClusterRun> {
   const configPath = join(ctx.work, `${job.name}.yaml`);
   writeFileSync(configPath, stringify(job));
   const outDir = join(ctx.work, job.name);
   // Progress on stderr: the tables come at the end of a section, minutes later.
-  process.stderr.write(`data-plane bench: running ${job.name} (${o.workers} worker${o.workers === 1 ? '' : 's'})\n`);
+  process.stderr.write(`data-plane bench: running ${job.name} (${o.workers} worker${o.workers === 1 ? '' : 's'}${(o.shards ?? 0) > 0 ? `, ${o.shards} shard process(es)` : ''})\n`);
   try {
     return await runCluster({ cli: ctx.cli, configPath, outDir, ...o });
   } finally {

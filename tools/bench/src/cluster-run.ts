@@ -13,12 +13,15 @@ export interface ClusterRunOptions {
   readonly workerArgs: readonly string[];
   /** Every process is killed after this many ms. */
   readonly timeoutMs: number;
+  /** `dtrain ps` processes to start (the job config's cluster.psShards must say as many); default 0. */
+  readonly shards?: number;
 }
 
 export interface ClusterRun {
   readonly summary: JobSummary;
   readonly coordinator: WatchedExit;
   readonly workers: readonly WatchedExit[];
+  readonly shards: readonly WatchedExit[];
 }
 
 const TOKEN = 'dtrain-bench-token';
@@ -52,6 +55,12 @@ export async function runCluster(o: ClusterRunOptions): Promise<ClusterRun> {
         throw new Error('dtrain coordinator exited before it listened');
       }),
     ]);
+    const shards: WatchedProcess[] = [];
+    for (let i = 0; i < (o.shards ?? 0); i += 1) {
+      const shard = spawnWatched([o.cli, 'ps', '--coordinator', url, '--index', String(i), '--host', '127.0.0.1', '--port', '0', '--quiet'], { label: `dtrain ps ${i}`, timeoutMs: o.timeoutMs, env });
+      shards.push(shard);
+      started.push(shard);
+    }
     for (let i = 0; i < o.workers; i += 1) {
       started.push(spawnWatched([o.cli, 'worker', '--coordinator', url, '--quiet', ...o.workerArgs], { label: `dtrain worker ${i}`, timeoutMs: o.timeoutMs, env }));
     }
@@ -59,9 +68,9 @@ export async function runCluster(o: ClusterRunOptions): Promise<ClusterRun> {
     const exits = await Promise.all(started.map((p) => p.exited.then(expectSuccess)));
     const summary = JSON.parse(readFileSync(join(o.outDir, 'summary.json'), 'utf8')) as JobSummary;
     if (summary.state !== 'done') throw new Error(`job ${summary.name} ended ${summary.state}: ${summary.failure ?? ''}`);
-    const [coordinatorExit, ...workerExits] = exits;
+    const [coordinatorExit, ...rest] = exits;
     if (coordinatorExit === undefined) throw new Error('unreachable: no coordinator exit');
-    return { summary, coordinator: coordinatorExit, workers: workerExits };
+    return { summary, coordinator: coordinatorExit, shards: rest.slice(0, shards.length), workers: rest.slice(shards.length) };
   } finally {
     for (const p of started) p.kill('SIGKILL');
   }
