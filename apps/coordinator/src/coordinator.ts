@@ -88,6 +88,7 @@ export class Coordinator implements ConnectionHandler {
   readonly #checkpointDir: string;
   readonly #heartbeat: HeartbeatMonitor;
   #peakWorkers = 0;
+  #stopping = false;
   #failure: string | undefined;
   #test: { loss: number; accuracy: number | undefined } | undefined;
   #summary: JobSummary | undefined;
@@ -182,7 +183,7 @@ export class Coordinator implements ConnectionHandler {
     this.#o.log.info(`waiting for ${cluster.psShards} parameter-server shard(s) (dtrain ps)`);
     const start = this.#startState as StartState;
     for (;;) {
-      await remote.waitForAll(cluster.waitTimeoutMs, 'start');
+      await remote.waitForAll(cluster.waitTimeoutMs, 'start', () => this.#stopping);
       try {
         await remote.setup(start, start.version);
         break;
@@ -201,7 +202,7 @@ export class Coordinator implements ConnectionHandler {
   async #restoreShards(reason: string): Promise<RunPosition> {
     const remote = this.#remote as RemoteShards;
     const cluster = this.#o.config.cluster;
-    await remote.waitForAll(cluster.waitTimeoutMs, reason);
+    await remote.waitForAll(cluster.waitTimeoutMs, reason, () => this.#stopping);
     const saved = await readLatestCheckpoint(this.#checkpointDir);
     if (saved === undefined) throw new JobError('DTRAIN_JOB_SHARD_LOST', `${reason}, and no checkpoint in ${this.#checkpointDir} to roll back to`);
     this.#host.assertSameLayout(saved.layout, this.#checkpointDir);
@@ -259,7 +260,9 @@ export class Coordinator implements ConnectionHandler {
    * with state 'stopped'. Workers are not told the job is over.
    */
   stop(): void {
+    this.#stopping = true;
     this.#run.stop();
+    this.#remote?.wake();
   }
 
   /**

@@ -28,7 +28,8 @@ const allowed: Readonly<Record<JobState, readonly JobState[]>> = {
   waiting: ['running', 'writing', 'failed', 'stopped'],
   running: ['paused', 'evaluating', 'checkpointing', 'writing', 'failed', 'stopped'],
   paused: ['running', 'checkpointing', 'failed', 'stopped'],
-  evaluating: ['running', 'checkpointing', 'writing', 'failed', 'stopped'],
+  // evaluating → paused: a shard process lost while the weights were being gathered for evaluation.
+  evaluating: ['running', 'paused', 'checkpointing', 'writing', 'failed', 'stopped'],
   checkpointing: ['running', 'paused', 'evaluating', 'writing', 'failed', 'stopped'],
   writing: ['done', 'failed'],
   done: [],

@@ -109,6 +109,7 @@ export class RemoteShards implements ShardSet {
   /** True while every shard is connected and set up at the current generation. */
   #inService = false;
   #nextSnapshot = 1;
+  #lastTick = Date.now();
 
   constructor(o: RemoteShardsOptions) {
     this.#o = o;
@@ -153,6 +154,11 @@ export class RemoteShards implements ShardSet {
         link.connection.close(CloseCode.jobFinished, success ? 'done' : 'failed');
       }
     }
+  }
+
+  /** Wakes `waitForAll` (the job is stopping). */
+  wake(): void {
+    this.#changed.notify();
   }
 
   /** True when `connection` is a shard's control connection. */
@@ -232,11 +238,13 @@ export class RemoteShards implements ShardSet {
 
   /**
    * Waits until all `count` shards are connected. Rejects with
-   * JobError DTRAIN_JOB_SHARD_LOST after `timeoutMs`.
+   * JobError DTRAIN_JOB_SHARD_LOST after `timeoutMs`, or DTRAIN_JOB_STOPPED
+   * once `stopped()` says so (checked whenever `wake` is called).
    */
-  async waitForAll(timeoutMs: number, what: string): Promise<void> {
+  async waitForAll(timeoutMs: number, what: string, stopped: () => boolean = () => false): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (this.#links.size < this.#o.count) {
+      if (stopped()) throw new JobError('DTRAIN_JOB_STOPPED', `stopped while waiting for parameter-server shards (${what})`);
       const left = deadline - Date.now();
       if (left <= 0) {
         const missing = Array.from({ length: this.#o.count }, (_, i) => i).filter((i) => !this.#links.has(i));
@@ -482,7 +490,11 @@ export class RemoteShards implements ShardSet {
 
   #heartbeat(): void {
     const now = Date.now();
+    // If this process itself was busy (evaluation, GC), no shard could be heard: don't blame them.
+    const stalled = now - this.#lastTick > 2 * this.#o.heartbeatIntervalMs;
+    this.#lastTick = now;
     for (const link of [...this.#links.values()]) {
+      if (stalled) link.lastSeen = now;
       if (now - link.lastSeen > this.#o.heartbeatTimeoutMs) {
         this.#o.log.warn(`shard ${link.index}: nothing heard for ${now - link.lastSeen} ms (cluster.heartbeatTimeoutMs=${this.#o.heartbeatTimeoutMs})`);
         link.connection.close(CloseCode.evicted, 'heartbeat timeout');

@@ -158,7 +158,7 @@ export class TrainingRun {
     const { log, membership, state } = this.#d;
     const fromStep = this.#step;
     log.warn(`${lost.message}; training paused until every shard is back, then all roll back to the last checkpoint`);
-    if (state.state !== JobState.paused) state.to(JobState.paused);
+    if (state.state !== JobState.paused && state.state !== JobState.waiting) state.to(JobState.paused);
     this.#round = undefined;
     this.#pending.clear();
     for (const worker of membership.all()) if (worker.state === WorkerState.training) worker.state = WorkerState.joined;
@@ -173,7 +173,7 @@ export class TrainingRun {
     this.#queue = position.cursor === undefined || position.cursor === null ? undefined : BatchQueue.restore(position.cursor);
     this.#d.onRolledBack?.(fromStep, position.step, position.epoch, lost.message);
     log.warn(`rolled back from step ${fromStep} to step ${position.step} (epoch ${position.epoch}); training continues`);
-    state.to(JobState.running);
+    if (state.state !== JobState.waiting) state.to(JobState.running);
   }
 
   /** A shard process is gone: the open step ends now (its batches go back) and the run rolls back. */
