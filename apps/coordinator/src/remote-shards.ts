@@ -1,4 +1,4 @@
-import { assembleOptimizerState, type ChunkOutcome, type IncludedPush, type OptimizerConfig, type OptimizerState, type ShardPush, type WeightsChunkParts } from '@dtrain/parameter-server';
+import { type ChunkOutcome, type IncludedPush, type OptimizerConfig, type OptimizerState, type ShardPush, type WeightsChunkParts } from '@dtrain/parameter-server';
 import {
   ChunkPlan,
   ProtocolError,
@@ -13,6 +13,7 @@ import {
   type Chunk,
   type FlatRange,
   type Message,
+  type OptimizerStateHeader,
   type ShardDescriptor,
   type ShardHelloMessage,
   type WeightEntry,
@@ -411,40 +412,58 @@ export class RemoteShards implements ShardSet {
     if (view.confirmed.size === this.#o.count) this.#o.onPush(workerId);
   }
 
+  /**
+   * Every shard's state at one version, gathered straight into whole-layout
+   * arrays (each shard's frames land in its range of them): the coordinator
+   * holds the model's state once, not once per shard and again assembled.
+   */
   async #snapshot(withOptimizer: boolean): Promise<{ weights: Float32Array; optimizerState: OptimizerState | undefined; version: number }> {
     const links = this.#requireAll();
     const id = this.#nextSnapshot++;
+    const total = this.plan.totalSize;
+    const whole = new Map<string, Float32Array>();
+    const wholeOf = (slot: string): Float32Array => {
+      let array = whole.get(slot);
+      if (array === undefined) {
+        array = new Float32Array(total);
+        whole.set(slot, array);
+      }
+      return array;
+    };
     for (const link of links) {
       const range = this.#ranges[link.index] as FlatRange;
-      link.snapshot = new SlotCollector(id, withOptimizer ? 'any' : ['weights'], range.end - range.start);
+      link.snapshot = new SlotCollector(id, withOptimizer ? 'any' : ['weights'], range.end - range.start, (slot) => wholeOf(slot).subarray(range.start, range.end));
     }
     const done = await this.#all(links, 'shardSnapshotDone', { type: 'shardSnapshot', id, optimizer: withOptimizer });
-    const weights = new Float32Array(this.plan.totalSize);
-    const parts: { range: FlatRange; state: OptimizerState }[] = [];
     let version = -1;
+    let first: { readonly index: number; readonly header: OptimizerStateHeader } | undefined;
     for (const { link, reply } of done) {
       if (reply.type !== 'shardSnapshotDone') continue;
       const collector = link.snapshot as SlotCollector;
       link.snapshot = undefined;
-      const range = this.#ranges[link.index] as FlatRange;
-      const arrays = collector.take();
-      weights.set(arrays.get('weights') as Float32Array, range.start);
+      collector.take(); // throws naming a slot that is not whole
       if (version >= 0 && reply.version !== version) throw new JobError('DTRAIN_JOB_INTERNAL', `shard ${link.index} is at version ${reply.version}, another at ${version}`);
       version = reply.version;
+      if (!withOptimizer) continue;
       const header = reply.optimizerState;
-      if (withOptimizer) {
-        if (header === undefined) throw new ProtocolError('DTRAIN_PROTOCOL_MALFORMED', `shard ${link.index}'s snapshot lacks its optimizer state`);
-        const state: OptimizerState = {
-          name: header.name as OptimizerState['name'],
-          iterations: header.iterations,
-          learningRate: header.learningRate,
-          scalars: header.scalars,
-          arrays: Object.fromEntries(header.arrays.map((name) => [name, arrays.get(name) ?? new Float32Array(0)])),
-        };
-        parts.push({ range, state });
+      if (header === undefined) throw new ProtocolError('DTRAIN_PROTOCOL_MALFORMED', `shard ${link.index}'s snapshot lacks its optimizer state`);
+      if (first === undefined) first = { index: link.index, header };
+      else {
+        const differs = headerDifference(first.header, header);
+        if (differs !== undefined) throw new JobError('DTRAIN_JOB_INTERNAL', `shard ${link.index}'s optimizer state disagrees with shard ${first.index}'s on ${differs}`);
       }
     }
-    return { weights, optimizerState: withOptimizer ? assembleOptimizerState(parts, this.plan.totalSize) : undefined, version };
+    const weights = whole.get('weights') ?? new Float32Array(total);
+    if (!withOptimizer || first === undefined) return { weights, optimizerState: undefined, version };
+    const { header } = first;
+    const optimizerState: OptimizerState = {
+      name: header.name as OptimizerState['name'],
+      iterations: header.iterations,
+      learningRate: header.learningRate,
+      scalars: { ...header.scalars },
+      arrays: Object.fromEntries(header.arrays.map((name) => [name, whole.get(name) ?? new Float32Array(total)])),
+    };
+    return { weights, optimizerState, version };
   }
 
   /** Sends `message` to every link and waits for each one's reply of `type`. */
@@ -508,6 +527,18 @@ export class RemoteShards implements ShardSet {
 
 function stateHeader(state: OptimizerState): { name: string; iterations: number; learningRate: number; scalars: Readonly<Record<string, number>>; arrays: string[] } {
   return { name: state.name, iterations: state.iterations, learningRate: state.learningRate, scalars: state.scalars, arrays: Object.keys(state.arrays).sort() };
+}
+
+/** What two shards' optimizer state headers disagree on (they are steps of one optimizer), if anything. */
+function headerDifference(a: OptimizerStateHeader, b: OptimizerStateHeader): string | undefined {
+  if (a.name !== b.name) return `the optimizer (${a.name} vs ${b.name})`;
+  if (a.iterations !== b.iterations) return `iterations (${a.iterations} vs ${b.iterations})`;
+  if (!Object.is(a.learningRate, b.learningRate)) return `learningRate (${a.learningRate} vs ${b.learningRate})`;
+  if ([...a.arrays].sort().join() !== [...b.arrays].sort().join()) return 'which arrays there are';
+  const keys = Object.keys(a.scalars).sort();
+  if (keys.join() !== Object.keys(b.scalars).sort().join()) return 'which scalars there are';
+  for (const key of keys) if (!Object.is(a.scalars[key], b.scalars[key])) return `scalar ${key}`;
+  return undefined;
 }
 
 function refusedEvent(shard: number, pushes: number): ShardStepEvent {

@@ -410,7 +410,8 @@ export class ShardProcess implements DataPlaneHandler {
       ws.send(encodeMessage({ type: 'shardSnapshotDone', id, version: shard.version }));
       return;
     }
-    const state = shard.optimizerState();
+    // Views of the live slots: no commit runs while this is sent (control messages are handled in order).
+    const state = shard.optimizerStateView();
     const names = Object.keys(state.arrays).sort();
     for (const name of names) for (const message of stateMessages(id, name, state.arrays[name] as Float32Array, elements)) await sendWritten(encodeMessage(message));
     ws.send(

@@ -8,7 +8,6 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { initBackend, tf } from '@dtrain/engine';
 import { WorkerCompute } from './compute.js';
-import { allFinite } from './data-plane.js';
 import {
   threadErrorData,
   type ThreadAnswers,
@@ -81,7 +80,8 @@ async function answer(request: ThreadRequest): Promise<ThreadAnswers[keyof Threa
         seconds: (performance.now() - started) / 1000,
         dataSeconds: result.dataSeconds,
         stepSeconds: result.stepSeconds,
-        finite: Number.isFinite(result.loss) && allFinite(current.gradients),
+        // The gradients' values are checked by the shards, fused with their sum: a pass over the model less here (0.2 s a step on a 92M-parameter model).
+        finite: Number.isFinite(result.loss),
         tfjsMemory: { numTensors, numBytes },
       };
     }

@@ -36,7 +36,7 @@ export interface ThreadComputeResult {
   readonly dataSeconds: number;
   /** Of which the forward and backward pass, seconds. */
   readonly stepSeconds: number;
-  /** The loss and every gradient value are finite (checked here, where the gradients are hot in cache). */
+  /** The loss is finite (the gradients' values are checked by the shards, fused with their sum). */
   readonly finite: boolean;
   readonly tfjsMemory: ThreadTfjsMemory;
 }

@@ -84,13 +84,3 @@ export class GradientSender {
     return bytes;
   }
 }
-
-/** True when every value is finite (x − x is 0 for finite x, NaN otherwise). */
-export function allFinite(values: Float32Array): boolean {
-  let probe = 0;
-  for (let i = 0; i < values.length; i++) {
-    const x = values[i] as number;
-    probe += x - x;
-  }
-  return probe === 0;
-}

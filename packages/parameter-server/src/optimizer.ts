@@ -98,6 +98,12 @@ export interface Optimizer {
   endStep(): void;
   /** A copy of the state over {@link range}; later steps do not change it. Not during a step. */
   getState(): OptimizerState;
+  /**
+   * The state with its arrays as views of the live slots, not copies: for
+   * sending a big state out piece by piece without holding it twice. Valid
+   * until the next step; never write to them. Not during a step.
+   */
+  viewState(): OptimizerState;
   /** Restores a state from {@link getState} of an optimizer over the same range (copied in). Not during a step. */
   setState(state: OptimizerState): void;
 }
@@ -250,9 +256,16 @@ export abstract class FlatOptimizer implements Optimizer {
   }
 
   getState(): OptimizerState {
+    const view = this.viewState();
+    const arrays: Record<string, Float32Array> = {};
+    for (const [name, slot] of Object.entries(view.arrays)) arrays[name] = slot.slice();
+    return { ...view, arrays };
+  }
+
+  viewState(): OptimizerState {
     if (this.stepOpen) throw this.stepError('getState called during a step: the slots are half updated');
     const arrays: Record<string, Float32Array> = {};
-    for (const [name, slot] of Object.entries(this.slots)) arrays[name] = slot.slice();
+    for (const [name, slot] of Object.entries(this.slots)) arrays[name] = slot;
     return {
       name: this.config.name,
       iterations: this.iterationCount,

@@ -349,6 +349,11 @@ export class ParameterShard {
     this.#optimizer.setState(state);
   }
 
+  /** The optimizer's state over this range with its arrays as live views (see Optimizer.viewState): valid until the next commit. */
+  optimizerStateView(): OptimizerState {
+    return this.#optimizer.viewState();
+  }
+
   /** A copy of the optimizer's state over this range. */
   optimizerState(): OptimizerState {
     return this.#optimizer.getState();

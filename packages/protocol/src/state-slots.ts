@@ -30,16 +30,28 @@ export class SlotCollector {
   /** Slots are named by the sender as they come ('any'), or fixed up front. */
   readonly #open: boolean;
 
-  /** @param slots the slots expected, or 'any' for whatever the sender names (a snapshot, whose optimizer arrays only the shard knows) */
-  constructor(id: number, slots: readonly string[] | 'any', size: number) {
+  readonly #make: (slot: string) => Float32Array;
+
+  /**
+   * @param slots the slots expected, or 'any' for whatever the sender names (a snapshot, whose optimizer arrays only the shard knows)
+   * @param make where a slot's `size` elements go (e.g. a view of a bigger array the caller assembles); default a new array
+   */
+  constructor(id: number, slots: readonly string[] | 'any', size: number, make?: (slot: string) => Float32Array) {
     this.id = id;
     this.size = size;
     this.#open = slots === 'any';
+    this.#make = make ?? (() => new Float32Array(size));
     for (const slot of slots === 'any' ? [] : slots) {
       if (this.#arrays.has(slot)) throw new ProtocolError(ProtocolErrorCode.MALFORMED, `state slot ${JSON.stringify(slot)} named twice`);
-      this.#arrays.set(slot, new Float32Array(size));
+      this.#arrays.set(slot, this.#makeSlot(slot));
       this.#filled.set(slot, 0);
     }
+  }
+
+  #makeSlot(slot: string): Float32Array {
+    const array = this.#make(slot);
+    if (array.length !== this.size) throw new RangeError(`SlotCollector: the array for ${slot} holds ${array.length} elements, not ${this.size}`);
+    return array;
   }
 
   /** Copies one message's values into place. */
@@ -47,7 +59,7 @@ export class SlotCollector {
     const where = `shardState ${JSON.stringify(message.slot)} at ${message.offset}`;
     if (message.id !== this.id) throw new ProtocolError(ProtocolErrorCode.MALFORMED, `${where}: id ${message.id}, expected ${this.id}`);
     if (this.#open && !this.#arrays.has(message.slot)) {
-      this.#arrays.set(message.slot, new Float32Array(this.size));
+      this.#arrays.set(message.slot, this.#makeSlot(message.slot));
       this.#filled.set(message.slot, 0);
     }
     const array = this.#arrays.get(message.slot);
