@@ -502,6 +502,8 @@ export class Coordinator implements ConnectionHandler {
     const dir = await writeJobCheckpoint(this.#checkpointDir, {
       host: this.#host,
       state: await this.#shards.state(),
+      // A snapshot of shard processes is a private copy; the embedded shard's arrays are live.
+      owned: this.#shards.remote,
       config: this.#o.config,
       position,
       keep: this.#o.config.checkpoint.keep,

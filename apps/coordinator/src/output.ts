@@ -109,7 +109,7 @@ export async function writeJobOutput(outDir: string, s: SummaryInput, opts: { mo
 /** One checkpoint: weights, optimizer state and the run position (epoch, step, data cursor). Returns its folder. */
 export async function writeJobCheckpoint(
   root: string,
-  c: { host: ModelHost; state: ShardSetState; config: JobConfig; position: RunPosition; keep: number },
+  c: { host: ModelHost; state: ShardSetState; config: JobConfig; position: RunPosition; keep: number; owned?: boolean },
 ): Promise<string> {
   return writeCheckpoint(
     root,
@@ -129,7 +129,7 @@ export async function writeJobCheckpoint(
         job: c.config.name,
       },
     },
-    { keep: c.keep },
+    { keep: c.keep, owned: c.owned === true },
   );
 }
 

@@ -11,6 +11,13 @@ export interface TimingSummary {
   readonly meanSyncOverheadSeconds: number;
   /** Mean bytes the coordinator sent plus received per step (gradients, weights, assignments, data chunks). */
   readonly meanBytesPerStep: number;
+  /**
+   * The same means without the job's first step, which also ships the data
+   * and the initial weights to the workers (equal to the means for a job of
+   * one step).
+   */
+  readonly steadyStepSeconds: number;
+  readonly steadySyncOverheadSeconds: number;
 }
 
 /** Accumulates step timings and traffic; O(1) per step. */
@@ -19,10 +26,16 @@ export class StepTimings {
   #wall = 0;
   #slowest = 0;
   #bytes = 0;
+  #firstWall = 0;
+  #firstSlowest = 0;
 
   step(e: StepEvent): void {
     let slowest = 0;
     for (const r of e.reports) if (r.computeSeconds !== undefined && r.computeSeconds > slowest) slowest = r.computeSeconds;
+    if (this.#steps === 0) {
+      this.#firstWall = e.wallSeconds;
+      this.#firstSlowest = slowest;
+    }
     this.#steps += 1;
     this.#wall += e.wallSeconds;
     this.#slowest += slowest;
@@ -55,6 +68,8 @@ export class StepTimings {
       meanSlowestComputeSeconds: this.#slowest / n,
       meanSyncOverheadSeconds: (this.#wall - this.#slowest) / n,
       meanBytesPerStep: this.#bytes / n,
+      steadyStepSeconds: this.#steps > 1 ? (this.#wall - this.#firstWall) / (this.#steps - 1) : this.#wall / n,
+      steadySyncOverheadSeconds: this.#steps > 1 ? (this.#wall - this.#firstWall - (this.#slowest - this.#firstSlowest)) / (this.#steps - 1) : (this.#wall - this.#slowest) / n,
     };
   }
 }

@@ -15,6 +15,12 @@ const TRASH_PREFIX = '.trash-';
 export interface WriteCheckpointOptions {
   /** Checkpoints to keep, newest by step; older ones are deleted. An integer ≥ 1; default 3. */
   readonly keep?: number;
+  /**
+   * The arrays are the caller's to give away (e.g. a snapshot gathered from
+   * shard processes): they are not copied first. Default false: live
+   * weights may change while the files are written, so they are copied.
+   */
+  readonly owned?: boolean;
 }
 
 /** `ckpt-0000000042`: zero-padded so names sort by step in any listing. */
@@ -40,7 +46,7 @@ export async function writeCheckpoint(rootDir: string, cp: Checkpoint, options: 
   }
   validateCheckpoint(cp);
   // Copied before the first await: the caller may commit steps while the files are written.
-  cp = {
+  if (options.owned !== true) cp = {
     ...cp,
     weights: cp.weights.slice(),
     optimizer: {
