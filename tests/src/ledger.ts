@@ -14,7 +14,12 @@ export interface RollbackLine {
   readonly rolledBack: { readonly fromStep: number; readonly toStep: number; readonly epoch: number; readonly reason: string };
 }
 
-/** Every applied batch, in order (rollback records left out: see `lineage`). */
+/** A diverged step's batches, skipped (done, not applied). */
+export interface SkippedLine {
+  readonly skipped: { readonly epoch: number; readonly step: number; readonly batchIds: readonly number[] };
+}
+
+/** Every applied batch, in order (rollback and skip records left out: see `lineage`). */
 export function readLedger(path: string): LedgerLine[] {
   return readRecords(path).filter((r): r is LedgerLine => !('rolledBack' in r));
 }
@@ -23,7 +28,17 @@ export function readRecords(path: string): (LedgerLine | RollbackLine)[] {
   return readFileSync(path, 'utf8')
     .split('\n')
     .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as LedgerLine | RollbackLine);
+    .map((l) => JSON.parse(l) as LedgerLine | RollbackLine | SkippedLine)
+    .filter((r): r is LedgerLine | RollbackLine => !('skipped' in r));
+}
+
+/** The skip records of a ledger. */
+export function readSkipped(path: string): SkippedLine['skipped'][] {
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as Partial<SkippedLine>)
+    .flatMap((r) => (r.skipped === undefined ? [] : [r.skipped]));
 }
 
 /**

@@ -26,6 +26,11 @@ export class AuditLedger {
     this.#out.write(`${JSON.stringify({ rolledBack: { fromStep, toStep, epoch, reason } })}\n`);
   }
 
+  /** A diverged step's batches were skipped (training.nonFinite.action: skip): done, not applied. */
+  skipped(epoch: number, step: number, batchIds: readonly number[]): void {
+    this.#out.write(`${JSON.stringify({ skipped: { epoch, step, batchIds } })}\n`);
+  }
+
   close(): Promise<void> {
     return new Promise((resolve) => this.#out.end(resolve));
   }

@@ -13,6 +13,7 @@ function recorder(calls: unknown[][]): Required<CoordinatorObserver> {
     bytes: (...a) => calls.push(['bytes', ...a]),
     checkpointWritten: (...a) => calls.push(['checkpointWritten', ...a]),
     shardStep: (...a) => calls.push(['shardStep', ...a]),
+    stepNotFinite: (...a) => calls.push(['stepNotFinite', ...a]),
   };
 }
 
@@ -33,6 +34,7 @@ describe('combineObservers', () => {
     combined.checkpointWritten?.(5, '/d');
     const shard = { shard: 0 } as never;
     combined.shardStep?.(shard);
+    combined.stepNotFinite?.({ step: 6, epoch: 0 });
     const expected = [
       ['jobState', 'running'],
       ['stepCommitted', step],
@@ -42,6 +44,7 @@ describe('combineObservers', () => {
       ['bytes', 'out', 10],
       ['checkpointWritten', 5, '/d'],
       ['shardStep', shard],
+      ['stepNotFinite', { step: 6, epoch: 0 }],
     ];
     expect(a).toEqual(expected);
     expect(b).toEqual(expected);

@@ -32,5 +32,8 @@ export function combineObservers(...observers: readonly CoordinatorObserver[]): 
     shardStep: (event) => {
       for (const o of observers) o.shardStep?.(event);
     },
+    stepNotFinite: (event) => {
+      for (const o of observers) o.stepNotFinite?.(event);
+    },
   } satisfies Required<CoordinatorObserver>;
 }

@@ -154,7 +154,9 @@ export class Coordinator implements ConnectionHandler {
         evaluate: () => this.#evaluate(),
         checkpoint: (position) => this.#checkpoint(position),
         evict: (worker, reason) => this.#evict(worker, reason),
-        ...(this.#ledger === undefined ? {} : { onBatchApplied: this.#ledger.record.bind(this.#ledger), onRolledBack: this.#ledger.rolledBack.bind(this.#ledger) }),
+        ...(this.#ledger === undefined
+          ? {}
+          : { onBatchApplied: this.#ledger.record.bind(this.#ledger), onRolledBack: this.#ledger.rolledBack.bind(this.#ledger), onBatchesSkipped: this.#ledger.skipped.bind(this.#ledger) }),
         ...(this.#remote === undefined ? {} : { restore: (reason: string) => this.#restoreShards(reason) }),
       },
       from,
@@ -238,7 +240,8 @@ export class Coordinator implements ConnectionHandler {
       this.state.to(JobState.done);
     } catch (error) {
       const stopped = error instanceof JobError && error.code === 'DTRAIN_JOB_STOPPED';
-      this.#failure = error instanceof Error ? error.message : String(error);
+      // A dtrain error's code leads its line (DTRAIN_JOB_NON_FINITE: step 6: …), for people and scripts alike.
+      this.#failure = error instanceof JobError ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error);
       if (stopped) this.#o.log.warn(`job stopped at step ${this.#run.step}; a restart with the same checkpoint folder resumes it`);
       else this.#o.log.error(`job failed: ${this.#failure}`);
       // At the step boundary where the loop halted, so a restart loses nothing committed (impossible with a shard missing).

@@ -24,6 +24,7 @@ export function metricsObserver(metrics: CoordinatorMetrics): CoordinatorObserve
         })),
       });
     },
+    stepNotFinite: () => metrics.trainLossNotFinite(),
     epochFinished: (r) => metrics.epochFinished({ epoch: r.epoch, validationLoss: r.valLoss, validationAccuracy: r.valAccuracy }),
     gradientRejected: (reason) => metrics.gradientRejected(reason),
     workerStates: (counts) => metrics.workerStates(counts),

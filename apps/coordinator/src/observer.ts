@@ -52,4 +52,6 @@ export interface CoordinatorObserver {
   bytes?(direction: 'in' | 'out', bytes: number): void;
   checkpointWritten?(step: number, dir: string): void;
   shardStep?(event: ShardStepEvent): void;
+  /** A step in which no push was finite (nothing applied): the training loss is NaN. */
+  stepNotFinite?(event: { readonly step: number; readonly epoch: number }): void;
 }

@@ -36,6 +36,8 @@ export interface JobSummary {
   };
   readonly history: readonly EpochRecord[];
   readonly rejected: Readonly<Record<string, number>>;
+  /** Batches and samples skipped, not applied, because their step diverged (training.nonFinite.action: skip). */
+  readonly skipped: { readonly batches: number; readonly samples: number };
   readonly timing: TimingSummary;
 }
 
@@ -55,7 +57,13 @@ export interface SummaryInput {
   readonly weights: Float32Array;
   readonly stats: NormalisationStats;
   readonly featureShape: readonly number[];
-  readonly run: { readonly step: number; readonly samples: number; readonly lastLoss: number | undefined; readonly history: readonly EpochRecord[] };
+  readonly run: {
+    readonly step: number;
+    readonly samples: number;
+    readonly lastLoss: number | undefined;
+    readonly history: readonly EpochRecord[];
+    readonly skipped: { readonly batches: number; readonly samples: number };
+  };
   readonly version: number;
   readonly wallSeconds: number;
   readonly peakWorkers: number;
@@ -100,6 +108,7 @@ export async function writeJobOutput(outDir: string, s: SummaryInput, opts: { mo
     },
     history: s.run.history,
     rejected: s.rejected,
+    skipped: s.run.skipped,
     timing: s.timing,
   };
   await writeJsonAtomic(join(outDir, 'summary.json'), summary);

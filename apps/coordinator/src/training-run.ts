@@ -49,6 +49,8 @@ export interface TrainingRunDeps {
    * position. Rejects (JobError) if a shard stays away too long.
    */
   readonly restore?: (reason: string) => Promise<RunPosition>;
+  /** A diverged step's batches were skipped, not applied (audit ledger). */
+  readonly onBatchesSkipped?: (epoch: number, step: number, batchIds: readonly number[]) => void;
   /** Steps [toStep, fromStep) were rolled back (audit ledger). */
   readonly onRolledBack?: (fromStep: number, toStep: number, epoch: number, reason: string) => void;
 }
@@ -82,6 +84,14 @@ export class TrainingRun {
   readonly #pending = new Map<number, PushReportMessage>();
   /** Set when a shard process was lost: the open step ends and the run rolls back. */
   #lost: ShardLostError | undefined;
+  /** Non-finite verdicts in the open round. */
+  #roundNonFinite = 0;
+  /** Steps in a row in which no push was finite (training.nonFinite). */
+  #nonFiniteRun = 0;
+  /** The learning rate of the last step (linear scaling changes it). */
+  #learningRate: number;
+  /** Batches and samples skipped as diverged (training.nonFinite.action: skip). */
+  #skipped = { batches: 0, samples: 0 };
 
   constructor(deps: TrainingRunDeps, from: RunPosition) {
     this.#d = deps;
@@ -92,6 +102,7 @@ export class TrainingRun {
     this.#queue = from.cursor === undefined || from.cursor === null ? undefined : BatchQueue.restore(from.cursor);
     this.#applied = new Uint16Array(deps.numTrainSamples);
     this.#stragglers = new StragglerPolicy({ ratio: deps.config.cluster.stragglerRatio, minWorkers: deps.config.cluster.minWorkers });
+    this.#learningRate = deps.config.training.optimizer.learningRate;
   }
 
   get epoch(): number {
@@ -293,6 +304,7 @@ export class TrainingRun {
 
   #record(workerId: number, report: PushReportMessage, verdict: ReturnType<PushAdmission['judgeShards']>): void {
     const round = this.#round;
+    if (verdict === 'non-finite' && round?.isOpen === true && report.step === round.step) this.#roundNonFinite += 1;
     if (verdict !== 'accepted') this.countRejected(verdict === 'pending' ? 'stale' : verdict, workerId);
     if (verdict === 'duplicate' || round === undefined) return;
     round.report(workerId, verdict === 'accepted', report.computeSeconds, report.loss);
@@ -329,6 +341,41 @@ export class TrainingRun {
 
   rejectedCounts(): Readonly<Record<RejectReason, number>> {
     return { ...this.#rejected };
+  }
+
+  /** Batches and samples skipped because their step diverged (training.nonFinite.action: skip). */
+  get skipped(): { readonly batches: number; readonly samples: number } {
+    return { ...this.#skipped };
+  }
+
+  /**
+   * A step in which no push was finite. Its training loss is reported as
+   * NaN (so the loss alert fires); after training.nonFinite.maxConsecutiveSteps
+   * such steps in a row the job fails (throws DTRAIN_JOB_NON_FINITE) or, with
+   * action 'skip', this step's batches are skipped (returns true: the caller
+   * marks them done). False: they go back to the queue and are tried again.
+   */
+  #divergedStep(step: number, batches: readonly { readonly batchId: number; readonly sampleIds: Uint32Array }[]): boolean {
+    const { maxConsecutiveSteps, action } = this.#d.config.training.nonFinite;
+    this.#nonFiniteRun += 1;
+    this.#d.observer.stepNotFinite?.({ step, epoch: this.#epoch });
+    if (this.#nonFiniteRun < maxConsecutiveSteps) return false;
+    const last = this.#lastLoss === undefined ? 'none yet' : String(this.#lastLoss);
+    if (action === 'fail') {
+      throw new JobError(
+        'DTRAIN_JOB_NON_FINITE',
+        `step ${step}: no finite gradient in ${this.#nonFiniteRun} consecutive steps (training.nonFinite.maxConsecutiveSteps=${maxConsecutiveSteps}); ` +
+          `last finite training loss ${last}, learning rate ${this.#learningRate}; the weights are the last finite ones and are checkpointed`,
+      );
+    }
+    this.#nonFiniteRun = 0;
+    let samples = 0;
+    for (const batch of batches) samples += batch.sampleIds.length;
+    this.#skipped.batches += batches.length;
+    this.#skipped.samples += samples;
+    this.#d.onBatchesSkipped?.(this.#epoch, step, batches.map((b) => b.batchId));
+    this.#d.log.warn(`step ${step}: no finite gradient in ${maxConsecutiveSteps} consecutive steps: skipping its ${batches.length} batch(es) (${samples} samples; training.nonFinite.action: skip)`);
+    return true;
   }
 
   /** A worker left or was evicted: the open round stops waiting for it. */
@@ -391,10 +438,12 @@ export class TrainingRun {
     }
     if (config.training.scaleLearningRate === 'linear' && assigned.size > 0) {
       // Linear scaling rule: the effective batch grows with the workers in the step.
-      shards.setLearningRate((config.training.optimizer.learningRate * assigned.size) / config.cluster.minWorkers);
+      this.#learningRate = (config.training.optimizer.learningRate * assigned.size) / config.cluster.minWorkers;
+      shards.setLearningRate(this.#learningRate);
     }
     const round = new StepRound(this.#step, shards.version, assigned, config.cluster.stepTimeoutMs);
     this.#round = round;
+    this.#roundNonFinite = 0;
     this.#pending.clear();
     const end = await round.ended;
     this.#round = undefined;
@@ -410,12 +459,20 @@ export class TrainingRun {
     }
     const commit = await this.#commit(round, end);
     const { applied, released, reports } = round.settle(commit !== undefined);
-    for (const batch of released) queue.release(batch.batchId);
     for (const worker of membership.all()) if (worker.state === WorkerState.training) worker.state = WorkerState.joined;
+    // Every report was non-finite: the job is diverging (not merely short of workers).
+    const diverged = commit === undefined && end !== 'aborted' && reports.length > 0 && this.#roundNonFinite === reports.length;
+    if (diverged && this.#divergedStep(round.step, released)) {
+      // Skipped: the step's batches are done without being applied.
+      for (const batch of released) queue.commit(batch.batchId);
+      return undefined;
+    }
+    for (const batch of released) queue.release(batch.batchId);
     if (commit === undefined) {
       // Nothing applied: every assigned batch went back to the queue above.
       return undefined;
     }
+    this.#nonFiniteRun = 0;
     for (const batch of applied) {
       queue.commit(batch.batchId);
       for (const id of batch.sampleIds) this.#applied[id] = (this.#applied[id] ?? 0) + 1;

@@ -215,3 +215,18 @@ describe('CoordinatorMetrics', () => {
     expect(globalRegistry.getSingleMetric('dtrain_steps_total')).toBeUndefined();
   });
 });
+
+describe('a diverging step', () => {
+  it('reports the training loss as NaN until a step commits again', async () => {
+    const registry = createMetricsRegistry({ defaultMetrics: false });
+    const metrics = new CoordinatorMetrics(registry, { job: 'unit', backend: 'cpu', version: '0.0.0' });
+    const trainLoss = async (): Promise<number | undefined> =>
+      (await registry.getSingleMetric('dtrain_loss')?.get())?.values.find((v) => v.labels['split'] === 'train')?.value;
+    metrics.stepCommitted({ epoch: 0, sampleCount: 64, loss: 0.5, wallSeconds: 0.01, workers: [] });
+    expect(await trainLoss()).toBe(0.5);
+    metrics.trainLossNotFinite();
+    expect(await trainLoss()).toBeNaN();
+    metrics.stepCommitted({ epoch: 0, sampleCount: 64, loss: 0.4, wallSeconds: 0.01, workers: [] });
+    expect(await trainLoss()).toBe(0.4);
+  });
+});

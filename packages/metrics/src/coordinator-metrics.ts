@@ -228,6 +228,15 @@ export class CoordinatorMetrics {
     this.#info.set({ ...this.#currentInfo }, 1);
   }
 
+  /**
+   * A step in which no push was finite (nothing was applied): the training
+   * loss is NaN until a step commits again, so the "loss not finite" alert
+   * sees a diverging job even though no step commits.
+   */
+  trainLossNotFinite(): void {
+    this.#loss.set({ split: 'train' }, Number.NaN);
+  }
+
   stepCommitted(step: CommittedStep): void {
     this.#steps.inc();
     this.#samples.inc(step.sampleCount);

@@ -73,6 +73,7 @@ const MNIST_MLP_EXPECTED: JobConfig = {
     metrics: ['accuracy'],
     seed: 42,
     scaleLearningRate: 'none',
+    nonFinite: { maxConsecutiveSteps: 10, action: 'fail' },
   },
   cluster: {
     minWorkers: 2,

@@ -19,7 +19,16 @@ describe('training', () => {
       metrics: ['accuracy'],
       seed: 42,
       scaleLearningRate: 'none',
+      nonFinite: { maxConsecutiveSteps: 10, action: 'fail' },
     });
+  });
+
+  it('reads training.nonFinite, and names a bad field', () => {
+    expect(parseTrainingConfig({ ...BASE, nonFinite: { maxConsecutiveSteps: 3, action: 'skip' } }).nonFinite).toStrictEqual({ maxConsecutiveSteps: 3, action: 'skip' });
+    expect(parseTrainingConfig({ ...BASE, nonFinite: { action: 'skip' } }).nonFinite).toStrictEqual({ maxConsecutiveSteps: 10, action: 'skip' });
+    expect(() => parseTrainingConfig({ ...BASE, nonFinite: { maxConsecutiveSteps: 0 } })).toThrow('training.nonFinite.maxConsecutiveSteps');
+    expect(() => parseTrainingConfig({ ...BASE, nonFinite: { action: 'ignore' } })).toThrow('training.nonFinite.action');
+    expect(() => parseTrainingConfig({ ...BASE, nonFinite: { steps: 3 } })).toThrow('training.nonFinite.steps: unknown key');
   });
 
   test.each([
@@ -50,7 +59,7 @@ describe('training', () => {
     {
       raw: training({ lr: 0.1 }),
       field: 'training.lr',
-      message: 'training.lr: unknown key (expected one of: epochs, batchSize, optimizer, loss, metrics, seed, scaleLearningRate)',
+      message: 'training.lr: unknown key (expected one of: epochs, batchSize, optimizer, loss, metrics, seed, scaleLearningRate, nonFinite)',
     },
     { raw: training({ loss: undefined }), field: 'training.loss', message: 'training.loss: required' },
     {

@@ -16,6 +16,7 @@ import {
   objectWithKeys,
   oneOf,
   optionalInt,
+  optionalObjectWithKeys,
   optionalOneOf,
   requireInt,
   requireOneOf,
@@ -42,7 +43,25 @@ export interface TrainingConfig {
    * that grows with the workers); default 'none'.
    */
   scaleLearningRate: 'linear' | 'none';
+  /** What a diverging job does; see NonFiniteConfig. */
+  nonFinite: NonFiniteConfig;
 }
+
+/**
+ * Divergence: a step in which no push was finite (every worker's loss or
+ * gradients NaN/±Infinity) applies nothing. After `maxConsecutiveSteps` such
+ * steps in a row the job either fails with DTRAIN_JOB_NON_FINITE ('fail',
+ * the default: a diverged job never sits there retrying) or skips that
+ * step's batches ('skip': marked done without being applied, counted in
+ * summary.json, and training goes on).
+ */
+export interface NonFiniteConfig {
+  /** Integer ≥ 1; default 10. */
+  maxConsecutiveSteps: number;
+  action: 'fail' | 'skip';
+}
+
+export const NON_FINITE_DEFAULTS: NonFiniteConfig = { maxConsecutiveSteps: 10, action: 'fail' };
 
 export const LOSS_NAMES: readonly LossName[] = [
   'sparseCategoricalCrossentropy',
@@ -58,7 +77,8 @@ const REGRESSION_LOSSES: readonly LossName[] = ['meanSquaredError'];
 
 export const DEFAULT_SEED = 42;
 
-const TRAINING_KEYS = ['epochs', 'batchSize', 'optimizer', 'loss', 'metrics', 'seed', 'scaleLearningRate'] as const;
+const TRAINING_KEYS = ['epochs', 'batchSize', 'optimizer', 'loss', 'metrics', 'seed', 'scaleLearningRate', 'nonFinite'] as const;
+const NON_FINITE_KEYS = ['maxConsecutiveSteps', 'action'] as const;
 
 export function isRegressionLoss(loss: LossName): boolean {
   return REGRESSION_LOSSES.includes(loss);
@@ -73,7 +93,16 @@ export function parseTrainingConfig(raw: unknown): TrainingConfig {
   const metrics = has(fields, 'metrics') ? parseMetrics(get(fields, 'metrics'), loss) : isRegressionLoss(loss) ? [] : ['accuracy' as const];
   const seed = optionalInt(fields, 'seed', ANY_INT, DEFAULT_SEED);
   const scaleLearningRate = optionalOneOf(fields, 'scaleLearningRate', ['none', 'linear'], 'none');
-  return { epochs, batchSize, optimizer, loss, metrics, seed, scaleLearningRate };
+  const nonFinite = parseNonFinite(get(fields, 'nonFinite'));
+  return { epochs, batchSize, optimizer, loss, metrics, seed, scaleLearningRate, nonFinite };
+}
+
+function parseNonFinite(raw: unknown): NonFiniteConfig {
+  const fields = optionalObjectWithKeys(raw, 'training.nonFinite', NON_FINITE_KEYS);
+  return {
+    maxConsecutiveSteps: optionalInt(fields, 'maxConsecutiveSteps', POSITIVE_INT, NON_FINITE_DEFAULTS.maxConsecutiveSteps),
+    action: optionalOneOf(fields, 'action', ['fail', 'skip'], NON_FINITE_DEFAULTS.action),
+  };
 }
 
 function parseMetrics(value: unknown, loss: LossName): MetricName[] {
