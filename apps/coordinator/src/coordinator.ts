@@ -1,4 +1,4 @@
-import { ParameterShard, readLatestCheckpoint } from '@dtrain/parameter-server';
+import { ParameterShard } from '@dtrain/parameter-server';
 import {
   ProtocolError,
   assertCompatibleHello,
@@ -32,7 +32,8 @@ import { StepTimings } from './step-timings.js';
 import { HeartbeatMonitor } from './heartbeat-monitor.js';
 
 import { buildWelcome } from './welcome-message.js';
-import { startRun, type StartState } from './run-start.js';
+import { readValidCheckpoint, startRun, type StartState } from './run-start.js';
+import { assertSameJob } from './checkpoint-checks.js';
 import { EmbeddedShard } from './embedded-shard.js';
 import { RemoteShards } from './remote-shards.js';
 import type { ShardSet } from './shard-set.js';
@@ -171,7 +172,7 @@ export class Coordinator implements ConnectionHandler {
   /** Builds the model and the parameter server; resumes from the newest checkpoint in the checkpoint folder if there is one. */
   static async create(o: CoordinatorOptions): Promise<Coordinator> {
     const host = await ModelHost.create(o.config, o.backend ?? 'auto');
-    const { state, position, resumed } = await startRun(host, Coordinator.checkpointDirOf(o), o.resume !== false, o.log);
+    const { state, position, resumed } = await startRun(host, o.config, o.data.train.numSamples, Coordinator.checkpointDirOf(o), o.resume !== false, o.log);
     return new Coordinator(o, host, state, position, resumed);
   }
 
@@ -205,14 +206,14 @@ export class Coordinator implements ConnectionHandler {
     const remote = this.#remote as RemoteShards;
     const cluster = this.#o.config.cluster;
     await remote.waitForAll(cluster.waitTimeoutMs, reason, () => this.#stopping);
-    const saved = await readLatestCheckpoint(this.#checkpointDir);
-    if (saved === undefined) throw new JobError('DTRAIN_JOB_SHARD_LOST', `${reason}, and no checkpoint in ${this.#checkpointDir} to roll back to`);
-    this.#host.assertSameLayout(saved.layout, this.#checkpointDir);
+    const found = await readValidCheckpoint(this.#checkpointDir, this.#o.log);
+    if (found === undefined) throw new JobError('DTRAIN_JOB_SHARD_LOST', `${reason}, and no checkpoint in ${this.#checkpointDir} to roll back to`);
+    const { checkpoint: saved, position } = found;
+    assertSameJob(this.#checkpointDir, saved, this.#o.config, this.#host, this.#o.data.train.numSamples);
     // Versions keep rising, so no worker mistakes the restored weights for ones it already has.
     await remote.setup({ weights: saved.weights, optimizerState: saved.optimizer.state, version: saved.version }, Math.max(remote.version, saved.version) + 1);
     this.#welcomeAwaiting();
-    const training = saved.training as unknown as RunPosition;
-    return { epoch: training.epoch, step: training.step, samples: training.samples, history: training.history, cursor: training.cursor ?? undefined };
+    return position;
   }
 
   #shardLost(error: ShardLostError): void {

@@ -1,4 +1,6 @@
-import { readLatestCheckpoint, type OptimizerState } from '@dtrain/parameter-server';
+import { readLatestCheckpoint, type Checkpoint, type OptimizerState } from '@dtrain/parameter-server';
+import { assertSameJob, checkRunPosition } from './checkpoint-checks.js';
+import type { JobConfig } from './config/index.js';
 import type { Logger } from './logger.js';
 import type { ModelHost } from './model-host.js';
 import type { RunPosition } from './training-run.js';
@@ -26,27 +28,38 @@ export interface RunStart {
  * different model is refused (ModelHost.assertSameLayout). The state covers
  * the whole layout whatever shard count wrote it, so it restores any other.
  */
-export async function startRun(host: ModelHost, checkpointDir: string, resume: boolean, log: Logger): Promise<RunStart> {
-  const saved = resume ? await readLatestCheckpoint(checkpointDir) : undefined;
-  if (saved === undefined) {
+export async function startRun(host: ModelHost, config: JobConfig, numTrainSamples: number, checkpointDir: string, resume: boolean, log: Logger): Promise<RunStart> {
+  const found = resume ? await readValidCheckpoint(checkpointDir, log) : undefined;
+  if (found === undefined) {
     return {
       state: { weights: host.initialWeights(), optimizerState: undefined, version: 0 },
       position: { epoch: 0, step: 0, samples: 0, history: [], cursor: undefined },
       resumed: false,
     };
   }
-  host.assertSameLayout(saved.layout, checkpointDir);
-  const training = saved.training as unknown as RunPosition;
-  log.warn(`resuming from checkpoint ${checkpointDir}: epoch ${training.epoch}, step ${training.step}, version ${saved.version}`);
+  const { checkpoint: saved, position } = found;
+  assertSameJob(checkpointDir, saved, config, host, numTrainSamples);
+  log.warn(`resuming from checkpoint ${checkpointDir}: epoch ${position.epoch}, step ${position.step}, version ${saved.version}`);
   return {
     state: { weights: saved.weights, optimizerState: saved.optimizer.state, version: saved.version },
-    position: {
-      epoch: training.epoch,
-      step: training.step,
-      samples: training.samples,
-      history: training.history,
-      cursor: training.cursor ?? undefined,
-    },
+    position,
     resumed: true,
   };
+}
+
+/**
+ * The newest checkpoint in `dir` that passes every check (files, digests,
+ * optimizer state, run position); each one passed over is said in one line.
+ * @throws ParameterServerError DTRAIN_PS_CHECKPOINT when checkpoints exist and none passes.
+ */
+export async function readValidCheckpoint(dir: string, log: Logger): Promise<{ checkpoint: Checkpoint; position: RunPosition } | undefined> {
+  let position: RunPosition | undefined;
+  const checkpoint = await readLatestCheckpoint(dir, {
+    onRejected: (where, error) => log.warn(`checkpoint ${where} is not usable, trying an older one: ${error.message}`),
+    validate: (where, cp) => {
+      position = checkRunPosition(where, cp);
+    },
+  });
+  if (checkpoint === undefined || position === undefined) return undefined;
+  return { checkpoint, position };
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { WeightEntry } from '@dtrain/protocol';
 import { createOptimizer } from './create-optimizer.js';
@@ -93,7 +94,9 @@ export async function writeCheckpointFiles(dir: string, cp: Checkpoint): Promise
     layout: cp.layout,
   };
   await writeFileDurably(join(dir, OPTIMIZER_JSON_FILE), JSON.stringify(optimizerJson));
-  const trainingJson = { format: TRAINING_FORMAT, formatVersion: FORMAT_VERSION, version: cp.version, training: cp.training };
+  // Written last, so the digests describe files already on disk: a bit flipped later is found on resume.
+  const digests = { [WEIGHTS_BIN_FILE]: sha256(float32ToLittleEndian(cp.weights)), [OPTIMIZER_BIN_FILE]: sha256(float32ToLittleEndian(bin)) };
+  const trainingJson = { format: TRAINING_FORMAT, formatVersion: FORMAT_VERSION, version: cp.version, training: cp.training, digests };
   await writeFileDurably(join(dir, TRAINING_JSON_FILE), JSON.stringify(trainingJson));
 }
 
@@ -170,6 +173,20 @@ export async function readCheckpoint(dir: string): Promise<Checkpoint> {
     return bad(trainingPath, 'training needs integer epoch and step');
   }
   if (typeof training['seed'] !== 'number') bad(trainingPath, 'training.seed must be a number');
+  // Checkpoints written before digests existed have none: they are read as they are.
+  const digests = tj['digests'];
+  if (digests !== undefined) {
+    if (!isRecord(digests)) return bad(trainingPath, 'digests must be an object');
+    const files: [string, Uint8Array][] = [
+      [WEIGHTS_BIN_FILE, float32ToLittleEndian(model.weights)],
+      [OPTIMIZER_BIN_FILE, binBytes],
+    ];
+    for (const [file, bytes] of files) {
+      const recorded = digests[file];
+      if (typeof recorded !== 'string') return bad(trainingPath, `digests.${file} is missing`);
+      if (sha256(bytes) !== recorded) bad(join(dir, file), `its sha256 differs from the one ${TRAINING_JSON_FILE} recorded: the file changed after it was written`);
+    }
+  }
 
   return {
     topology: model.topology,
@@ -179,6 +196,10 @@ export async function readCheckpoint(dir: string): Promise<Checkpoint> {
     optimizer: { config, state: optimizerState },
     training: training as unknown as TrainingState,
   };
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -90,34 +90,70 @@ export async function writeCheckpoint(rootDir: string, cp: Checkpoint, options: 
   return finalDir;
 }
 
+export interface ReadLatestOptions {
+  /**
+   * Told of every checkpoint (or LATEST pointer) that failed its checks
+   * before an older one was used: say so in one line.
+   */
+  readonly onRejected?: (where: string, error: ParameterServerError) => void;
+  /**
+   * The caller's own checks of a checkpoint that passed these (e.g. its
+   * training state against what the caller expects of it): throwing a
+   * `DTRAIN_PS_CHECKPOINT` ParameterServerError passes it over like any
+   * other failed check.
+   */
+  readonly validate?: (dir: string, checkpoint: Checkpoint) => void;
+}
+
 /**
- * The checkpoint `LATEST` names; without `LATEST` (or if it names a directory
- * that is gone), the newest `ckpt-*` directory holding every file. Temporary
- * and half-written directories are never read.
+ * The newest checkpoint that passes every check: the one `LATEST` names,
+ * else (no pointer, a garbled one, a directory gone or failing its checks)
+ * the newest `ckpt-*` directory holding every file that does. Each rejected
+ * one is reported to `onRejected`. Temporary and half-written directories
+ * are never read.
  * @returns undefined when `rootDir` holds no checkpoint.
- * @throws ParameterServerError `DTRAIN_PS_CHECKPOINT` naming the file at fault.
+ * @throws ParameterServerError `DTRAIN_PS_CHECKPOINT` naming the file at fault, when no checkpoint passes (the newest's error).
  */
-export async function readLatestCheckpoint(rootDir: string): Promise<Checkpoint | undefined> {
+export async function readLatestCheckpoint(rootDir: string, options: ReadLatestOptions = {}): Promise<Checkpoint | undefined> {
   const entries = await listDir(rootDir);
   if (entries === undefined) return undefined;
+  const errors: ParameterServerError[] = [];
+  const reject = (where: string, error: ParameterServerError): void => {
+    errors.push(error);
+    options.onRejected?.(where, error);
+  };
+  const attempt = async (name: string): Promise<Checkpoint | undefined> => {
+    try {
+      const checkpoint = await readCheckpoint(join(rootDir, name));
+      options.validate?.(join(rootDir, name), checkpoint);
+      return checkpoint;
+    } catch (error) {
+      if (!(error instanceof ParameterServerError) || error.code !== 'DTRAIN_PS_CHECKPOINT') throw error;
+      reject(join(rootDir, name), error);
+      return undefined;
+    }
+  };
+  let tried: string | undefined;
   if (entries.includes(LATEST_FILE)) {
     const pointerPath = join(rootDir, LATEST_FILE);
     const name = (await io(pointerPath, () => readFile(pointerPath, 'utf8'))).trim();
     if (!CHECKPOINT_DIR.test(name)) {
-      throw new ParameterServerError(
-        'DTRAIN_PS_CHECKPOINT',
-        `${pointerPath}: expected a checkpoint directory name like ckpt-0000000042, got ${JSON.stringify(name.slice(0, 80))}`,
-        { file: pointerPath },
-      );
+      const message = `${pointerPath}: expected a checkpoint directory name like ckpt-0000000042, got ${JSON.stringify(name.slice(0, 80))}`;
+      reject(pointerPath, new ParameterServerError('DTRAIN_PS_CHECKPOINT', message, { file: pointerPath }));
+    } else if (entries.includes(name)) {
+      tried = name;
+      const checkpoint = await attempt(name);
+      if (checkpoint !== undefined) return checkpoint;
     }
-    if (entries.includes(name)) return readCheckpoint(join(rootDir, name));
   }
   for (const name of checkpointNamesNewestFirst(entries)) {
+    if (name === tried) continue;
     const files = await listDir(join(rootDir, name));
-    if (files !== undefined && CHECKPOINT_FILES.every((file) => files.includes(file))) {
-      return readCheckpoint(join(rootDir, name));
-    }
+    if (files === undefined || !CHECKPOINT_FILES.every((file) => files.includes(file))) continue;
+    const checkpoint = await attempt(name);
+    if (checkpoint !== undefined) return checkpoint;
   }
+  if (errors[0] !== undefined) throw errors[0];
   return undefined;
 }
 

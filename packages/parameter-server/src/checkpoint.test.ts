@@ -193,4 +193,35 @@ describe('checkpoints', () => {
     });
     expect(await readdir(root)).toEqual([]);
   });
+
+  it('find a bit flipped after the write (sha256 digests in training.json) and fall back to the previous good checkpoint, saying so', async () => {
+    const older = await checkpointAt(3);
+    await writeCheckpoint(root, older);
+    const newest = await writeCheckpoint(root, await checkpointAt(4));
+    const weightsPath = join(newest, 'weights.bin');
+    const bytes = await readFile(weightsPath);
+    bytes[5] = (bytes[5] ?? 0) ^ 0x10;
+    await writeFile(weightsPath, bytes);
+    const rejected: [string, string][] = [];
+    const back = await readLatestCheckpoint(root, { onRejected: (where, error) => rejected.push([where, error.message]) });
+    expectSameCheckpoint(back, older);
+    expect(rejected).toEqual([[newest, `${weightsPath}: its sha256 differs from the one training.json recorded: the file changed after it was written`]]);
+  });
+
+  it('fall back past a hand-edited training.json and a truncated optimizer.bin; with nothing good left, throw the newest one\'s error', async () => {
+    const first = await writeCheckpoint(root, await checkpointAt(2));
+    const second = await writeCheckpoint(root, await checkpointAt(3));
+    const third = await writeCheckpoint(root, await checkpointAt(4));
+    const trainingPath = join(third, 'training.json');
+    const edited = JSON.parse(await readFile(trainingPath, 'utf8')) as { training: { step: unknown } };
+    edited.training.step = 'four';
+    await writeFile(trainingPath, JSON.stringify(edited));
+    await truncate(join(second, 'optimizer.bin'), 8);
+    const rejected: string[] = [];
+    const back = (await readLatestCheckpoint(root, { onRejected: (where) => rejected.push(where) })) as Checkpoint;
+    expect(back.training.step).toBe(2);
+    expect(rejected).toEqual([third, second]);
+    await truncate(join(first, 'weights.bin'), 4);
+    await expect(readLatestCheckpoint(root)).rejects.toMatchObject({ code: 'DTRAIN_PS_CHECKPOINT', message: `${trainingPath}: training needs integer epoch and step` });
+  });
 });

@@ -20,4 +20,4 @@ export type { TfjsModel, TfjsWeightSpec, WriteTfjsModelOptions } from './tfjs-mo
 export { readCheckpoint, OPTIMIZER_JSON_FILE, OPTIMIZER_BIN_FILE, TRAINING_JSON_FILE } from './checkpoint-files.js';
 export type { Checkpoint, TrainingState } from './checkpoint-files.js';
 export { writeCheckpoint, readLatestCheckpoint, checkpointDirName, LATEST_FILE } from './checkpoint-store.js';
-export type { WriteCheckpointOptions } from './checkpoint-store.js';
+export type { ReadLatestOptions, WriteCheckpointOptions } from './checkpoint-store.js';
