@@ -1,4 +1,4 @@
-import { type ChunkOutcome, type IncludedPush, type OptimizerConfig, type OptimizerState, type ShardPush, type WeightsChunkParts } from '@dtrain/parameter-server';
+import { optimizerSlotNames, resolveOptimizerConfig, type ChunkOutcome, type IncludedPush, type OptimizerConfig, type OptimizerState, type ShardPush, type WeightsChunkParts } from '@dtrain/parameter-server';
 import {
   ChunkPlan,
   ProtocolError,
@@ -421,6 +421,7 @@ export class RemoteShards implements ShardSet {
     const links = this.#requireAll();
     const id = this.#nextSnapshot++;
     const total = this.plan.totalSize;
+    const slots = withOptimizer ? ['weights', ...optimizerSlotNames(resolveOptimizerConfig(this.#o.optimizer))] : ['weights'];
     const whole = new Map<string, Float32Array>();
     const wholeOf = (slot: string): Float32Array => {
       let array = whole.get(slot);
@@ -432,7 +433,8 @@ export class RemoteShards implements ShardSet {
     };
     for (const link of links) {
       const range = this.#ranges[link.index] as FlatRange;
-      link.snapshot = new SlotCollector(id, withOptimizer ? 'any' : ['weights'], range.end - range.start, (slot) => wholeOf(slot).subarray(range.start, range.end));
+      // Exactly the slots this job's optimizer has: a shard cannot make the coordinator allocate arrays for names of its choosing.
+      link.snapshot = new SlotCollector(id, slots, range.end - range.start, (slot) => wholeOf(slot).subarray(range.start, range.end));
     }
     const done = await this.#all(links, 'shardSnapshotDone', { type: 'shardSnapshot', id, optimizer: withOptimizer });
     let version = -1;

@@ -11,6 +11,7 @@ export { createOptimizer, resolveOptimizerConfig, FLOAT32_EPSILON } from './crea
 export type { CreateOptimizerOptions } from './create-optimizer.js';
 export type { KernelKind } from './kernel-memory.js';
 export type { Optimizer, OptimizerState, ResolvedOptimizerConfig } from './optimizer.js';
+export { optimizerSlotNames } from './optimizer.js';
 export { assembleOptimizerState, splitOptimizerState } from './optimizer-state.js';
 export type { RangeOptimizerState } from './optimizer-state.js';
 export { ParameterShard } from './parameter-shard.js';
