@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Worker processes started by `dtrain train` on this machine. */
@@ -11,13 +12,15 @@ export class LocalWorkers {
    * kept (last lines) and shown only if one fails, unless `verbose`. With
    * `metrics`, each serves /metrics on a free loopback port and the URL it
    * prints is passed on (off by default: local workers are usually watched
-   * through the coordinator's metrics).
+   * through the coordinator's metrics). With `recordDir`, worker i records
+   * its pushes in `recordDir/worker-<i>.jsonl` (`dtrain worker --record`).
    */
-  start(count: number, url: string, opts: { backend: string; token: string; verbose: boolean; metrics?: boolean }): void {
+  start(count: number, url: string, opts: { backend: string; token: string; verbose: boolean; metrics?: boolean; recordDir?: string }): void {
     const main = fileURLToPath(new URL('./main.js', import.meta.url));
     const metricsFlags = opts.metrics === true ? ['--metrics-port', '0', '--metrics-host', '127.0.0.1'] : [];
     for (let i = 0; i < count; i += 1) {
-      const child = spawn(process.execPath, [...heapFlags(), main, 'worker', '--coordinator', url, '--backend', opts.backend, ...metricsFlags], {
+      const recordFlags = opts.recordDir === undefined ? [] : ['--record', join(opts.recordDir, `worker-${i}.jsonl`)];
+      const child = spawn(process.execPath, [...heapFlags(), main, 'worker', '--coordinator', url, '--backend', opts.backend, ...metricsFlags, ...recordFlags], {
         env: { ...process.env, DTRAIN_TOKEN: opts.token },
         stdio: ['ignore', 'ignore', 'pipe'],
       });

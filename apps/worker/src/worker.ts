@@ -27,6 +27,7 @@ import { GradientSender, WeightReceiver, type ChunkSink } from './data-plane.js'
 import { ShardConnections } from './shard-connections.js';
 import { WorkerError } from './errors.js';
 import { IdleClock } from './idle-clock.js';
+import { PushRecord } from './push-record.js';
 import { WorkerState } from './worker-state.js';
 
 export interface WorkerLogger {
@@ -64,6 +65,14 @@ export interface WorkerOptions {
   readonly simulateComputeMs?: number;
   /** Milliseconds the compute thread stays blocked after each real step (tests of long steps); default 0. */
   readonly extraStepMs?: number;
+  /**
+   * Append one JSON line per gradient push sent to this file
+   * (`{"step","epoch","version","batchId","workerId","sampleIds","finite"}`),
+   * evidence for `dtrain audit` independent of the coordinator's ledger.
+   * Opened (created or appended to) by the constructor, which throws if it
+   * cannot; closed when the worker is done. Default: no record.
+   */
+  readonly recordPath?: string;
 }
 
 /** Fills the WebSocket masking key with zeros (see the connection options). */
@@ -100,10 +109,12 @@ export class Worker {
   /** The job finished and `linger` is set: connected to nobody, waiting for SIGTERM. */
   #lingering = false;
   readonly #idle = new IdleClock();
+  readonly #record: PushRecord | undefined;
   readonly exited: Promise<WorkerExit>;
 
   constructor(options: WorkerOptions) {
     this.#o = options;
+    this.#record = options.recordPath === undefined ? undefined : new PushRecord(options.recordPath);
     this.exited = new Promise((resolve) => {
       this.#finish = (exit) => {
         if (this.#finished) return;
@@ -112,6 +123,7 @@ export class Worker {
         this.#job?.shards?.close();
         this.#job = undefined;
         void this.#thread?.dispose();
+        this.#record?.close();
         resolve(exit);
       };
     });
@@ -462,6 +474,17 @@ export class Worker {
         });
       job.sender.send({ workerId, step: assignment.step, version: assignment.version, sampleCount }, gradients, sink);
     }
+    // Recorded before the push report, which is what gets the batch credited: a worker killed
+    // between the two leaves a record without a credit (harmless), never a credit without a record.
+    this.#record?.append({
+      step: assignment.step,
+      epoch: assignment.epoch,
+      version: assignment.version,
+      batchId: assignment.batchId,
+      workerId,
+      sampleIds: Array.from(assignment.sampleIds),
+      finite,
+    });
     ws.send(
       encodeMessage({
         type: 'pushReport',

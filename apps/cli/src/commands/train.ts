@@ -1,9 +1,11 @@
+import { mkdirSync } from 'node:fs';
 import { BACKENDS, choiceFlag, intFlag, parseFlags, required } from '../args.js';
 import { LocalShards } from '../local-shards.js';
 import { LocalWorkers } from '../local-workers.js';
 import { serveJob } from '../serve-job.js';
 import { generateToken } from '../token.js';
 import { progressMode } from '../progress-mode.js';
+import { UsageError } from '../usage-error.js';
 
 /** `dtrain train`: the coordinator in this process, N local worker processes, and K local shard processes with --ps-shards K (or cluster.psShards). */
 export async function trainCommand(argv: readonly string[]): Promise<number> {
@@ -20,12 +22,14 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
     resume: { type: 'boolean' },
     'worker-metrics': { type: 'boolean' },
     'ps-shards': { type: 'string' },
+    'record-dir': { type: 'string' },
   });
   const configPath = required('train', 'config', f.config);
   const workers = intFlag('train', 'workers', f.workers, 2, 1, 256);
   const port = intFlag('train', 'port', f.port, 7070, 0, 65535);
   const backend = choiceFlag('train', 'backend', f.backend, BACKENDS, 'auto');
   const psShards = f['ps-shards'] === undefined ? undefined : intFlag('train', 'ps-shards', f['ps-shards'], 0, 0, 256);
+  const recordDir = makeRecordDir(f['record-dir']);
   const token = generateToken();
   const local = new LocalWorkers();
   const shards = new LocalShards();
@@ -46,7 +50,7 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
       onListening: async (bound, shardCount) => {
         const url = `ws://127.0.0.1:${bound}`;
         if (shardCount > 0) await shards.start(shardCount, url, { token, verbose: f.verbose === true });
-        local.start(workers, url, { backend, token, verbose: f.verbose === true, metrics: f['worker-metrics'] === true });
+        local.start(workers, url, { backend, token, verbose: f.verbose === true, metrics: f['worker-metrics'] === true, ...(recordDir === undefined ? {} : { recordDir }) });
       },
     });
     finished = exitCode === 0 || exitCode === 1;
@@ -54,4 +58,16 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
   } finally {
     await Promise.all([local.stop(5000, !finished), shards.stop(5000)]);
   }
+}
+
+/** `--record-dir DIR`: created if need be; each local worker records its pushes there (for `dtrain audit`). */
+function makeRecordDir(dir: string | undefined): string | undefined {
+  if (dir === undefined) return undefined;
+  if (dir === '') throw new UsageError('dtrain train: --record-dir needs a folder name');
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (error) {
+    throw new UsageError(`dtrain train: --record-dir: cannot create ${dir}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return dir;
 }

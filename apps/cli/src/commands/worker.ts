@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { WorkerMetrics, createMetricsRegistry } from '@dtrain/metrics';
-import { Worker, startMetricsServer, type MetricsServer } from '@dtrain/worker';
+import { Worker, startMetricsServer, type MetricsServer, type WorkerOptions } from '@dtrain/worker';
 import { BACKENDS, choiceFlag, intFlag, parseFlags, required } from '../args.js';
 import { readToken } from '../token.js';
 import { UsageError } from '../usage-error.js';
@@ -18,6 +18,7 @@ export async function workerCommand(argv: readonly string[]): Promise<number> {
     quiet: { type: 'boolean' },
     linger: { type: 'boolean' },
     'simulate-compute-ms': { type: 'string' },
+    record: { type: 'string' },
   });
   const url = required('worker', 'coordinator', f.coordinator);
   if (!/^wss?:\/\/[^/]+/.test(url)) throw new UsageError(`dtrain worker: --coordinator must be a ws:// or wss:// URL, got ${JSON.stringify(url)}`);
@@ -32,7 +33,7 @@ export async function workerCommand(argv: readonly string[]): Promise<number> {
   }
   const served = await serveWorkerMetrics(f['metrics-port'], f['metrics-host']);
   const line = (level: string) => (m: string) => process.stderr.write(`${new Date().toISOString()} worker ${level} ${m}\n`);
-  const worker = new Worker({
+  const worker = newWorker(f.record, {
     linger: f.linger === true,
     coordinator: url,
     backend: choiceFlag('worker', 'backend', f.backend, BACKENDS, 'auto'),
@@ -47,6 +48,17 @@ export async function workerCommand(argv: readonly string[]): Promise<number> {
   const exit = await worker.run().finally(() => served?.server.close());
   if (exit.code !== 0) process.stderr.write(`dtrain worker: ${exit.reason}\n`);
   return exit.code;
+}
+
+/** The worker, with `--record FILE` opened: a file it cannot open is the user's mistake, named as such. */
+function newWorker(record: string | undefined, options: WorkerOptions): Worker {
+  if (record === undefined) return new Worker(options);
+  if (record === '') throw new UsageError('dtrain worker: --record needs a file name');
+  try {
+    return new Worker({ ...options, recordPath: record });
+  } catch (error) {
+    throw new UsageError(`dtrain worker: --record: cannot open ${record}: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
 
 /**
