@@ -264,12 +264,7 @@ export class Worker {
       }
       await this.#handle(ws, decodeMessage(frame));
     } catch (error) {
-      const report = toErrorMessage(error);
-      this.#o.log.error(`${report.code}: ${report.message}`);
-      if (ws.readyState === WebSocket.OPEN) {
-        ws.send(encodeMessage(report));
-        ws.close(4000, report.code);
-      }
+      this.#reportAndClose(ws, error);
     }
   }
 
@@ -430,18 +425,23 @@ export class Worker {
     this.#idle.busy(performance.now() - started);
   }
 
+  /** A failure on the coordinator connection: logged, reported to the coordinator, and the connection closed (it reconnects). */
+  #reportAndClose(ws: WebSocket, error: unknown): void {
+    const report = toErrorMessage(error);
+    this.#o.log.error(`${report.code}: ${report.message}`);
+    if (ws.readyState === WebSocket.OPEN) {
+      ws.send(encodeMessage(report));
+      ws.close(4000, report.code);
+    }
+  }
+
   /** Runs an assignment that waited for its weights, reporting a failure as the ordered path does. */
   async #onAssignment(ws: WebSocket, assignment: AssignmentMessage): Promise<void> {
     if (this.#finished || ws !== this.#ws) return;
     try {
       await this.#assignment(ws, assignment);
     } catch (error) {
-      const report = toErrorMessage(error);
-      this.#o.log.error(`${report.code}: ${report.message}`);
-      if (ws.readyState === WebSocket.OPEN) {
-        ws.send(encodeMessage(report));
-        ws.close(4000, report.code);
-      }
+      this.#reportAndClose(ws, error);
     }
   }
 
