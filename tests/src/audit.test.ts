@@ -39,7 +39,8 @@ describe('dtrain audit', () => {
     await c.startCoordinator();
     c.startWorker('wasm', records[0]);
     const victim = c.startWorker('wasm', records[1]);
-    const before = await c.until('2 workers training in epoch 0', (s) => c.activeCount(s) === 2 && s.step > 5 && s.epoch === 0);
+    // Killed only once both workers have a push credited (a worker still loading its data when killed would leave an empty record).
+    const before = await c.until('2 workers with pushes applied in epoch 0', (s) => c.activeCount(s) === 2 && s.workers.every((w) => w.stepsApplied > 0) && s.step > 5 && s.epoch === 0);
     victim.child.kill('SIGKILL');
     expect((await victim.exited).signal).toBe('SIGKILL');
     const replacement = c.startWorker('wasm', records[2]);
