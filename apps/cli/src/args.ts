@@ -1,5 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { UsageError } from './usage-error.js';
+import { UsageError, UsageErrorCode } from './usage-error.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -9,13 +9,13 @@ export function parseFlags<O extends Options>(command: string, argv: readonly st
     return parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values;
   } catch (error) {
     const message = error instanceof Error ? error.message.split('\n')[0] ?? '' : String(error);
-    throw new UsageError(`dtrain ${command}: ${message.replace(/\. To specify a positional argument.*$/, '')}`);
+    throw new UsageError(UsageErrorCode.USAGE, `dtrain ${command}: ${message.replace(/\. To specify a positional argument.*$/, '')}`);
   }
 }
 
 /** A required string flag. */
 export function required(command: string, name: string, value: string | undefined): string {
-  if (value === undefined || value === '') throw new UsageError(`dtrain ${command}: --${name} is required`);
+  if (value === undefined || value === '') throw new UsageError(UsageErrorCode.USAGE, `dtrain ${command}: --${name} is required`);
   return value;
 }
 
@@ -24,7 +24,7 @@ export function intFlag(command: string, name: string, value: string | undefined
   if (value === undefined) return fallback;
   const n = Number(value);
   if (!Number.isInteger(n) || n < min || n > max) {
-    throw new UsageError(`dtrain ${command}: --${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(value)}`);
+    throw new UsageError(UsageErrorCode.USAGE, `dtrain ${command}: --${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(value)}`);
   }
   return n;
 }
@@ -33,7 +33,7 @@ export function intFlag(command: string, name: string, value: string | undefined
 export function choiceFlag<T extends string>(command: string, name: string, value: string | undefined, choices: readonly T[], fallback: T): T {
   if (value === undefined) return fallback;
   if (!(choices as readonly string[]).includes(value)) {
-    throw new UsageError(`dtrain ${command}: --${name} must be one of ${choices.join(', ')}, got ${JSON.stringify(value)}`);
+    throw new UsageError(UsageErrorCode.USAGE, `dtrain ${command}: --${name} must be one of ${choices.join(', ')}, got ${JSON.stringify(value)}`);
   }
   return value as T;
 }

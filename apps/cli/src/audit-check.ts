@@ -1,4 +1,4 @@
-import { UsageError } from './usage-error.js';
+import { UsageError, UsageErrorCode } from './usage-error.js';
 
 /**
  * The pure part of `dtrain audit`: parsing the coordinator's ledger and the
@@ -63,7 +63,7 @@ export function parseLedger(text: string, file: string): LedgerRecord[] {
 export function parsePushRecords(text: string, file: string): PushRecord[] {
   return jsonLines(text, file, (value, where) => {
     const finite = value['finite'];
-    if (typeof finite !== 'boolean') throw new UsageError(`dtrain audit: ${where}: "finite" must be true or false`);
+    if (typeof finite !== 'boolean') throw new UsageError(UsageErrorCode.USAGE, `dtrain audit: ${where}: "finite" must be true or false`);
     return {
       step: int(value, 'step', where),
       epoch: int(value, 'epoch', where),
@@ -248,7 +248,7 @@ function jsonLines<T>(text: string, file: string, parse: (value: Json, where: st
     try {
       value = JSON.parse(line);
     } catch {
-      throw new UsageError(`dtrain audit: ${where}: not a JSON line`);
+      throw new UsageError(UsageErrorCode.USAGE, `dtrain audit: ${where}: not a JSON line`);
     }
     out.push(parse(object(value, where, 'the line'), where));
   }
@@ -256,20 +256,20 @@ function jsonLines<T>(text: string, file: string, parse: (value: Json, where: st
 }
 
 function object(value: unknown, where: string, what: string): Json {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new UsageError(`dtrain audit: ${where}: ${what} must be a JSON object`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new UsageError(UsageErrorCode.USAGE, `dtrain audit: ${where}: ${what} must be a JSON object`);
   return value as Json;
 }
 
 function int(value: Json, key: string, where: string): number {
   const n = value[key];
-  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw new UsageError(`dtrain audit: ${where}: "${key}" must be a non-negative integer`);
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw new UsageError(UsageErrorCode.USAGE, `dtrain audit: ${where}: "${key}" must be a non-negative integer`);
   return n;
 }
 
 function ints(value: Json, key: string, where: string): number[] {
   const list = value[key];
   if (!Array.isArray(list) || !list.every((n) => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0)) {
-    throw new UsageError(`dtrain audit: ${where}: "${key}" must be an array of non-negative integers`);
+    throw new UsageError(UsageErrorCode.USAGE, `dtrain audit: ${where}: "${key}" must be an array of non-negative integers`);
   }
   return list as number[];
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { describeFailure } from './fail.js';
-import { UsageError } from './usage-error.js';
+import { UsageError, UsageErrorCode } from './usage-error.js';
 
 class Coded extends Error {
   constructor(readonly code: string, message: string) {
@@ -10,7 +10,7 @@ class Coded extends Error {
 
 describe('describeFailure', () => {
   it.each([
-    [new UsageError('dtrain train: --config is required'), 2, 'dtrain: dtrain train: --config is required'],
+    [new UsageError(UsageErrorCode.USAGE, 'dtrain train: --config is required'), 2, 'dtrain: dtrain train: --config is required'],
     [new Coded('DTRAIN_CONFIG_INVALID', 'training.epochs: required'), 2, 'dtrain: training.epochs: required'],
     [new Coded('DTRAIN_DATA_MAGIC', 'x.gz: byte 0: expected an IDX magic number'), 2, 'dtrain: x.gz: byte 0: expected an IDX magic number'],
     [new Coded('DTRAIN_ENGINE_MODEL_SPEC', 'model.layers[0].units: expected a positive integer, got 0'), 2, 'dtrain: model.layers[0].units: expected a positive integer, got 0'],

@@ -3,7 +3,7 @@
  * (flags, config, data files, model spec), 1 for everything else. Stack
  * traces only with DTRAIN_DEBUG=1.
  */
-const USER_ERROR_PREFIXES = ['DTRAIN_USAGE', 'DTRAIN_CONFIG_', 'DTRAIN_DATA_', 'DTRAIN_ENGINE_MODEL_SPEC', 'DTRAIN_MODEL_INPUT'];
+const USER_ERROR_PREFIXES = ['DTRAIN_USAGE', 'DTRAIN_CONFIG_', 'DTRAIN_DATA_', 'DTRAIN_ENGINE_MODEL_SPEC'];
 
 export function describeFailure(error: unknown): { line: string; exitCode: number } {
   const code = typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' ? error.code : undefined;

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { exitWith } from './fail.js';
-import { UsageError } from './usage-error.js';
+import { UsageError, UsageErrorCode } from './usage-error.js';
 
 const HELP = `dtrain: distributed data-parallel training for TensorFlow.js
 
@@ -44,7 +44,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return name === undefined ? 2 : 0;
   }
   const load = commands[name];
-  if (load === undefined) throw new UsageError(`unknown command ${JSON.stringify(name)}; one of ${Object.keys(commands).join(', ')}`);
+  if (load === undefined) throw new UsageError(UsageErrorCode.USAGE, `unknown command ${JSON.stringify(name)}; one of ${Object.keys(commands).join(', ')}`);
   return (await load())(rest);
 }
 

@@ -1,5 +1,5 @@
 import { parseCsv, parseIdx, parseNumberCell, readDataFile } from '@dtrain/data';
-import { UsageError } from './usage-error.js';
+import { UsageError, UsageErrorCode } from './usage-error.js';
 
 /** Rows to predict on, flat and sample-major, before normalisation. */
 export interface InputRows {
@@ -18,7 +18,7 @@ export async function readInputs(path: string): Promise<InputRows> {
   try {
     file = await readDataFile(path);
   } catch {
-    throw new UsageError(`dtrain predict: --input: cannot read ${path}`);
+    throw new UsageError(UsageErrorCode.USAGE, `dtrain predict: --input: cannot read ${path}`);
   }
   const { bytes, gzipped } = file;
   if (bytes.length >= 4 && bytes[0] === 0 && bytes[1] === 0) {
@@ -35,13 +35,13 @@ function fromJson(text: string, path: string): InputRows {
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new UsageError(`dtrain predict: --input ${path}: not valid JSON (${error instanceof Error ? error.message : String(error)})`);
+    throw new UsageError(UsageErrorCode.USAGE, `dtrain predict: --input ${path}: not valid JSON (${error instanceof Error ? error.message : String(error)})`);
   }
-  if (!Array.isArray(parsed)) throw new UsageError(`dtrain predict: --input ${path}: expected a JSON array of rows`);
+  if (!Array.isArray(parsed)) throw new UsageError(UsageErrorCode.USAGE, `dtrain predict: --input ${path}: expected a JSON array of rows`);
   const rows = parsed.map((row: unknown, i) => {
     const flat = Array.isArray(row) ? (row.flat(Infinity) as unknown[]) : [row];
     if (!flat.every((v) => typeof v === 'number' && Number.isFinite(v))) {
-      throw new UsageError(`dtrain predict: --input ${path}: row ${i} holds a value that is not a finite number`);
+      throw new UsageError(UsageErrorCode.USAGE, `dtrain predict: --input ${path}: row ${i} holds a value that is not a finite number`);
     }
     return flat as number[];
   });
@@ -58,7 +58,7 @@ function fromCsv(text: string, path: string): InputRows {
     }
     if (line === 1 && rows.length === 0) return; // header
     const column = values.findIndex((v) => v === undefined);
-    throw new UsageError(`dtrain predict: --input ${path}:${line}: column ${column + 1} is not a number (${JSON.stringify(fields[column])})`);
+    throw new UsageError(UsageErrorCode.USAGE, `dtrain predict: --input ${path}:${line}: column ${column + 1} is not a number (${JSON.stringify(fields[column])})`);
   });
   return pack(rows, path);
 }
@@ -67,7 +67,7 @@ function pack(rows: readonly number[][], path: string): InputRows {
   const rowSize = rows[0]?.length ?? 0;
   const values = new Float32Array(rows.length * rowSize);
   rows.forEach((row, i) => {
-    if (row.length !== rowSize) throw new UsageError(`dtrain predict: --input ${path}: row ${i + 1} has ${row.length} values, the first has ${rowSize}`);
+    if (row.length !== rowSize) throw new UsageError(UsageErrorCode.USAGE, `dtrain predict: --input ${path}: row ${i + 1} has ${row.length} values, the first has ${rowSize}`);
     values.set(row, i * rowSize);
   });
   return { count: rows.length, rowSize, values };

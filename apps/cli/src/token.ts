@@ -1,17 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { UsageError } from './usage-error.js';
+import { UsageError, UsageErrorCode } from './usage-error.js';
 
 /** The worker token: `--token-file` wins over `DTRAIN_TOKEN`; undefined when neither is set. */
 export function readToken(command: string, tokenFile: string | undefined): string | undefined {
   if (tokenFile !== undefined) {
     try {
       const token = readFileSync(tokenFile, 'utf8').trim();
-      if (token === '') throw new UsageError(`dtrain ${command}: --token-file ${tokenFile} is empty`);
+      if (token === '') throw new UsageError(UsageErrorCode.USAGE, `dtrain ${command}: --token-file ${tokenFile} is empty`);
       return token;
     } catch (error) {
       if (error instanceof UsageError) throw error;
-      throw new UsageError(`dtrain ${command}: --token-file: cannot read ${tokenFile}`);
+      throw new UsageError(UsageErrorCode.USAGE, `dtrain ${command}: --token-file: cannot read ${tokenFile}`);
     }
   }
   const env = process.env.DTRAIN_TOKEN;

@@ -38,8 +38,9 @@ export function assertSameJob(dir: string, cp: Checkpoint, config: JobConfig, ho
   host.assertSameLayout(cp.layout, dir);
   const differs = (field: string, there: unknown, here: unknown): never => {
     throw new ConfigError(
+      'DTRAIN_CONFIG_INVALID',
       `checkpoint.dir: ${dir} holds a checkpoint of another job (${field} is ${JSON.stringify(there)} there, ${JSON.stringify(here)} here); use another folder or delete it`,
-      'checkpoint.dir',
+      { field: 'checkpoint.dir' },
     );
   };
   const t = cp.training as Record<string, unknown>;

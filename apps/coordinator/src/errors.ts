@@ -1,20 +1,29 @@
 /**
  * Job-level failures: the job cannot go on and fails with this one-line reason.
- * Codes are stable strings for scripts and tests.
+ * The coordinator's status and exit line lead with the code.
  */
-export type JobErrorCode =
-  | 'DTRAIN_JOB_NO_WORKERS'
-  | 'DTRAIN_JOB_STOPPED'
-  | 'DTRAIN_JOB_NON_FINITE'
-  | 'DTRAIN_JOB_SHARD_LOST'
-  | 'DTRAIN_JOB_INTERNAL';
+
+/** Stable error codes. Never rename one: scripts, dashboards and tests match on them. */
+export const JobErrorCode = {
+  /** Fewer than cluster.minWorkers workers for cluster.waitTimeoutMs: the job fails; start workers and resume from the checkpoint. */
+  NO_WORKERS: 'DTRAIN_JOB_NO_WORKERS',
+  /** The job was stopped (signal or /stop) before training completed: not a failure; resume from the checkpoint. */
+  STOPPED: 'DTRAIN_JOB_STOPPED',
+  /** training.nonFinite.maxConsecutiveSteps steps in a row had no finite push (action 'fail'): the job fails; lower the learning rate or fix the data. */
+  NON_FINITE: 'DTRAIN_JOB_NON_FINITE',
+  /** A parameter-server shard process stayed away past cluster.waitTimeoutMs, or there was no checkpoint to roll back to: the job fails; restart the shard and resume. */
+  SHARD_LOST: 'DTRAIN_JOB_SHARD_LOST',
+  /** A bug in the coordinator (shards disagree on the version, an illegal job-state transition, …): the job fails; report it. */
+  INTERNAL: 'DTRAIN_JOB_INTERNAL',
+} as const;
+export type JobErrorCode = (typeof JobErrorCode)[keyof typeof JobErrorCode];
 
 export class JobError extends Error {
+  override readonly name: string = 'JobError';
   readonly code: JobErrorCode;
 
-  constructor(code: JobErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: JobErrorCode, message: string, options?: ErrorOptions) {
     super(message, options);
-    this.name = 'JobError';
     this.code = code;
   }
 }
@@ -26,11 +35,11 @@ export class JobError extends Error {
  * one stays away past `cluster.waitTimeoutMs` does the job fail with this code.
  */
 export class ShardLostError extends JobError {
+  override readonly name: string = 'ShardLostError';
   readonly shard: number;
 
-  constructor(shard: number, message: string) {
-    super('DTRAIN_JOB_SHARD_LOST', message);
-    this.name = 'ShardLostError';
+  constructor(shard: number, message: string, options?: ErrorOptions) {
+    super(JobErrorCode.SHARD_LOST, message, options);
     this.shard = shard;
   }
 }

@@ -8,7 +8,7 @@ export { CoordinatorServer, type HttpEndpoints, type ServerOptions } from './ws-
 export { loadJobData, readSource, type JobData } from './job-data.js';
 export { JobState, JobStateMachine } from './job-state.js';
 export { WorkerState, type WorkerRecord } from './membership.js';
-export { JobError, type JobErrorCode } from './errors.js';
+export { JobError, JobErrorCode } from './errors.js';
 export { stderrLogger, silentLogger, type Logger } from './logger.js';
 export type { CoordinatorObserver, EpochRecord, StepEvent, RejectReason } from './observer.js';
 export { combineObservers } from './combine-observers.js';

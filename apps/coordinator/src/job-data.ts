@@ -36,8 +36,9 @@ export async function loadJobData(config: JobConfig): Promise<JobData> {
   const { train: rawTrain, validation: rawValidation } = splitValidation(all, dataset.validationSplit, training.seed);
   if (rawTrain.numSamples < training.batchSize) {
     throw new ConfigError(
+      'DTRAIN_CONFIG_INVALID',
       `training.batchSize: ${training.batchSize} is more than the ${rawTrain.numSamples} training samples of ${all.source}`,
-      'training.batchSize',
+      { field: 'training.batchSize' },
     );
   }
   const stats = fitNormalisation(rawTrain, dataset.normalisation);
@@ -55,8 +56,9 @@ function reshapeFeatures(dataset: Dataset, featureShape: readonly number[], fiel
   const have = dataset.featureShape.reduce((a, b) => a * b, 1);
   if (want !== have) {
     throw new ConfigError(
+      'DTRAIN_CONFIG_INVALID',
       `${field}: [${featureShape.join(', ')}] holds ${want} values but each sample of ${dataset.source} has ${have} ([${dataset.featureShape.join(', ')}])`,
-      field,
+      { field },
     );
   }
   return { ...dataset, featureShape: [...featureShape] };

@@ -3,6 +3,9 @@
  * through `JobStateMachine.to`, which refuses the ones not listed here, so a
  * status page or metric never shows an impossible sequence.
  */
+
+import { JobError } from './errors.js';
+
 export const JobState = {
   /** Fewer than `cluster.minWorkers` workers have joined; nothing trained yet. */
   waiting: 'waiting',
@@ -64,7 +67,7 @@ export class JobStateMachine {
     const from = this.#state;
     if (from === next) return;
     if (!allowed[from].includes(next)) {
-      throw new Error(`job state: illegal transition ${from} -> ${next}`);
+      throw new JobError('DTRAIN_JOB_INTERNAL', `job state: illegal transition ${from} -> ${next}`);
     }
     this.#state = next;
     this.#since = Date.now();

@@ -53,7 +53,7 @@ export class ModelHost {
       entries.length === mine.length &&
       entries.every((e, i) => e.name === mine[i]?.name && e.size === mine[i]?.size && e.shape.join('x') === mine[i]?.shape.join('x'));
     if (!same) {
-      throw new ConfigError(`checkpoint.dir: ${dir} holds a checkpoint of a different model; use another folder or delete it`, 'checkpoint.dir');
+      throw new ConfigError('DTRAIN_CONFIG_INVALID', `checkpoint.dir: ${dir} holds a checkpoint of a different model; use another folder or delete it`, { field: 'checkpoint.dir' });
     }
   }
 

@@ -5,4 +5,4 @@
  * the new weights to every worker.
  */
 export { ShardProcess, type ShardProcessOptions, type ShardExit, type ShardLogger } from './shard-process.js';
-export { ShardError, type ShardErrorCode } from './errors.js';
+export { ShardError, ShardErrorCode } from './errors.js';

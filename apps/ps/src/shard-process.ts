@@ -325,7 +325,7 @@ export class ShardProcess implements DataPlaneHandler {
         version: message.version,
       });
     } catch (error) {
-      throw new ShardError('DTRAIN_SHARD_SETUP', `setup ${message.generation}: ${error instanceof Error ? error.message : String(error)}`);
+      throw new ShardError('DTRAIN_SHARD_SETUP', `setup ${message.generation}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
     }
     const collector = new SlotCollector(message.generation, message.optimizerState?.arrays ?? [], message.end - message.start);
     this.#setup = { message, shard, weightsFilled: 0, collector };
@@ -350,7 +350,7 @@ export class ShardProcess implements DataPlaneHandler {
           arrays: Object.fromEntries(header.arrays.map((name) => [name, arrays.get(name) as Float32Array])),
         });
       } catch (error) {
-        throw new ShardError('DTRAIN_SHARD_SETUP', `setup ${generation}: ${error instanceof Error ? error.message : String(error)}`);
+        throw new ShardError('DTRAIN_SHARD_SETUP', `setup ${generation}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
       }
     }
     this.#shard = shard;

@@ -29,7 +29,7 @@ interface Loaded {
 }
 
 function threadPort(): MessagePort {
-  if (parentPort === null) throw new Error('compute-thread-main.js is the entry of a worker thread, not a module to import');
+  if (parentPort === null) throw new WorkerError('DTRAIN_WORKER_INTERNAL', 'compute-thread-main.js is the entry of a worker thread, not a module to import');
   return parentPort;
 }
 

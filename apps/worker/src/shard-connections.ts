@@ -12,6 +12,7 @@ import {
   type ShardDescriptor,
 } from '@dtrain/protocol';
 import type { ChunkSink } from './data-plane.js';
+import { WorkerError } from './errors.js';
 
 export interface ShardConnectionsOptions {
   /** The welcome's shards, in range order, each with its data-plane address (`ws://host:port`). */
@@ -89,7 +90,7 @@ export class ShardConnections {
     const parser = new DataLinkParser(
       {
         chunkTarget: (header) => {
-          if (header.kind !== 'weightsChunk') throw new Error(`a shard sent a ${header.kind}`);
+          if (header.kind !== 'weightsChunk') throw new WorkerError('DTRAIN_WORKER_CHUNK', `a shard sent a ${header.kind}`);
           return header.count <= received.length ? received.subarray(0, header.count) : new Float32Array(header.count);
         },
         onChunk: (header, values) => this.#o.onChunk(header, values),
@@ -110,12 +111,12 @@ export class ShardConnections {
             handshake += Buffer.from(data).toString('latin1');
             const end = handshake.indexOf('\r\n\r\n');
             if (end < 0) {
-              if (handshake.length > MAX_HANDSHAKE_BYTES) socket.destroy(new Error('no answer to the upgrade'));
+              if (handshake.length > MAX_HANDSHAKE_BYTES) socket.destroy(new WorkerError('DTRAIN_WORKER_CONNECT', 'no answer to the upgrade'));
               return true;
             }
             const status = handshake.slice(0, handshake.indexOf('\r\n'));
             if (!/^HTTP\/1\.1 101 /.test(status)) {
-              socket.destroy(new Error(`the shard answered the upgrade with ${JSON.stringify(status)}`));
+              socket.destroy(new WorkerError('DTRAIN_WORKER_CONNECT', `the shard answered the upgrade with ${JSON.stringify(status)}`));
               return false;
             }
             link.open = true;
@@ -127,7 +128,7 @@ export class ShardConnections {
           try {
             parser.feed(data);
           } catch (error) {
-            socket.destroy(error instanceof Error ? error : new Error(String(error)));
+            socket.destroy(error instanceof Error ? error : new WorkerError('DTRAIN_WORKER_INTERNAL', String(error)));
             return false;
           }
           return true;

@@ -1,48 +1,49 @@
 /**
- * Stable error codes of the data package, grouped by what the caller does next.
- *
- * Fail the job (a user's data file or configuration is wrong; retrying won't help):
- * - `DTRAIN_DATA_NOT_FOUND`: a data file does not exist.
- * - `DTRAIN_DATA_READ`: a data file exists but cannot be read (permissions, a directory, …).
- * - `DTRAIN_DATA_GZIP`: a gzip-compressed file is corrupt.
- * - `DTRAIN_DATA_MAGIC`: an IDX file does not start with a valid magic number.
- * - `DTRAIN_DATA_TRUNCATED`: a file ends before its header or body does.
- * - `DTRAIN_DATA_TRAILING`: an IDX file has bytes after its declared body.
- * - `DTRAIN_DATA_SHAPE`: a file's structure is not what the reader needs
- *   (a CSV row with too few cells, a labels file that is not 1-D, images and labels of different counts).
- * - `DTRAIN_DATA_CSV_CELL`: a CSV cell that must be a number is not one.
- * - `DTRAIN_DATA_CSV_SYNTAX`: a CSV quote is not closed or is followed by stray characters.
- * - `DTRAIN_DATA_LABEL_RANGE`: a class label is negative, not an integer, or ≥ numClasses.
- * - `DTRAIN_DATA_OPTIONS`: reader, split or normalisation options are invalid.
- * - `DTRAIN_DATA_FORMAT`: no reader is registered for a dataset format.
- * - `DTRAIN_DATA_STATS`: saved normalisation statistics are malformed or don't fit the dataset.
- * - `DTRAIN_DATA_CURSOR`: a saved plan cursor is malformed.
- *
- * Drop the message and carry on (a stale or duplicate report, or a caller bug):
- * - `DTRAIN_DATA_PLAN`: a batch was committed or released that is not in flight.
- *
- * Fetch the data and retry (worker side):
- * - `DTRAIN_DATA_CHUNK`: a batch needs a chunk the cache does not hold, or a chunk is malformed.
- * - `DTRAIN_DATA_RANGE`: a sample id lies outside the data it indexes.
+ * Stable error codes of the data package, grouped by what the caller does next:
+ * fail the job (a user's data file or configuration is wrong; retrying won't
+ * help), drop the message and carry on, or fetch the data and retry.
+ * Never rename one: scripts and tests match on them.
  */
-export type DataErrorCode =
-  | 'DTRAIN_DATA_NOT_FOUND'
-  | 'DTRAIN_DATA_READ'
-  | 'DTRAIN_DATA_GZIP'
-  | 'DTRAIN_DATA_MAGIC'
-  | 'DTRAIN_DATA_TRUNCATED'
-  | 'DTRAIN_DATA_TRAILING'
-  | 'DTRAIN_DATA_SHAPE'
-  | 'DTRAIN_DATA_CSV_CELL'
-  | 'DTRAIN_DATA_CSV_SYNTAX'
-  | 'DTRAIN_DATA_LABEL_RANGE'
-  | 'DTRAIN_DATA_OPTIONS'
-  | 'DTRAIN_DATA_FORMAT'
-  | 'DTRAIN_DATA_STATS'
-  | 'DTRAIN_DATA_CURSOR'
-  | 'DTRAIN_DATA_PLAN'
-  | 'DTRAIN_DATA_CHUNK'
-  | 'DTRAIN_DATA_RANGE';
+export const DataErrorCode = {
+  // Fail the job: the user fixes the data file or the configuration.
+  /** A data file does not exist: fail the job; the user fixes the path. */
+  NOT_FOUND: 'DTRAIN_DATA_NOT_FOUND',
+  /** A data file exists but cannot be read (permissions, a directory, …): fail the job. */
+  READ: 'DTRAIN_DATA_READ',
+  /** A gzip-compressed file is corrupt: fail the job; the user replaces the file. */
+  GZIP: 'DTRAIN_DATA_GZIP',
+  /** An IDX file does not start with a valid magic number: fail the job. */
+  MAGIC: 'DTRAIN_DATA_MAGIC',
+  /** A file ends before its header or body does: fail the job. */
+  TRUNCATED: 'DTRAIN_DATA_TRUNCATED',
+  /** An IDX file has bytes after its declared body: fail the job. */
+  TRAILING: 'DTRAIN_DATA_TRAILING',
+  /** A file's structure is not what the reader needs (a CSV row with too few cells, a labels file that is not 1-D, images and labels of different counts): fail the job. */
+  SHAPE: 'DTRAIN_DATA_SHAPE',
+  /** A CSV cell that must be a number is not one: fail the job; the message names line and column. */
+  CSV_CELL: 'DTRAIN_DATA_CSV_CELL',
+  /** A CSV quote is not closed or is followed by stray characters: fail the job. */
+  CSV_SYNTAX: 'DTRAIN_DATA_CSV_SYNTAX',
+  /** A class label is negative, not an integer, or ≥ numClasses: fail the job. */
+  LABEL_RANGE: 'DTRAIN_DATA_LABEL_RANGE',
+  /** Reader, split, encoding or normalisation options are invalid: fail the job; the user fixes the config. */
+  OPTIONS: 'DTRAIN_DATA_OPTIONS',
+  /** No reader is registered for a dataset format: fail the job. */
+  FORMAT: 'DTRAIN_DATA_FORMAT',
+  /** Saved normalisation statistics are malformed or don't fit the dataset: fail the job. */
+  STATS: 'DTRAIN_DATA_STATS',
+  /** A saved plan cursor is malformed: fail the job (the checkpoint does not fit). */
+  CURSOR: 'DTRAIN_DATA_CURSOR',
+  // Drop the message and carry on (a stale or duplicate report, or a caller bug).
+  /** A batch was committed or released that is not in flight: drop the report and carry on. */
+  PLAN: 'DTRAIN_DATA_PLAN',
+  // Fetch the data and retry (worker side).
+  /** A batch needs a chunk the cache does not hold, or a chunk is malformed: fetch the chunk and retry. */
+  CHUNK: 'DTRAIN_DATA_CHUNK',
+  /** A sample id lies outside the data it indexes: fetch the data and retry. */
+  RANGE: 'DTRAIN_DATA_RANGE',
+} as const;
+export type DataErrorCode = (typeof DataErrorCode)[keyof typeof DataErrorCode];
 
 /** Where in a file a problem was found. Fields are set as far as they apply. */
 export interface DataPosition {
@@ -58,12 +59,11 @@ export interface DataPosition {
   readonly columnName?: string;
 }
 
-/** Extra context for a {@link DataError}. */
-export interface DataErrorDetails {
+/** Extra context for a {@link DataError}; `cause` as for any Error. */
+export interface DataErrorDetails extends ErrorOptions {
   /** The data file concerned, as the user named it. */
   readonly file?: string;
   readonly position?: DataPosition;
-  readonly cause?: unknown;
 }
 
 /**
@@ -76,11 +76,11 @@ export class DataError extends Error {
   readonly file: string | undefined;
   readonly position: DataPosition | undefined;
 
-  constructor(code: DataErrorCode, message: string, details: DataErrorDetails = {}) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+  constructor(code: DataErrorCode, message: string, options: DataErrorDetails = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
-    this.file = details.file;
-    this.position = details.position;
+    this.file = options.file;
+    this.position = options.position;
   }
 }
 

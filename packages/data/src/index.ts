@@ -1,7 +1,7 @@
 export type * from './dataset.js';
 
-export { DataError, isDataError } from './data-error.js';
-export type { DataErrorCode, DataErrorDetails, DataPosition } from './data-error.js';
+export { DataError, DataErrorCode, isDataError } from './data-error.js';
+export type { DataErrorDetails, DataPosition } from './data-error.js';
 
 export { createRng, deriveSeed } from './rng.js';
 export type { Rng } from './rng.js';

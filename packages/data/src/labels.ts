@@ -46,7 +46,7 @@ export interface EncodedLabels {
  */
 export function encodeLabels(values: Float32Array, encoding: LabelEncoding, numClasses: number | undefined): EncodedLabels {
   if (encoding !== 'onehot') return { labels: values, labelShape: [1] };
-  if (numClasses === undefined) throw new Error('encodeLabels: onehot needs numClasses');
+  if (numClasses === undefined) throw new DataError('DTRAIN_DATA_OPTIONS', 'encodeLabels: onehot needs numClasses');
   const labels = new Float32Array(values.length * numClasses);
   for (let i = 0; i < values.length; i++) labels[i * numClasses + (values[i] as number)] = 1;
   return { labels, labelShape: [numClasses] };

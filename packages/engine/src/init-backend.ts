@@ -43,12 +43,12 @@ async function activate(choice: BackendInfo): Promise<void> {
   const specifier: string = choice.package;
   await import(specifier);
   if (tf.findBackendFactory(choice.name) === null) {
-    throw new Error(`${choice.package} loaded but registered no '${choice.name}' backend with this @tensorflow/tfjs-core`);
+    throw new EngineError(EngineErrorCode.BACKEND, `${choice.package} loaded but registered no '${choice.name}' backend with this @tensorflow/tfjs-core`);
   }
   // setBackend reports an initialisation failure (e.g. a missing .wasm file)
   // as false plus a console warning, not as an exception.
   if (!(await tf.setBackend(choice.name))) {
-    throw new Error(`tfjs could not initialise the '${choice.name}' backend`);
+    throw new EngineError(EngineErrorCode.BACKEND, `tfjs could not initialise the '${choice.name}' backend`);
   }
   if (choice.name === 'wasm') registerWasmKernels();
 }

@@ -5,10 +5,11 @@
  */
 
 import * as tf from '@tensorflow/tfjs-core';
+import { EngineError, EngineErrorCode } from './engine-error.js';
 
 /** The input as a tensor; must be called inside `tf.tidy` (a wrapper it makes is disposed there). */
 export function asTensor<R extends tf.Rank>(info: tf.TensorInfo | undefined, name: string): tf.Tensor<R> {
-  if (info === undefined) throw new Error(`kernel input '${name}' is missing`);
+  if (info === undefined) throw new EngineError(EngineErrorCode.INTERNAL, `kernel input '${name}' is missing`);
   if (info instanceof tf.Tensor) return info as tf.Tensor<R>;
   return tf.engine().makeTensorFromTensorInfo(info) as tf.Tensor<R>;
 }

@@ -12,6 +12,7 @@
  */
 
 import * as tf from '@tensorflow/tfjs-core';
+import { EngineError, EngineErrorCode } from './engine-error.js';
 import { isWasmKernelWrapped, setWasmKernelWrapper } from './wasm-kernel-wrap.js';
 
 const WRAPPED_KERNELS = [tf.BatchMatMul, tf._FusedMatMul] as const;
@@ -20,7 +21,7 @@ type KernelArgs = Parameters<tf.KernelFunc>[0];
 
 function transposeLastTwo(info: tf.TensorInfo, args: KernelArgs): tf.TensorInfo {
   const transpose = tf.getKernel(tf.Transpose, 'wasm');
-  if (transpose === undefined) throw new Error("wasm kernel 'Transpose' is not registered");
+  if (transpose === undefined) throw new EngineError(EngineErrorCode.BACKEND, "wasm kernel 'Transpose' is not registered");
   const rank = info.shape.length;
   const perm = [...Array.from({ length: rank - 2 }, (_, axis) => axis), rank - 1, rank - 2];
   return transpose.kernelFunc({ inputs: { x: info }, backend: args.backend, attrs: { perm } }) as tf.TensorInfo;

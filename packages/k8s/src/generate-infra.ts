@@ -40,7 +40,7 @@ function read(repoRoot: string, path: string): string {
   try {
     return readFileSync(join(repoRoot, path), 'utf8');
   } catch {
-    throw new K8sError(K8sErrorCode.source, `${path}: cannot read it (the generator needs it)`);
+    throw new K8sError(K8sErrorCode.SOURCE, `${path}: cannot read it (the generator needs it)`);
   }
 }
 

@@ -19,6 +19,6 @@ export { toYamlStream } from './manifest-yaml.js';
 export { validateObjects, parseManifestYaml, objectRef, type KubeObject, type ManifestProblem } from './validate-manifests.js';
 export { checkConsistency, type ConsistencyOptions } from './check-consistency.js';
 export { generateInfraFiles, BASE_EXAMPLE, DASHBOARD_SOURCE, ALERTS_SOURCE, BASE_IMAGES } from './generate-infra.js';
-export { K8sError, K8sErrorCode } from './k8s-error.js';
+export { K8sError, K8sErrorCode, type K8sErrorOptions } from './k8s-error.js';
 export type { Manifest } from './manifest.js';
 export * from './pod-layout.js';

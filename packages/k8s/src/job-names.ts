@@ -46,9 +46,9 @@ const MAX_PREFIX = 63 - '-coordinator'.length;
 export function jobNames(prefix: string, job: string = prefix): JobNames {
   if (!DNS_LABEL.test(prefix) || prefix.length > MAX_PREFIX) {
     throw new K8sError(
-      K8sErrorCode.option,
+      K8sErrorCode.OPTION,
       `expected lowercase letters, digits and "-" (not first or last), at most ${MAX_PREFIX} characters, got ${JSON.stringify(prefix)}`,
-      'name',
+      { field: 'name' },
     );
   }
   return {
@@ -93,7 +93,7 @@ export function checkObjectName(value: string, field: string, kind: 'label' | 's
   const ok = kind === 'label' ? DNS_LABEL.test(value) && value.length <= 63 : DNS_SUBDOMAIN.test(value) && value.length <= 253;
   if (!ok) {
     const what = kind === 'label' ? 'lowercase letters, digits and "-", at most 63 characters' : 'lowercase letters, digits, "-" and ".", at most 253 characters';
-    throw new K8sError(K8sErrorCode.option, `expected a Kubernetes name (${what}), got ${JSON.stringify(value)}`, field);
+    throw new K8sError(K8sErrorCode.OPTION, `expected a Kubernetes name (${what}), got ${JSON.stringify(value)}`, { field });
   }
   return value;
 }

@@ -22,7 +22,7 @@ export function dashboardConfigMap(json: string, source: string, options: { name
   try {
     JSON.parse(json);
   } catch (error) {
-    throw new K8sError(K8sErrorCode.source, `${source}: not JSON (${error instanceof Error ? error.message : String(error)})`);
+    throw new K8sError(K8sErrorCode.SOURCE, `${source}: not JSON (${error instanceof Error ? error.message : String(error)})`);
   }
   return new ConfigMap({
     metadata: { name: options.name ?? 'dtrain-grafana-dashboard', labels: { ...LABELS, grafana_dashboard: '1' }, ...ns(options.namespace) },
@@ -40,11 +40,11 @@ export function prometheusRule(rulesYaml: string, source: string, options: { nam
   try {
     document = parse(rulesYaml);
   } catch (error) {
-    throw new K8sError(K8sErrorCode.source, `${source}: invalid YAML (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`);
+    throw new K8sError(K8sErrorCode.SOURCE, `${source}: invalid YAML (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`);
   }
   const groups = typeof document === 'object' && document !== null ? (document as Record<string, unknown>)['groups'] : undefined;
   if (!Array.isArray(groups) || groups.length === 0) {
-    throw new K8sError(K8sErrorCode.source, `${source}: expected a Prometheus rule file with a non-empty "groups" list`);
+    throw new K8sError(K8sErrorCode.SOURCE, `${source}: expected a Prometheus rule file with a non-empty "groups" list`);
   }
   return new PrometheusRule({
     metadata: { name: options.name ?? 'dtrain-alerts', labels: { ...LABELS, ...options.labels }, ...ns(options.namespace) },

@@ -45,7 +45,7 @@ export interface RelocatedConfig {
  */
 export function relocateJobConfig(text: string, configDir: string, options: RelocateOptions = {}): RelocatedConfig {
   const doc = parseDocument(text);
-  if (doc.errors.length > 0 || !isMap(doc.contents)) throw new K8sError(K8sErrorCode.configPath, 'expected the job config to be a YAML or JSON object');
+  if (doc.errors.length > 0 || !isMap(doc.contents)) throw new K8sError(K8sErrorCode.CONFIG_PATH, 'expected the job config to be a YAML or JSON object');
   const files: string[] = [];
   for (const path of FILE_FIELDS) {
     const value: unknown = doc.getIn(path);
@@ -54,9 +54,9 @@ export function relocateJobConfig(text: string, configDir: string, options: Relo
     const rel = relative(configDir, resolve(configDir, value));
     if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
       throw new K8sError(
-        K8sErrorCode.configPath,
+        K8sErrorCode.CONFIG_PATH,
         `${value} is outside the config's folder ${configDir}; in Kubernetes the coordinator sees only that folder (at ${JOB_ROOT}): move the file under it`,
-        field,
+        { field },
       );
     }
     const portable = rel.split(sep).join('/');

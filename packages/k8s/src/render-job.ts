@@ -64,18 +64,18 @@ const QUANTITY = /^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/;
 
 export function renderJob(o: RenderJobOptions): RenderedJob {
   if (o.psShards !== undefined && (!Number.isInteger(o.psShards) || o.psShards < 0 || o.psShards > MAX_PS_SHARDS)) {
-    throw new K8sError(K8sErrorCode.option, `expected an integer from 0 to ${MAX_PS_SHARDS}, got ${o.psShards}`, 'ps-shards');
+    throw new K8sError(K8sErrorCode.OPTION, `expected an integer from 0 to ${MAX_PS_SHARDS}, got ${o.psShards}`, { field: 'ps-shards' });
   }
   const { text, document, files } = relocateJobConfig(o.configText, o.configDir, o.psShards === undefined ? {} : { psShards: o.psShards });
   const jobName = document['name'];
-  if (typeof jobName !== 'string') throw new K8sError(K8sErrorCode.configPath, 'required', 'name');
+  if (typeof jobName !== 'string') throw new K8sError(K8sErrorCode.CONFIG_PATH, 'required', { field: 'name' });
   const names = jobNames(jobName);
   const psShards = o.psShards ?? configuredShards(document);
   checkImage(o.image, 'image');
   if (o.workerImage !== undefined) checkImage(o.workerImage, 'worker-image');
-  if (!Number.isInteger(o.workers) || o.workers < 0) throw new K8sError(K8sErrorCode.option, `expected an integer >= 0, got ${o.workers}`, 'workers');
+  if (!Number.isInteger(o.workers) || o.workers < 0) throw new K8sError(K8sErrorCode.OPTION, `expected an integer >= 0, got ${o.workers}`, { field: 'workers' });
   const stateSize = o.stateSize ?? DEFAULT_STATE_SIZE;
-  if (!QUANTITY.test(stateSize)) throw new K8sError(K8sErrorCode.option, `expected a Kubernetes quantity such as 10Gi, got ${JSON.stringify(stateSize)}`, 'storage');
+  if (!QUANTITY.test(stateSize)) throw new K8sError(K8sErrorCode.OPTION, `expected a Kubernetes quantity such as 10Gi, got ${JSON.stringify(stateSize)}`, { field: 'storage' });
   const namespace = o.namespace === undefined ? undefined : checkObjectName(o.namespace, 'namespace', 'label');
   const dataClaim = o.dataClaim === undefined ? undefined : checkObjectName(o.dataClaim, 'data-pvc', 'subdomain');
   const existing = o.existingTokenSecret === undefined ? undefined : checkObjectName(o.existingTokenSecret, 'token-secret', 'subdomain');
@@ -134,11 +134,11 @@ function configuredShards(document: Record<string, unknown>): number {
   const value = typeof cluster === 'object' && cluster !== null ? (cluster as Record<string, unknown>)['psShards'] : undefined;
   if (value === undefined) return 0;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_PS_SHARDS) {
-    throw new K8sError(K8sErrorCode.configPath, `expected an integer from 0 to ${MAX_PS_SHARDS}, got ${JSON.stringify(value)}`, 'cluster.psShards');
+    throw new K8sError(K8sErrorCode.CONFIG_PATH, `expected an integer from 0 to ${MAX_PS_SHARDS}, got ${JSON.stringify(value)}`, { field: 'cluster.psShards' });
   }
   return value;
 }
 
 function checkImage(image: string, field: string): void {
-  if (image === '' || /\s/.test(image)) throw new K8sError(K8sErrorCode.option, `expected an image reference such as registry.example.com/dtrain-cpu:0.1.0, got ${JSON.stringify(image)}`, field);
+  if (image === '' || /\s/.test(image)) throw new K8sError(K8sErrorCode.OPTION, `expected an image reference such as registry.example.com/dtrain-cpu:0.1.0, got ${JSON.stringify(image)}`, { field });
 }

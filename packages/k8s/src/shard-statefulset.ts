@@ -62,13 +62,13 @@ export function shardAdvertiseUrl(names: JobNames): string {
 
 export function shardStatefulSet(o: ShardOptions): StatefulSet {
   if (!Number.isInteger(o.replicas) || o.replicas < 1 || o.replicas > MAX_PS_SHARDS) {
-    throw new K8sError(K8sErrorCode.option, `expected an integer from 1 to ${MAX_PS_SHARDS}, got ${o.replicas}`, 'ps-shards');
+    throw new K8sError(K8sErrorCode.OPTION, `expected an integer from 1 to ${MAX_PS_SHARDS}, got ${o.replicas}`, { field: 'ps-shards' });
   }
   if (o.names.shards.length > MAX_STATEFULSET_NAME) {
     throw new K8sError(
-      K8sErrorCode.configPath,
+      K8sErrorCode.CONFIG_PATH,
       `the shards' StatefulSet ${o.names.shards} would be longer than the ${MAX_STATEFULSET_NAME} characters Kubernetes allows one; shorten the job's name`,
-      'name',
+      { field: 'name' },
     );
   }
   return new StatefulSet({

@@ -11,6 +11,7 @@ import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { ConfigMap, PersistentVolumeClaim, Secret, Service } from 'kubernetes-models/v1';
 import { parseAllDocuments } from 'yaml';
+import { K8sError, K8sErrorCode } from './k8s-error.js';
 import type { Manifest } from './manifest.js';
 
 type ModelClass = new (data: never) => Manifest;
@@ -66,10 +67,10 @@ export function validateObjects(objects: readonly KubeObject[]): ManifestProblem
 export function parseManifestYaml(text: string): KubeObject[] {
   const objects: KubeObject[] = [];
   for (const document of parseAllDocuments(text)) {
-    if (document.errors.length > 0) throw new Error(`invalid YAML: ${document.errors[0]?.message ?? '?'}`);
+    if (document.errors.length > 0) throw new K8sError(K8sErrorCode.INVALID_MANIFEST, `invalid YAML: ${document.errors[0]?.message ?? '?'}`);
     const value: unknown = document.toJS();
     if (value === null || value === undefined) continue;
-    if (typeof value !== 'object' || Array.isArray(value)) throw new Error(`expected a Kubernetes object, got ${JSON.stringify(value).slice(0, 60)}`);
+    if (typeof value !== 'object' || Array.isArray(value)) throw new K8sError(K8sErrorCode.INVALID_MANIFEST, `expected a Kubernetes object, got ${JSON.stringify(value).slice(0, 60)}`);
     objects.push(value as KubeObject);
   }
   return objects;

@@ -118,7 +118,7 @@ export async function readCheckpoint(dir: string): Promise<Checkpoint> {
   }
   const layout = opt['layout'] as WeightEntry[];
   try {
-    if (!Array.isArray(layout)) throw new Error('layout is missing');
+    if (!Array.isArray(layout)) throw new ParameterServerError('DTRAIN_PS_LAYOUT', 'layout is missing');
     validateLayout(layout);
   } catch (error) {
     bad(optimizerPath, describe(error));

@@ -4,8 +4,8 @@
  * checkpoints in tfjs's own model format. No tfjs and no sockets at run time.
  */
 export type * from './optimizer-config.js';
-export { ParameterServerError, isParameterServerError } from './parameter-server-error.js';
-export type { ParameterServerErrorCode, ParameterServerErrorDetails } from './parameter-server-error.js';
+export { ParameterServerError, ParameterServerErrorCode, isParameterServerError } from './parameter-server-error.js';
+export type { ParameterServerErrorDetails } from './parameter-server-error.js';
 export { validateLayout } from './weight-layout.js';
 export { createOptimizer, resolveOptimizerConfig, FLOAT32_EPSILON } from './create-optimizer.js';
 export type { CreateOptimizerOptions } from './create-optimizer.js';

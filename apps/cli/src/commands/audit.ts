@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { MAX_LISTED, audit, parseLedger, parsePushRecords, type AuditReport } from '../audit-check.js';
 import { intFlag, parseFlags, required } from '../args.js';
-import { UsageError } from '../usage-error.js';
+import { UsageError, UsageErrorCode } from '../usage-error.js';
 
 /**
  * `dtrain audit --ledger LEDGER --records F [F …] [--samples N --epochs E] [--json]`:
@@ -17,8 +17,8 @@ export async function auditCommand(argv: readonly string[]): Promise<number> {
     json: { type: 'boolean' },
   });
   const ledgerFile = required('audit', 'ledger', f.ledger);
-  if (recordFiles.length === 0) throw new UsageError('dtrain audit: --records is required (one or more worker --record files)');
-  if ((f.samples === undefined) !== (f.epochs === undefined)) throw new UsageError('dtrain audit: --samples and --epochs go together');
+  if (recordFiles.length === 0) throw new UsageError(UsageErrorCode.USAGE, 'dtrain audit: --records is required (one or more worker --record files)');
+  if ((f.samples === undefined) !== (f.epochs === undefined)) throw new UsageError(UsageErrorCode.USAGE, 'dtrain audit: --samples and --epochs go together');
   const samples = intFlag('audit', 'samples', f.samples, 0, 1, 2 ** 31);
   const epochs = intFlag('audit', 'epochs', f.epochs, 0, 1, 1_000_000);
   const ledger = parseLedger(read('ledger', ledgerFile), ledgerFile);
@@ -50,7 +50,7 @@ function read(flag: string, file: string): string {
     return readFileSync(file, 'utf8');
   } catch (error) {
     const reason = error instanceof Error && 'code' in error ? String(error.code) : 'unreadable';
-    throw new UsageError(`dtrain audit: --${flag}: cannot read ${file} (${reason})`);
+    throw new UsageError(UsageErrorCode.USAGE, `dtrain audit: --${flag}: cannot read ${file} (${reason})`);
   }
 }
 

@@ -3,7 +3,7 @@ import { BACKENDS, choiceFlag, intFlag, parseFlags, required } from '../args.js'
 import { progressMode } from '../progress-mode.js';
 import { serveJob } from '../serve-job.js';
 import { readToken } from '../token.js';
-import { UsageError } from '../usage-error.js';
+import { UsageError, UsageErrorCode } from '../usage-error.js';
 
 /** `dtrain coordinator`: serve one job to workers that connect from elsewhere. */
 export async function coordinatorCommand(argv: readonly string[]): Promise<number> {
@@ -24,13 +24,13 @@ export async function coordinatorCommand(argv: readonly string[]): Promise<numbe
   });
   const configPath = required('coordinator', 'config', f.config);
   if ((f['tls-cert'] === undefined) !== (f['tls-key'] === undefined)) {
-    throw new UsageError('dtrain coordinator: --tls-cert and --tls-key go together');
+    throw new UsageError(UsageErrorCode.USAGE, 'dtrain coordinator: --tls-cert and --tls-key go together');
   }
   const read = (flag: string, path: string): Buffer => {
     try {
       return readFileSync(path);
     } catch {
-      throw new UsageError(`dtrain coordinator: --${flag}: cannot read ${path}`);
+      throw new UsageError(UsageErrorCode.USAGE, `dtrain coordinator: --${flag}: cannot read ${path}`);
     }
   };
   const tls = f['tls-cert'] === undefined || f['tls-key'] === undefined ? undefined : { cert: read('tls-cert', f['tls-cert']), key: read('tls-key', f['tls-key']) };

@@ -2,7 +2,7 @@ import { loadJobConfig, loadJobData } from '@dtrain/coordinator';
 import { evaluate, initBackend } from '@dtrain/engine';
 import { BACKENDS, choiceFlag, parseFlags, required } from '../args.js';
 import { openSavedModel } from '../saved-model.js';
-import { UsageError } from '../usage-error.js';
+import { UsageError, UsageErrorCode } from '../usage-error.js';
 
 /** `dtrain evaluate`: loss and accuracy of a saved model on the job's validation (or test) data. */
 export async function evaluateCommand(argv: readonly string[]): Promise<number> {
@@ -20,7 +20,7 @@ export async function evaluateCommand(argv: readonly string[]): Promise<number> 
   const data = await loadJobData(config);
   const dataset = split === 'test' ? data.test : data.validation;
   if (dataset === undefined || dataset.numSamples === 0) {
-    throw new UsageError(`dtrain evaluate: the job config has no ${split} data${split === 'test' ? ' (dataset.test)' : ' (dataset.validationSplit is 0)'}`);
+    throw new UsageError(UsageErrorCode.USAGE, `dtrain evaluate: the job config has no ${split} data${split === 'test' ? ' (dataset.test)' : ' (dataset.validationSplit is 0)'}`);
   }
   const { model } = await openSavedModel('evaluate', modelDir);
   const result = evaluate(model, dataset.features, dataset.labels, dataset.numSamples, config.training.loss, 512);

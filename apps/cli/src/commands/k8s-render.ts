@@ -3,7 +3,7 @@ import { basename, resolve } from 'node:path';
 import { loadJobConfig } from '@dtrain/coordinator';
 import type * as K8s from '@dtrain/k8s';
 import { intFlag, parseFlags, required } from '../args.js';
-import { UsageError } from '../usage-error.js';
+import { UsageError, UsageErrorCode } from '../usage-error.js';
 
 const SUBCOMMANDS = ['render'] as const;
 
@@ -11,7 +11,7 @@ const SUBCOMMANDS = ['render'] as const;
 export async function k8sCommand(argv: readonly string[]): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === 'render') return k8sRenderCommand(rest);
-  throw new UsageError(`dtrain k8s: ${sub === undefined ? 'missing subcommand' : `unknown subcommand ${JSON.stringify(sub)}`}; one of ${SUBCOMMANDS.join(', ')}`);
+  throw new UsageError(UsageErrorCode.USAGE, `dtrain k8s: ${sub === undefined ? 'missing subcommand' : `unknown subcommand ${JSON.stringify(sub)}`}; one of ${SUBCOMMANDS.join(', ')}`);
 }
 
 /**
@@ -49,7 +49,7 @@ export async function k8sRenderCommand(
   // cluster.psShards' own range (MAX_PS_SHARDS of @dtrain/k8s, loaded below); absent: the config's value.
   const psShards = f['ps-shards'] === undefined ? undefined : intFlag('k8s render', 'ps-shards', f['ps-shards'], 0, 0, 256);
   const monitorLabels = parseLabels(f['monitor-label'] ?? []);
-  if (monitorLabels !== undefined && f.monitoring !== true) throw new UsageError('dtrain k8s render: --monitor-label needs --monitoring');
+  if (monitorLabels !== undefined && f.monitoring !== true) throw new UsageError(UsageErrorCode.USAGE, 'dtrain k8s render: --monitor-label needs --monitoring');
   // The coordinator's own loader: a bad config exits 2 naming the field, exactly as `dtrain coordinator` would.
   const config = await loadJobConfig(configPath);
   // Loaded only here: the other commands (workers above all) start without the Kubernetes schemas.
@@ -72,7 +72,7 @@ export async function k8sRenderCommand(
       ...(monitorLabels === undefined ? {} : { monitorLabels }),
     });
   } catch (error) {
-    if (error instanceof k8s.K8sError && error.isUserError) throw new UsageError(`dtrain k8s render: ${flagName(error)}${error.message}`);
+    if (error instanceof k8s.K8sError && error.isUserError) throw new UsageError(UsageErrorCode.USAGE, `dtrain k8s render: ${flagName(error)}${error.message}`);
     throw error;
   }
   selfCheck(k8s, rendered, f['token-secret'], f['data-pvc']);
@@ -105,7 +105,7 @@ function selfCheck(k8s: typeof K8s, rendered: K8s.RenderedJob, tokenSecret: stri
   const external = [...(tokenSecret === undefined ? [] : [`Secret/${tokenSecret}`]), ...(dataClaim === undefined ? [] : [`PersistentVolumeClaim/${dataClaim}`])];
   const problems = [...k8s.validateObjects(objects), ...k8s.checkConsistency(objects, { external })];
   const first = problems[0];
-  if (first !== undefined) throw new Error(`dtrain k8s render produced an invalid ${first.object}: ${first.message} (a bug: please report it)`);
+  if (first !== undefined) throw new k8s.K8sError(k8s.K8sErrorCode.INVALID_MANIFEST, `dtrain k8s render produced an invalid ${first.object}: ${first.message} (a bug: please report it)`);
 }
 
 function flagName(error: K8s.K8sError): string {
@@ -118,7 +118,7 @@ function parseLabels(pairs: readonly string[]): Record<string, string> | undefin
   const labels: Record<string, string> = {};
   for (const pair of pairs) {
     const match = /^([A-Za-z0-9./_-]+)=([A-Za-z0-9._-]*)$/.exec(pair);
-    if (match === null) throw new UsageError(`dtrain k8s render: --monitor-label must be KEY=VALUE (a Kubernetes label), got ${JSON.stringify(pair)}`);
+    if (match === null) throw new UsageError(UsageErrorCode.USAGE, `dtrain k8s render: --monitor-label must be KEY=VALUE (a Kubernetes label), got ${JSON.stringify(pair)}`);
     labels[match[1] ?? ''] = match[2] ?? '';
   }
   return labels;

@@ -4,7 +4,7 @@ import { initBackend, predict } from '@dtrain/engine';
 import { BACKENDS, choiceFlag, parseFlags, required } from '../args.js';
 import { readInputs } from '../read-inputs.js';
 import { openSavedModel } from '../saved-model.js';
-import { UsageError } from '../usage-error.js';
+import { UsageError, UsageErrorCode } from '../usage-error.js';
 
 /**
  * `dtrain predict`: inference with a saved model. Inputs are normalised the
@@ -26,7 +26,7 @@ export async function predictCommand(argv: readonly string[]): Promise<number> {
   const featureShape = sidecar?.featureShape ?? (model.inputs[0]?.shape.slice(1) as number[]);
   const featureSize = featureShape.reduce((a: number, b: number) => a * b, 1);
   if (rows.rowSize !== featureSize) {
-    throw new UsageError(`dtrain predict: --input ${inputPath}: rows have ${rows.rowSize} values, the model takes ${featureSize} ([${featureShape.join(', ')}])`);
+    throw new UsageError(UsageErrorCode.USAGE, `dtrain predict: --input ${inputPath}: rows have ${rows.rowSize} values, the model takes ${featureSize} ([${featureShape.join(', ')}])`);
   }
   let features = rows.values;
   if (sidecar !== undefined) {

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { ShardProcess } from '@dtrain/ps';
 import { intFlag, parseFlags, required } from '../args.js';
 import { readToken } from '../token.js';
-import { UsageError } from '../usage-error.js';
+import { UsageError, UsageErrorCode } from '../usage-error.js';
 
 /**
  * `dtrain ps`: one parameter-server shard. It dials the coordinator,
@@ -23,8 +23,8 @@ export async function psCommand(argv: readonly string[]): Promise<number> {
     quiet: { type: 'boolean' },
   });
   const url = required('ps', 'coordinator', f.coordinator);
-  if (!/^wss?:\/\/[^/]+/.test(url)) throw new UsageError(`dtrain ps: --coordinator must be a ws:// or wss:// URL, got ${JSON.stringify(url)}`);
-  if (f.advertise !== undefined && !/^wss?:\/\/[^/]+/.test(f.advertise)) throw new UsageError(`dtrain ps: --advertise must be a ws:// or wss:// URL, got ${JSON.stringify(f.advertise)}`);
+  if (!/^wss?:\/\/[^/]+/.test(url)) throw new UsageError(UsageErrorCode.USAGE, `dtrain ps: --coordinator must be a ws:// or wss:// URL, got ${JSON.stringify(url)}`);
+  if (f.advertise !== undefined && !/^wss?:\/\/[^/]+/.test(f.advertise)) throw new UsageError(UsageErrorCode.USAGE, `dtrain ps: --advertise must be a ws:// or wss:// URL, got ${JSON.stringify(f.advertise)}`);
   const index = shardIndex(f.index ?? '0');
   const line = (level: string) => (m: string) => process.stderr.write(`${new Date().toISOString()} ps ${level} ${m}\n`);
   const shard = new ShardProcess({
@@ -45,7 +45,7 @@ export async function psCommand(argv: readonly string[]): Promise<number> {
     const advertised = await shard.start();
     process.stderr.write(`dtrain ps: shard ${index} serving ${advertised}\n`);
   } catch (error) {
-    throw new UsageError(`dtrain ps: --port: cannot listen: ${error instanceof Error ? error.message : String(error)}`);
+    throw new UsageError(UsageErrorCode.USAGE, `dtrain ps: --port: cannot listen: ${error instanceof Error ? error.message : String(error)}`);
   }
   const exit = await shard.exited;
   if (exit.code !== 0) process.stderr.write(`dtrain ps: ${exit.reason}\n`);
@@ -57,7 +57,7 @@ function shardIndex(raw: string): number {
   if (raw === 'auto') {
     const host = hostname();
     const match = /-(\d+)$/.exec(host);
-    if (match === null) throw new UsageError(`dtrain ps: --index auto needs a host name ending in -N (a StatefulSet pod's), got ${JSON.stringify(host)}`);
+    if (match === null) throw new UsageError(UsageErrorCode.USAGE, `dtrain ps: --index auto needs a host name ending in -N (a StatefulSet pod's), got ${JSON.stringify(host)}`);
     return Number(match[1]);
   }
   return intFlag('ps', 'index', raw, 0, 0, 255);

@@ -5,7 +5,7 @@ import { LocalWorkers } from '../local-workers.js';
 import { serveJob } from '../serve-job.js';
 import { generateToken } from '../token.js';
 import { progressMode } from '../progress-mode.js';
-import { UsageError } from '../usage-error.js';
+import { UsageError, UsageErrorCode } from '../usage-error.js';
 
 /** `dtrain train`: the coordinator in this process, N local worker processes, and K local shard processes with --ps-shards K (or cluster.psShards). */
 export async function trainCommand(argv: readonly string[]): Promise<number> {
@@ -63,11 +63,11 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
 /** `--record-dir DIR`: created if need be; each local worker records its pushes there (for `dtrain audit`). */
 function makeRecordDir(dir: string | undefined): string | undefined {
   if (dir === undefined) return undefined;
-  if (dir === '') throw new UsageError('dtrain train: --record-dir needs a folder name');
+  if (dir === '') throw new UsageError(UsageErrorCode.USAGE, 'dtrain train: --record-dir needs a folder name');
   try {
     mkdirSync(dir, { recursive: true });
   } catch (error) {
-    throw new UsageError(`dtrain train: --record-dir: cannot create ${dir}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new UsageError(UsageErrorCode.USAGE, `dtrain train: --record-dir: cannot create ${dir}: ${error instanceof Error ? error.message : String(error)}`);
   }
   return dir;
 }

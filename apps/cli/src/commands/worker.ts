@@ -3,7 +3,7 @@ import { WorkerMetrics, createMetricsRegistry } from '@dtrain/metrics';
 import { Worker, startMetricsServer, type MetricsServer, type WorkerOptions } from '@dtrain/worker';
 import { BACKENDS, choiceFlag, intFlag, parseFlags, required } from '../args.js';
 import { readToken } from '../token.js';
-import { UsageError } from '../usage-error.js';
+import { UsageError, UsageErrorCode } from '../usage-error.js';
 
 /** `dtrain worker`: connect to a coordinator and compute until the job ends. */
 export async function workerCommand(argv: readonly string[]): Promise<number> {
@@ -21,14 +21,14 @@ export async function workerCommand(argv: readonly string[]): Promise<number> {
     record: { type: 'string' },
   });
   const url = required('worker', 'coordinator', f.coordinator);
-  if (!/^wss?:\/\/[^/]+/.test(url)) throw new UsageError(`dtrain worker: --coordinator must be a ws:// or wss:// URL, got ${JSON.stringify(url)}`);
+  if (!/^wss?:\/\/[^/]+/.test(url)) throw new UsageError(UsageErrorCode.USAGE, `dtrain worker: --coordinator must be a ws:// or wss:// URL, got ${JSON.stringify(url)}`);
   const token = readToken('worker', f['token-file']);
   let ca: Buffer | undefined;
   if (f['tls-ca'] !== undefined) {
     try {
       ca = readFileSync(f['tls-ca']);
     } catch {
-      throw new UsageError(`dtrain worker: --tls-ca: cannot read ${f['tls-ca']}`);
+      throw new UsageError(UsageErrorCode.USAGE, `dtrain worker: --tls-ca: cannot read ${f['tls-ca']}`);
     }
   }
   const served = await serveWorkerMetrics(f['metrics-port'], f['metrics-host']);
@@ -53,11 +53,11 @@ export async function workerCommand(argv: readonly string[]): Promise<number> {
 /** The worker, with `--record FILE` opened: a file it cannot open is the user's mistake, named as such. */
 function newWorker(record: string | undefined, options: WorkerOptions): Worker {
   if (record === undefined) return new Worker(options);
-  if (record === '') throw new UsageError('dtrain worker: --record needs a file name');
+  if (record === '') throw new UsageError(UsageErrorCode.USAGE, 'dtrain worker: --record needs a file name');
   try {
     return new Worker({ ...options, recordPath: record });
   } catch (error) {
-    throw new UsageError(`dtrain worker: --record: cannot open ${record}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new UsageError(UsageErrorCode.USAGE, `dtrain worker: --record: cannot open ${record}: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
 
@@ -69,7 +69,7 @@ function extraStep(): { extraStepMs?: number } {
   const raw = process.env['DTRAIN_TEST_EXTRA_STEP_MS'];
   if (raw === undefined || raw === '') return {};
   const ms = Number(raw);
-  if (!Number.isSafeInteger(ms) || ms < 0) throw new UsageError(`dtrain worker: DTRAIN_TEST_EXTRA_STEP_MS must be a whole number of milliseconds, got ${JSON.stringify(raw)}`);
+  if (!Number.isSafeInteger(ms) || ms < 0) throw new UsageError(UsageErrorCode.USAGE, `dtrain worker: DTRAIN_TEST_EXTRA_STEP_MS must be a whole number of milliseconds, got ${JSON.stringify(raw)}`);
   return { extraStepMs: ms };
 }
 
@@ -80,7 +80,7 @@ function extraStep(): { extraStepMs?: number } {
  */
 async function serveWorkerMetrics(portFlag: string | undefined, hostFlag: string | undefined): Promise<{ metrics: WorkerMetrics; server: MetricsServer } | undefined> {
   if (portFlag === undefined) {
-    if (hostFlag !== undefined) throw new UsageError('dtrain worker: --metrics-host needs --metrics-port');
+    if (hostFlag !== undefined) throw new UsageError(UsageErrorCode.USAGE, 'dtrain worker: --metrics-host needs --metrics-port');
     return undefined;
   }
   const port = intFlag('worker', 'metrics-port', portFlag, 0, 0, 65535);
@@ -91,7 +91,7 @@ async function serveWorkerMetrics(portFlag: string | undefined, hostFlag: string
   try {
     server = await startMetricsServer(registry, { port, host });
   } catch (error) {
-    throw new UsageError(`dtrain worker: --metrics-port ${port}: cannot listen on ${host}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new UsageError(UsageErrorCode.USAGE, `dtrain worker: --metrics-port ${port}: cannot listen on ${host}: ${error instanceof Error ? error.message : String(error)}`);
   }
   process.stderr.write(`dtrain worker: metrics ${server.url}\n`);
   return { metrics, server };

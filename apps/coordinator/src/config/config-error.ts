@@ -5,20 +5,22 @@
  */
 
 /** Stable error codes. Never rename one: scripts and tests match on them. */
-export type ConfigErrorCode =
-  /** A value of the wrong type or out of range, an unknown or missing key, or a missing file a field names. */
-  | 'DTRAIN_CONFIG_INVALID'
-  /** The config file is not valid YAML / JSON; the message starts with `file:line:col`. */
-  | 'DTRAIN_CONFIG_PARSE'
-  /** The config file itself cannot be found or read. */
-  | 'DTRAIN_CONFIG_NOT_FOUND';
+export const ConfigErrorCode = {
+  /** A value of the wrong type or out of range, an unknown or missing key, or a missing file a field names: the user fixes that field. */
+  INVALID: 'DTRAIN_CONFIG_INVALID',
+  /** The config file is not valid YAML / JSON; the message starts with `file:line:col`: the user fixes the syntax there. */
+  PARSE: 'DTRAIN_CONFIG_PARSE',
+  /** The config file itself cannot be found or read: the user fixes the path or its permissions. */
+  NOT_FOUND: 'DTRAIN_CONFIG_NOT_FOUND',
+} as const;
+export type ConfigErrorCode = (typeof ConfigErrorCode)[keyof typeof ConfigErrorCode];
 
-export interface ConfigErrorOptions {
-  /** Default 'DTRAIN_CONFIG_INVALID'. */
-  readonly code?: ConfigErrorCode;
+/** Extra context for a {@link ConfigError}; `cause` as for any Error. */
+export interface ConfigErrorOptions extends ErrorOptions {
+  /** Dotted path of the offending field; undefined for file-level errors. */
+  readonly field?: string;
   /** The config's source (file path, or a name for a config sent over the wire); undefined when unknown. */
   readonly source?: string;
-  readonly cause?: unknown;
 }
 
 export class ConfigError extends Error {
@@ -33,17 +35,17 @@ export class ConfigError extends Error {
    * @param message the whole one-line message, field included
    *   (`training.batchSize: expected a positive integer, got -3`).
    */
-  constructor(message: string, field?: string, options: ConfigErrorOptions = {}) {
+  constructor(code: ConfigErrorCode, message: string, options: ConfigErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = options.code ?? 'DTRAIN_CONFIG_INVALID';
-    this.field = field;
+    this.code = code;
+    this.field = options.field;
     this.source = options.source;
   }
 }
 
 /** A DTRAIN_CONFIG_INVALID error for `field`: the message is `<field>: <detail>`. */
 export function invalidField(field: string, detail: string): ConfigError {
-  return new ConfigError(`${field}: ${detail}`, field);
+  return new ConfigError(ConfigErrorCode.INVALID, `${field}: ${detail}`, { field });
 }
 
 export function isConfigError(error: unknown, code?: ConfigErrorCode): error is ConfigError {

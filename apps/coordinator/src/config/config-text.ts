@@ -26,8 +26,7 @@ export function parseConfigText(text: string, file: string): unknown {
 }
 
 function parseError(file: string, line: number, col: number, syntax: string, reason: string, cause?: unknown): ConfigError {
-  return new ConfigError(`${file}:${line}:${col}: invalid ${syntax}: ${reason}`, undefined, {
-    code: 'DTRAIN_CONFIG_PARSE',
+  return new ConfigError('DTRAIN_CONFIG_PARSE', `${file}:${line}:${col}: invalid ${syntax}: ${reason}`, {
     source: file,
     cause,
   });
@@ -123,6 +122,6 @@ function parseYaml(text: string, file: string): unknown {
   } catch (error) {
     // e.g. an alias bomb (too many aliases): the yaml package refuses it, and knows no position.
     const reason = (error instanceof Error ? error.message : String(error)).replace(/\s+/g, ' ');
-    throw new ConfigError(`${file}: invalid YAML: ${reason}`, undefined, { code: 'DTRAIN_CONFIG_PARSE', source: file, cause: error });
+    throw new ConfigError('DTRAIN_CONFIG_PARSE', `${file}: invalid YAML: ${reason}`, { source: file, cause: error });
   }
 }

@@ -1,5 +1,5 @@
-export { ConfigError, isConfigError } from './config-error.js';
-export type { ConfigErrorCode, ConfigErrorOptions } from './config-error.js';
+export { ConfigError, ConfigErrorCode, isConfigError } from './config-error.js';
+export type { ConfigErrorOptions } from './config-error.js';
 export { loadJobConfig } from './load-job-config.js';
 export { parseJobConfig } from './job-config.js';
 export type { JobConfig } from './job-config.js';

@@ -48,7 +48,7 @@ export function parseJobConfig(raw: unknown, configDir: string, sourceName: stri
     return parseDocument(raw, resolve(configDir), sourceName);
   } catch (error) {
     if (error instanceof ConfigError && error.source === undefined) {
-      throw new ConfigError(error.message, error.field, { code: error.code, source: sourceName });
+      throw new ConfigError(error.code, error.message, { ...(error.field === undefined ? {} : { field: error.field }), source: sourceName });
     }
     throw error;
   }
@@ -56,7 +56,7 @@ export function parseJobConfig(raw: unknown, configDir: string, sourceName: stri
 
 function parseDocument(raw: unknown, configDir: string, sourceName: string): JobConfig {
   if (!isPlainObject(raw)) {
-    throw new ConfigError(`${sourceName}: expected an object with keys ${JOB_KEYS.join(', ')}, got ${describeValue(raw)}`);
+    throw new ConfigError('DTRAIN_CONFIG_INVALID', `${sourceName}: expected an object with keys ${JOB_KEYS.join(', ')}, got ${describeValue(raw)}`);
   }
   const fields = objectWithKeys(raw, '', JOB_KEYS);
   const name = parseName(get(fields, 'name'));

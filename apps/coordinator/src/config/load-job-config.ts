@@ -21,7 +21,7 @@ export async function loadJobConfig(path: string): Promise<JobConfig> {
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    throw new ConfigError(describeReadError(file, error), undefined, { code: 'DTRAIN_CONFIG_NOT_FOUND', source: file, cause: error });
+    throw new ConfigError('DTRAIN_CONFIG_NOT_FOUND', describeReadError(file, error), { source: file, cause: error });
   }
   return parseJobConfig(parseConfigText(text, file), dirname(file), file);
 }
