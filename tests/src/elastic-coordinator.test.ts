@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tempDir, writeJob } from './harness.js';
-import { exactlyOnceViolation, readLedger } from './ledger.js';
+import { exactlyOnceViolation, lineage, readRecords } from './ledger.js';
 import { Cluster, elasticJob, logMatch } from './cluster.js';
 
 const NUM_TRAIN = 8000 - 400;
@@ -26,7 +26,6 @@ describe('coordinator failure and an empty cluster', () => {
     const before = await c.until('into epoch 2', (s) => s.epoch >= 2 && s.step % 5 > 1);
     c.coordinator.child.kill('SIGKILL');
     await c.coordinator.exited;
-    const firstRunLines = readLedger(c.ledger).length;
     const restartedAt = Date.now();
     await c.startCoordinator();
     const resumed = logMatch(c.coordinator, /resuming from checkpoint .*: epoch (\d+), step (\d+)/);
@@ -44,9 +43,10 @@ describe('coordinator failure and an empty cluster', () => {
     expect(both.workers.map((w) => w.id).sort()).toEqual([0, 1]);
     expect(await c.coordinator.exited, c.coordinator.stderr).toEqual({ code: 0, signal: null });
     for (const w of workers) expect(await w.exited).toEqual({ code: 0, signal: null });
-    // Exactly once: what the first run applied before the checkpoint, plus everything the second run applied.
-    const lines = readLedger(c.ledger);
-    const kept = [...lines.slice(0, firstRunLines).filter((l) => l.step < resumeStep), ...lines.slice(firstRunLines)];
+    // Exactly once: the restarted coordinator wrote {"resumed":…} at the checkpoint's step, so the
+    // lineage drops what the killed one applied past it and keeps everything the second run applied.
+    const { kept, rollbacks } = lineage(readRecords(c.ledger));
+    expect(rollbacks.map((r) => r.toStep)).toEqual([resumeStep]);
     expect(exactlyOnceViolation(kept, NUM_TRAIN, epochs)).toBeUndefined();
     const summary = JSON.parse(readFileSync(join(c.out, 'summary.json'), 'utf8')) as { history: { appliedMin: number; appliedMax: number }[] };
     expect(summary.history.map((h) => [h.appliedMin, h.appliedMax])).toEqual(Array(epochs).fill([1, 1]));

@@ -19,17 +19,24 @@ export interface SkippedLine {
   readonly skipped: { readonly epoch: number; readonly step: number; readonly batchIds: readonly number[] };
 }
 
-/** Every applied batch, in order (rollback and skip records left out: see `lineage`). */
+/** A coordinator started from the checkpoint of `step`: what an earlier process applied at `step` or later is not in the lineage. */
+export interface ResumedLine {
+  readonly resumed: { readonly step: number; readonly epoch: number };
+}
+
+/** Every applied batch, in order (rollback, resume and skip records left out: see `lineage`). */
 export function readLedger(path: string): LedgerLine[] {
   return readRecords(path).filter((r): r is LedgerLine => !('rolledBack' in r));
 }
 
+/** Applied batches and rollbacks, in order; a resume is read as a rollback to its step. */
 export function readRecords(path: string): (LedgerLine | RollbackLine)[] {
   return readFileSync(path, 'utf8')
     .split('\n')
     .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as LedgerLine | RollbackLine | SkippedLine)
-    .filter((r): r is LedgerLine | RollbackLine => !('skipped' in r));
+    .map((l) => JSON.parse(l) as LedgerLine | RollbackLine | SkippedLine | ResumedLine)
+    .filter((r): r is LedgerLine | RollbackLine | ResumedLine => !('skipped' in r))
+    .map((r) => ('resumed' in r ? { rolledBack: { fromStep: r.resumed.step, toStep: r.resumed.step, epoch: r.resumed.epoch, reason: 'resumed' } } : r));
 }
 
 /** The skip records of a ledger. */

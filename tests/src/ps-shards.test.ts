@@ -95,6 +95,26 @@ describe('parameter-server shard processes (dtrain ps)', () => {
     expect(summaryOf(c.out).history.map((h) => [h.appliedMin, h.appliedMax])).toEqual(Array(epochs).fill([1, 1]));
   });
 
+  it('workers that connect before the shards wait with their heartbeats answered, not dropped, and train once the shards are up', async () => {
+    const tmp = tempDir('ps-late');
+    cleanup = tmp.cleanup;
+    const c = (cluster = new Cluster(writeJob(tmp.dir, shardJob('late-shards', 1, 1)), tmp.dir));
+    await c.startCoordinator();
+    const workers = [c.startWorker(), c.startWorker()];
+    await c.until('both workers waiting', () => (c.coordinator.stderr.match(/waits for the parameter-server shards/g) ?? []).length >= 2, 30_000);
+    // Six heartbeat intervals (500 ms): each ping of a waiting worker is answered by a pong, which must not count as a message before hello.
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    expect(c.coordinator.stderr).not.toMatch(/expected hello first/);
+    expect(c.coordinator.stderr).not.toMatch(/worker \d+ disconnected/);
+    await c.startShard(0);
+    expect(await c.coordinator.exited, c.coordinator.stderr).toEqual({ code: 0, signal: null });
+    for (const w of workers) {
+      expect(await w.exited, w.stderr).toEqual({ code: 0, signal: null });
+      expect(w.stderr).not.toMatch(/DTRAIN_PROTOCOL_MALFORMED/);
+    }
+    expect((c.coordinator.stderr.match(/connection \d+ from/g) ?? []).length).toBe(3);
+  });
+
   it('a checkpoint written with 2 shards resumes with 3, to the same bits as an uninterrupted run with 1', async () => {
     const tmp = tempDir('ps-resume');
     cleanup = tmp.cleanup;

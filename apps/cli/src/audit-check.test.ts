@@ -156,18 +156,20 @@ describe('lineage', () => {
 });
 
 describe('parsing', () => {
-  it('reads the three kinds of ledger line and skips blank lines', () => {
+  it('reads the four kinds of ledger line and skips blank lines', () => {
     const text = [
       '{"epoch":0,"step":3,"batchId":5,"workerId":1,"sampleIds":[4,2]}',
       '',
       '{"rolledBack":{"fromStep":4,"toStep":2,"epoch":0,"reason":"shard 1 lost"}}',
       '{"skipped":{"epoch":0,"step":2,"batchIds":[3,4]}}',
+      '{"resumed":{"step":2,"epoch":0}}',
       '',
     ].join('\n');
     expect(parseLedger(text, 'l.jsonl')).toEqual([
       { applied: { epoch: 0, step: 3, batchId: 5, workerId: 1, sampleIds: [4, 2] } },
       { rolledBack: { fromStep: 4, toStep: 2, epoch: 0, reason: 'shard 1 lost' } },
       { skipped: { epoch: 0, step: 2, batchIds: [3, 4] } },
+      { rolledBack: { fromStep: 2, toStep: 2, epoch: 0, reason: 'the coordinator resumed from a checkpoint' } },
     ]);
     expect(parsePushRecords('{"step":1,"epoch":0,"version":1,"batchId":2,"workerId":0,"sampleIds":[7],"finite":false}\n', 'w.jsonl')).toEqual([
       { step: 1, epoch: 0, version: 1, batchId: 2, workerId: 0, sampleIds: [7], finite: false },
@@ -180,6 +182,7 @@ describe('parsing', () => {
     ['ledger', '\n\n{"epoch":0,"step":-1,"batchId":0,"workerId":0,"sampleIds":[]}', 'dtrain audit: f.jsonl:3: "step" must be a non-negative integer'],
     ['ledger', '{"epoch":0,"step":1,"batchId":0,"workerId":0,"sampleIds":[1.5]}', 'dtrain audit: f.jsonl:1: "sampleIds" must be an array of non-negative integers'],
     ['ledger', '{"rolledBack":7}', 'dtrain audit: f.jsonl:1: rolledBack must be a JSON object'],
+    ['ledger', '{"resumed":{"epoch":0}}', 'dtrain audit: f.jsonl:1: "step" must be a non-negative integer'],
     ['records', '{"step":1,"epoch":0,"version":1,"batchId":2,"workerId":0,"sampleIds":[7]}', 'dtrain audit: f.jsonl:1: "finite" must be true or false'],
   ])('a bad %s line is a UsageError naming file:line (%#)', (kind, text, message) => {
     const parse = (): unknown => (kind === 'ledger' ? parseLedger(text, 'f.jsonl') : parsePushRecords(text, 'f.jsonl'));

@@ -51,6 +51,12 @@ export function parseLedger(text: string, file: string): LedgerRecord[] {
       const r = object(value['rolledBack'], where, 'rolledBack');
       return { rolledBack: { fromStep: int(r, 'fromStep', where), toStep: int(r, 'toStep', where), epoch: int(r, 'epoch', where), reason: typeof r['reason'] === 'string' ? r['reason'] : '' } };
     }
+    if ('resumed' in value) {
+      // A coordinator started from a checkpoint: like a rollback to its step (a killed predecessor may have applied more).
+      const r = object(value['resumed'], where, 'resumed');
+      const step = int(r, 'step', where);
+      return { rolledBack: { fromStep: step, toStep: step, epoch: int(r, 'epoch', where), reason: 'the coordinator resumed from a checkpoint' } };
+    }
     if ('skipped' in value) {
       const s = object(value['skipped'], where, 'skipped');
       return { skipped: { epoch: int(s, 'epoch', where), step: int(s, 'step', where), batchIds: ints(s, 'batchIds', where) } };

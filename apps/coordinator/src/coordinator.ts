@@ -133,6 +133,7 @@ export class Coordinator implements ConnectionHandler {
     this.#checkpointDir = Coordinator.checkpointDirOf(o);
     this.#shipper = new DataShipper(o.data.train, o.config.dataset.chunkSize);
     this.#ledger = o.ledgerPath === undefined ? undefined : new AuditLedger(o.ledgerPath);
+    if (resumed) this.#ledger?.resumed(from.step, from.epoch);
     this.state.onChange((_from, to) => this.#observer.jobState?.(to));
     this.#heartbeat = new HeartbeatMonitor({
       intervalMs: o.config.cluster.heartbeatIntervalMs,
@@ -350,7 +351,9 @@ export class Coordinator implements ConnectionHandler {
 
   #dispatch(worker: WorkerRecord, message: Message): void {
     if (worker.state === WorkerState.connecting && message.type === 'shardHello') return this.#shardHello(worker, message);
-    if (worker.state === WorkerState.connecting && message.type !== 'hello') {
+    // A worker whose hello waits for the shards is still connecting, and keeps its heartbeat going meanwhile.
+    const waitingHeartbeat = message.type === 'heartbeat' && this.#awaitingShards.has(worker);
+    if (worker.state === WorkerState.connecting && message.type !== 'hello' && !waitingHeartbeat) {
       throw new ProtocolError('DTRAIN_PROTOCOL_MALFORMED', `expected hello first, got ${message.type}`);
     }
     switch (message.type) {

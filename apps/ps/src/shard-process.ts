@@ -231,7 +231,8 @@ export class ShardProcess implements DataPlaneHandler {
       this.#finish({ code: 1, reason: error.message });
       return;
     }
-    setTimeout(() => this.#connect(), backoffDelay(this.#attempt++));
+    // Capped at 1 s: there are only a few shards, and the job cannot train until every one is back.
+    setTimeout(() => this.#connect(), backoffDelay(this.#attempt++, { capMs: 1_000 }));
   }
 
   #answerPing(ws: WebSocket, frame: Buffer): void {
