@@ -3,7 +3,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { DEFAULT_MAX_MESSAGE_BYTES, tokenMatches } from '@dtrain/protocol';
+import { DEFAULT_MAX_MESSAGE_BYTES, HTTP_SERVER_LIMITS, tokenMatches } from '@dtrain/protocol';
 import type { Connection, ConnectionHandler } from './transport.js';
 
 
@@ -44,7 +44,7 @@ export class CoordinatorServer {
 
   constructor(handler: ConnectionHandler, endpoints: HttpEndpoints, options: ServerOptions = {}) {
     this.#options = options;
-    this.#http = options.tls === undefined ? createHttpServer() : createHttpsServer({ cert: options.tls.cert, key: options.tls.key });
+    this.#http = options.tls === undefined ? createHttpServer(HTTP_SERVER_LIMITS) : createHttpsServer({ ...HTTP_SERVER_LIMITS, cert: options.tls.cert, key: options.tls.key });
     this.#wss = new WebSocketServer({
       noServer: true,
       maxPayload: options.maxPayloadBytes ?? DEFAULT_MAX_MESSAGE_BYTES,

@@ -5,6 +5,7 @@ import { renderMetrics, type Registry } from '@dtrain/metrics';
 import {
   DATA_LINK_UPGRADE,
   DataLinkParser,
+  HTTP_SERVER_LIMITS,
   chunkRecordHead,
   encodeMessage,
   recordLength,
@@ -66,7 +67,7 @@ export class DataPlaneServer {
 
   constructor(handler: DataPlaneHandler, options: DataPlaneServerOptions) {
     this.#o = options;
-    this.#http = createServer();
+    this.#http = createServer(HTTP_SERVER_LIMITS);
     this.#http.on('request', (req, res) => void this.#route(req, res));
     this.#http.on('upgrade', (req, socket, head) => this.#upgrade(req, socket, head, handler));
   }

@@ -8,7 +8,7 @@ import { Deployment } from 'kubernetes-models/apps/v1';
 import { PersistentVolumeClaim, Service } from 'kubernetes-models/v1';
 import type { IIoK8sApiCoreV1ResourceRequirements, IIoK8sApiCoreV1Volume, IIoK8sApiCoreV1VolumeMount } from 'kubernetes-models/v1';
 import { commonLabels, selectorLabels, type JobNames } from './job-names.js';
-import { TMP_MOUNT, TMP_VOLUME, containerSecurityContext, podSecurityContext, tokenEnv } from './pod-defaults.js';
+import { TMP_MOUNT, TMP_VOLUME, containerSecurityContext, mallocEnv, podSecurityContext, tokenEnv } from './pod-defaults.js';
 import { CONFIG_FILE, CONFIG_MOUNT, COORDINATOR_GRACE_SECONDS, COORDINATOR_PORT, JOB_ROOT, STATE_MOUNT } from './pod-layout.js';
 
 export interface CoordinatorOptions {
@@ -73,7 +73,7 @@ export function coordinatorDeployment(o: CoordinatorOptions): Deployment {
               name: 'coordinator',
               image: o.image,
               args: ['coordinator', '--config', `${CONFIG_MOUNT}/${CONFIG_FILE}`, '--port', String(COORDINATOR_PORT), '--out', STATE_MOUNT, '--linger'],
-              env: [tokenEnv(o.tokenSecret)],
+              env: [tokenEnv(o.tokenSecret), ...mallocEnv()],
               ports: [{ name: 'http', containerPort: COORDINATOR_PORT, protocol: 'TCP' }],
               // Loading a large dataset happens before the port opens: give it up to 10 minutes.
               startupProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 5, failureThreshold: 120 },

@@ -40,5 +40,6 @@ export {
 export { stateMessages, SlotCollector } from './state-slots.js';
 export { tokenMatches } from './token-match.js';
 export { backoffDelay, type BackoffOptions } from './backoff.js';
+export { HTTP_SERVER_LIMITS } from './http-limits.js';
 export { DataLinkParser, DATA_LINK_UPGRADE, RECORD_LENGTH_BYTES, recordLength, chunkRecordHead, type DataLinkHandler, type DataLinkLimits } from './data-link.js';
 export { decodeChunkHeader } from './chunk-frame.js';
