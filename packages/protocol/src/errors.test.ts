@@ -97,6 +97,7 @@ describe('public surface', () => {
       'DataLinkParser',
       'FRAME_MAGIC',
       'FRAME_PREFIX_BYTES',
+      'HTTP_SERVER_LIMITS',
       'MAX_ERROR_MESSAGE_CHARS',
       'MIN_CHUNK_BYTES',
       'MessageType',
