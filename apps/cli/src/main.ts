@@ -5,10 +5,11 @@ import { UsageError, UsageErrorCode } from './usage-error.js';
 const HELP = `dtrain: distributed data-parallel training for TensorFlow.js
 
 usage:
-  dtrain train --config JOB.yaml [--workers N] [--ps-shards K] [--out DIR] [--backend B] [--port P] [--resume] [--worker-metrics] [--record-dir DIR] [--quiet|--json] [--verbose]
-  dtrain coordinator --config JOB.yaml [--port P] [--host H] [--out DIR] [--token-file F] [--tls-cert F --tls-key F] [--ledger F] [--linger]
+  dtrain train --config JOB.yaml [--workers N] [--ps-shards K] [--out DIR] [--backend B] [--port P] [--resume] [--worker-metrics] [--record-dir DIR] [--no-report] [--quiet|--json] [--verbose]
+  dtrain coordinator --config JOB.yaml [--port P] [--host H] [--out DIR] [--token-file F] [--tls-cert F --tls-key F] [--ledger F] [--linger] [--report]
   dtrain worker --coordinator ws://HOST:P [--backend B] [--token-file F] [--tls-ca F] [--linger] [--metrics-port P [--metrics-host H]] [--record FILE]
   dtrain ps --coordinator ws://HOST:P [--index N|auto] [--port P] [--host H] [--advertise ws://NAME:P] [--token-file F] [--linger]
+  dtrain report RUN_DIR
   dtrain audit --ledger LEDGER --records F [F ...] [--samples N --epochs E] [--json]
   dtrain evaluate --model DIR --config JOB.yaml [--split validation|test] [--json]
   dtrain predict --model DIR --input FILE [--output FILE]
@@ -16,6 +17,7 @@ usage:
 
 backends: auto (tfjs-node-gpu, tfjs-node, wasm, cpu: the first that works), tensorflow, wasm, cpu
 the worker token comes from --token-file or DTRAIN_TOKEN
+reports: report.svg, report.png and report.html in the run folder (--out), from summary.json and history.json
 Prometheus metrics: the coordinator serves /metrics on its port; a worker on --metrics-port (0 = any free port)
 `;
 
@@ -32,6 +34,7 @@ const commands: Record<string, () => Promise<Command>> = {
   worker: async () => (await import('./commands/worker.js')).workerCommand,
   ps: async () => (await import('./commands/ps.js')).psCommand,
   evaluate: async () => (await import('./commands/evaluate.js')).evaluateCommand,
+  report: async () => (await import('./commands/report.js')).reportCommand,
   audit: async () => (await import('./commands/audit.js')).auditCommand,
   predict: async () => (await import('./commands/predict.js')).predictCommand,
   k8s: async () => (await import('./commands/k8s-render.js')).k8sCommand,

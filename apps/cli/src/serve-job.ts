@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import {
   Coordinator,
   CoordinatorServer,
+  RunHistory,
   combineObservers,
   loadJobConfig,
   loadJobData,
@@ -66,6 +67,8 @@ export async function serveJob(o: ServeJobOptions): Promise<{ summary: JobSummar
   const registry = createMetricsRegistry({ defaultMetrics: true });
   // The backend is chosen while the coordinator is created (set below); nothing can scrape before the server listens.
   const metrics = new CoordinatorMetrics(registry, { job: config.name, backend: '', version: dtrainVersion() });
+  // The live page's data; also written as <out>/history.json when the job ends.
+  const history = new RunHistory({ job: config.name });
   const coordinator = await Coordinator.create({
     config,
     data,
@@ -73,15 +76,28 @@ export async function serveJob(o: ServeJobOptions): Promise<{ summary: JobSummar
     resume: o.resume,
     backend: o.backend,
     log,
-    observer: combineObservers(progress, metricsObserver(metrics)),
+    observer: combineObservers(progress, metricsObserver(metrics), history),
+    history,
     ...(o.token === undefined ? {} : { token: o.token }),
     ...(o.ledgerPath === undefined ? {} : { ledgerPath: o.ledgerPath }),
   });
   metrics.setInfo({ backend: coordinator.backend });
   metrics.readWorkerStatesFrom(() => coordinator.membership.countByState());
+  // A resumed job's finished epochs come from its checkpoint (its steps before the restart are not kept).
+  for (const record of coordinator.status().history) history.epochFinished(record);
   const server = new CoordinatorServer(
     coordinator,
-    { ready: () => coordinator.ready, status: () => coordinator.status(), metrics: () => renderMetrics(registry) },
+    {
+      ready: () => coordinator.ready,
+      status: () => coordinator.status(),
+      metrics: () => renderMetrics(registry),
+      live: {
+        history: () => history.toJSON(),
+        subscribe: (listener) => history.subscribe(listener),
+        evictWorker: (id, reason) => coordinator.evictWorker(id, reason),
+        checkpointNow: () => coordinator.checkpointNow(),
+      },
+    },
     { port: o.port, host: o.host, maxPayloadBytes: coordinator.maxInboundBytes, ...(o.token === undefined ? {} : { token: o.token }), ...(o.tls === undefined ? {} : { tls: o.tls }) },
   );
   const port = await server.listen();
@@ -90,7 +106,7 @@ export async function serveJob(o: ServeJobOptions): Promise<{ summary: JobSummar
     process.stderr.write(
       `dtrain: job ${config.name}: ${data.train.numSamples} training / ${data.validation.numSamples} validation samples; ` +
         `coordinator on ${scheme === 'https' ? 'wss' : 'ws'}://${o.host}:${port}, status ${scheme}://${o.host}:${port}/status, ` +
-        `metrics ${scheme}://${o.host}:${port}/metrics\n`,
+        `metrics ${scheme}://${o.host}:${port}/metrics, live page ${scheme}://${o.host}:${port}/\n`,
     );
   }
   const onSignal = (signal: 'SIGTERM' | 'SIGINT'): void => {

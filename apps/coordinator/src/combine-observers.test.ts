@@ -14,6 +14,8 @@ function recorder(calls: unknown[][]): Required<CoordinatorObserver> {
     checkpointWritten: (...a) => calls.push(['checkpointWritten', ...a]),
     shardStep: (...a) => calls.push(['shardStep', ...a]),
     stepNotFinite: (...a) => calls.push(['stepNotFinite', ...a]),
+    workerEvent: (...a) => calls.push(['workerEvent', ...a]),
+    rolledBack: (...a) => calls.push(['rolledBack', ...a]),
   };
 }
 
@@ -35,6 +37,8 @@ describe('combineObservers', () => {
     const shard = { shard: 0 } as never;
     combined.shardStep?.(shard);
     combined.stepNotFinite?.({ step: 6, epoch: 0 });
+    combined.workerEvent?.('evicted', 3, 'straggler');
+    combined.rolledBack?.(20, 'shard 1 lost');
     const expected = [
       ['jobState', 'running'],
       ['stepCommitted', step],
@@ -45,6 +49,8 @@ describe('combineObservers', () => {
       ['checkpointWritten', 5, '/d'],
       ['shardStep', shard],
       ['stepNotFinite', { step: 6, epoch: 0 }],
+      ['workerEvent', 'evicted', 3, 'straggler'],
+      ['rolledBack', 20, 'shard 1 lost'],
     ];
     expect(a).toEqual(expected);
     expect(b).toEqual(expected);

@@ -35,5 +35,11 @@ export function combineObservers(...observers: readonly CoordinatorObserver[]): 
     stepNotFinite: (event) => {
       for (const o of observers) o.stepNotFinite?.(event);
     },
+    workerEvent: (kind, workerId, detail) => {
+      for (const o of observers) o.workerEvent?.(kind, workerId, detail);
+    },
+    rolledBack: (step, reason) => {
+      for (const o of observers) o.rolledBack?.(step, reason);
+    },
   } satisfies Required<CoordinatorObserver>;
 }

@@ -15,7 +15,7 @@ import {
 } from '@dtrain/protocol';
 import type { JobConfig } from './config/index.js';
 import { DataShipper } from './data-shipper.js';
-import { JobError, ShardLostError } from './errors.js';
+import { JobError, RequestRefusedError, ShardLostError } from './errors.js';
 import { JobState, JobStateMachine } from './job-state.js';
 import type { JobData } from './job-data.js';
 import type { Logger } from './logger.js';
@@ -26,7 +26,7 @@ import { Signal } from './signal.js';
 import { buildStatus, type StatusReport } from './status.js';
 import { TrainingRun, type RunPosition } from './training-run.js';
 import { CloseCode, type Connection, type ConnectionHandler } from './transport.js';
-import { writeJobCheckpoint, writeJobOutput, type JobSummary } from './output.js';
+import { writeHistoryFile, writeJobCheckpoint, writeJobOutput, type JobSummary } from './output.js';
 import { AuditLedger } from './audit-ledger.js';
 import { StepTimings } from './step-timings.js';
 import { HeartbeatMonitor } from './heartbeat-monitor.js';
@@ -37,6 +37,7 @@ import { assertSameJob } from './checkpoint-checks.js';
 import { EmbeddedShard } from './embedded-shard.js';
 import { RemoteShards } from './remote-shards.js';
 import type { ShardSet } from './shard-set.js';
+import type { RunHistory } from './run-history.js';
 
 export interface CoordinatorOptions {
   readonly config: JobConfig;
@@ -55,6 +56,8 @@ export interface CoordinatorOptions {
   readonly ledgerPath?: string;
   /** Continue from the newest checkpoint in the checkpoint folder when there is one; default true. */
   readonly resume?: boolean;
+  /** The run's history (also one of the observers): written as `<outDir>/history.json` when the job ends. */
+  readonly history?: RunHistory;
 }
 
 /** Largest control (non-chunk) frame accepted from a worker. */
@@ -251,6 +254,10 @@ export class Coordinator implements ConnectionHandler {
       this.state.to(stopped ? JobState.stopped : JobState.failed);
       this.#summary = await writeJobOutput(this.#o.outDir, this.#summaryInput(stopped ? 'stopped' : 'failed', new Float32Array(0)), { modelToo: false });
     } finally {
+      this.#run.dropCheckpointRequests(`the job is ${this.state.state}`);
+      if (this.#o.history !== undefined) {
+        await writeHistoryFile(this.#o.outDir, this.#o.history.toJSON()).catch((e: unknown) => this.#o.log.error(`history.json: ${e instanceof Error ? e.message : String(e)}`));
+      }
       this.#heartbeat.stop();
       this.#remote?.dispose();
       await this.#ledger?.close();
@@ -268,6 +275,31 @@ export class Coordinator implements ConnectionHandler {
     this.#stopping = true;
     this.#run.stop();
     this.#remote?.wake();
+  }
+
+  /**
+   * Closes worker `id`'s connection as a straggler or heartbeat eviction
+   * does (the worker reconnects and rejoins by itself). False when no
+   * connected worker has that id.
+   */
+  evictWorker(id: number, reason: string): boolean {
+    const worker = this.membership.byId(id);
+    if (worker === undefined || worker.state === WorkerState.connecting) return false;
+    this.#evict(worker, reason);
+    return true;
+  }
+
+  /**
+   * Writes a checkpoint at the next step boundary (after the open step
+   * commits) and resolves with its step and folder. Rejects with a
+   * RequestRefusedError when the job is not running.
+   */
+  checkpointNow(): Promise<{ step: number; dir: string }> {
+    const state = this.state.state;
+    if (this.#stopping || (state !== JobState.running && state !== JobState.evaluating && state !== JobState.checkpointing)) {
+      return Promise.reject(new RequestRefusedError(`the job is ${this.#stopping ? 'stopping' : state}, not running`));
+    }
+    return this.#run.requestCheckpoint();
   }
 
   /**
@@ -341,7 +373,10 @@ export class Coordinator implements ConnectionHandler {
     const worker = this.membership.remove(connection);
     if (worker !== undefined) this.#awaitingShards.delete(worker);
     if (worker === undefined) return;
-    this.#o.log.info(`worker ${worker.id} disconnected (${code}${reason === '' ? '' : ` ${reason}`})`);
+    const why = `${code}${reason === '' ? '' : ` ${reason}`}`;
+    this.#o.log.info(`worker ${worker.id} disconnected (${why})`);
+    // An eviction was reported as one already.
+    if (code !== CloseCode.evicted && worker.state !== WorkerState.connecting) this.#observer.workerEvent?.('left', worker.id, `disconnected (${why})`);
     this.#run.onWorkerGone(worker);
     this.#promoteStandby();
     this.#membershipChanged();
@@ -455,6 +490,7 @@ export class Coordinator implements ConnectionHandler {
     this.#run.sendWeights(worker);
     const caps = worker.capabilities;
     this.#o.log.info(`worker ${worker.id} joined (${caps?.host ?? '?'}, backend ${caps?.backend ?? '?'}) at version ${this.#shards.version}`);
+    this.#observer.workerEvent?.('joined', worker.id, `${caps?.host ?? '?'}, backend ${caps?.backend ?? '?'}`);
     this.#membershipChanged();
   }
 
@@ -494,6 +530,7 @@ export class Coordinator implements ConnectionHandler {
 
   #evict(worker: WorkerRecord, reason: string): void {
     this.#o.log.warn(`evicting worker ${worker.id}: ${reason}`);
+    this.#observer.workerEvent?.('evicted', worker.id, reason);
     worker.connection.close(CloseCode.evicted, reason.slice(0, 120));
     // The transport reports the close asynchronously; forget the worker now so the step loop does not wait for it.
     this.onClose(worker.connection, CloseCode.evicted, 'evicted');
@@ -505,7 +542,7 @@ export class Coordinator implements ConnectionHandler {
     return this.#host.evaluate(await this.#shards.weights(), validation);
   }
 
-  async #checkpoint(position: RunPosition): Promise<void> {
+  async #checkpoint(position: RunPosition): Promise<string> {
     const dir = await writeJobCheckpoint(this.#checkpointDir, {
       host: this.#host,
       state: await this.#shards.state(),
@@ -516,6 +553,7 @@ export class Coordinator implements ConnectionHandler {
       keep: this.#o.config.checkpoint.keep,
     });
     this.#observer.checkpointWritten?.(position.step, dir);
+    return dir;
   }
 
   #summaryInput(state: JobSummary['state'], weights: Float32Array): Parameters<typeof writeJobOutput>[1] {

@@ -15,6 +15,8 @@ export const JobErrorCode = {
   SHARD_LOST: 'DTRAIN_JOB_SHARD_LOST',
   /** A bug in the coordinator (shards disagree on the version, an illegal job-state transition, …): the job fails; report it. */
   INTERNAL: 'DTRAIN_JOB_INTERNAL',
+  /** An operator's request (checkpoint now) that the job's state does not allow: HTTP 409, the job goes on; ask again while it runs. */
+  REQUEST_REFUSED: 'DTRAIN_JOB_REQUEST_REFUSED',
 } as const;
 export type JobErrorCode = (typeof JobErrorCode)[keyof typeof JobErrorCode];
 
@@ -41,5 +43,18 @@ export class ShardLostError extends JobError {
   constructor(shard: number, message: string, options?: ErrorOptions) {
     super(JobErrorCode.SHARD_LOST, message, options);
     this.shard = shard;
+  }
+}
+
+/**
+ * An operator's request (checkpoint now) that the job's state does not
+ * allow: not a failure, the job goes on. The HTTP API answers 409 with the
+ * message.
+ */
+export class RequestRefusedError extends JobError {
+  override readonly name: string = 'RequestRefusedError';
+
+  constructor(message: string, options?: ErrorOptions) {
+    super(JobErrorCode.REQUEST_REFUSED, message, options);
   }
 }

@@ -8,9 +8,11 @@ export { CoordinatorServer, type HttpEndpoints, type ServerOptions } from './ws-
 export { loadJobData, readSource, type JobData } from './job-data.js';
 export { JobState, JobStateMachine } from './job-state.js';
 export { WorkerState, type WorkerRecord } from './membership.js';
-export { JobError, JobErrorCode } from './errors.js';
+export { JobError, JobErrorCode, RequestRefusedError } from './errors.js';
 export { stderrLogger, silentLogger, type Logger } from './logger.js';
-export type { CoordinatorObserver, EpochRecord, StepEvent, RejectReason } from './observer.js';
+export type { CoordinatorObserver, EpochRecord, StepEvent, RejectReason, WorkerEventKind } from './observer.js';
+export { RunHistory, type RunHistoryOptions, type RunHistoryJson, type HistoryPoint, type HistoryEpoch, type HistoryEvent, type HistoryUpdate } from './run-history.js';
+export type { LiveEndpoints } from './live-api.js';
 export { combineObservers } from './combine-observers.js';
 export { metricsObserver } from './metrics-observer.js';
 export type { StatusReport } from './status.js';

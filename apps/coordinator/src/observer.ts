@@ -54,4 +54,11 @@ export interface CoordinatorObserver {
   shardStep?(event: ShardStepEvent): void;
   /** A step in which no push was finite (nothing applied): the training loss is NaN. */
   stepNotFinite?(event: { readonly step: number; readonly epoch: number }): void;
+  /** A worker was welcomed, disconnected (or left), or was evicted; `detail` is the log line's reason. */
+  workerEvent?(kind: WorkerEventKind, workerId: number, detail: string): void;
+  /** A lost shard process made the run roll back to the checkpoint at `step`. */
+  rolledBack?(step: number, reason: string): void;
 }
+
+/** Membership changes reported by `CoordinatorObserver.workerEvent`. */
+export type WorkerEventKind = 'joined' | 'left' | 'evicted';

@@ -8,6 +8,7 @@ import type { EpochRecord } from './observer.js';
 import type { RunPosition } from './training-run.js';
 import type { TimingSummary } from './step-timings.js';
 import type { ShardSetState } from './shard-set.js';
+import type { RunHistoryJson } from './run-history.js';
 
 /** `summary.json`: what a finished (or failed) job reports. */
 export interface JobSummary {
@@ -113,6 +114,12 @@ export async function writeJobOutput(outDir: string, s: SummaryInput, opts: { mo
   };
   await writeJsonAtomic(join(outDir, 'summary.json'), summary);
   return summary;
+}
+
+/** Writes `DIR/history.json`: the run's step series, epochs and events (what the live page showed). */
+export async function writeHistoryFile(outDir: string, history: RunHistoryJson): Promise<void> {
+  await mkdir(outDir, { recursive: true });
+  await writeJsonAtomic(join(outDir, 'history.json'), history);
 }
 
 /** One checkpoint: weights, optimizer state and the run position (epoch, step, data cursor). Returns its folder. */

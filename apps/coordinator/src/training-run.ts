@@ -37,8 +37,8 @@ export interface TrainingRunDeps {
   readonly log: Logger;
   /** Validation metrics for the current weights; undefined without a validation split. */
   readonly evaluate: () => Promise<{ loss: number; accuracy: number | undefined } | undefined>;
-  /** Writes a checkpoint of the current weights and this run position. */
-  readonly checkpoint: (position: RunPosition) => Promise<void>;
+  /** Writes a checkpoint of the current weights and this run position; resolves with its folder. */
+  readonly checkpoint: (position: RunPosition) => Promise<string>;
   /** Closes a worker's connection for good (silent past the deadline). */
   readonly evict: (worker: WorkerRecord, reason: string) => void;
   /** Called for every batch whose gradient was applied (audit ledger). */
@@ -92,6 +92,8 @@ export class TrainingRun {
   #learningRate: number;
   /** Batches and samples skipped as diverged (training.nonFinite.action: skip). */
   #skipped = { batches: 0, samples: 0 };
+  /** Checkpoints asked for on demand (`requestCheckpoint`), answered by the next one written. */
+  #checkpointWanted: { resolve: (written: { step: number; dir: string }) => void; reject: (error: Error) => void }[] = [];
 
   constructor(deps: TrainingRunDeps, from: RunPosition) {
     this.#d = deps;
@@ -183,6 +185,7 @@ export class TrainingRun {
     this.#history.push(...position.history);
     this.#queue = position.cursor === undefined || position.cursor === null ? undefined : BatchQueue.restore(position.cursor);
     this.#d.onRolledBack?.(fromStep, position.step, position.epoch, lost.message);
+    this.#d.observer.rolledBack?.(position.step, lost.message);
     log.warn(`rolled back from step ${fromStep} to step ${position.step} (epoch ${position.epoch}); training continues`);
     if (state.state !== JobState.waiting) state.to(JobState.running);
   }
@@ -219,7 +222,7 @@ export class TrainingRun {
           lossSum += committed.loss * committed.sampleCount;
           lossSamples += committed.sampleCount;
           const every = config.checkpoint.everySteps;
-          if (every > 0 && this.#step % every === 0) await this.#checkpoint();
+          if ((every > 0 && this.#step % every === 0) || this.#checkpointWanted.length > 0) await this.#checkpoint();
         }
       }
       this.#queue = undefined;
@@ -390,8 +393,32 @@ export class TrainingRun {
   async #checkpoint(): Promise<void> {
     const previous = this.#d.state.state;
     this.#d.state.to(JobState.checkpointing);
-    await this.#d.checkpoint(this.position());
+    const wanted = this.#checkpointWanted;
+    this.#checkpointWanted = [];
+    try {
+      const dir = await this.#d.checkpoint(this.position());
+      for (const w of wanted) w.resolve({ step: this.#step, dir });
+    } catch (error) {
+      for (const w of wanted) w.reject(error instanceof Error ? error : new JobError('DTRAIN_JOB_INTERNAL', String(error)));
+      throw error;
+    }
     this.#d.state.to(previous === JobState.paused || previous === JobState.evaluating ? previous : JobState.running);
+  }
+
+  /**
+   * A checkpoint on demand: written after the step that is open now commits
+   * (or at the end of the epoch, whichever comes first). Rejected by
+   * `dropCheckpointRequests` when the run ends first.
+   */
+  requestCheckpoint(): Promise<{ step: number; dir: string }> {
+    return new Promise((resolve, reject) => this.#checkpointWanted.push({ resolve, reject }));
+  }
+
+  /** Rejects every pending `requestCheckpoint` (the run has ended). */
+  dropCheckpointRequests(reason: string): void {
+    const wanted = this.#checkpointWanted;
+    this.#checkpointWanted = [];
+    for (const w of wanted) w.reject(new JobError('DTRAIN_JOB_STOPPED', reason));
   }
 
   /** Waits until at least `cluster.minWorkers` are active; fails after `cluster.waitTimeoutMs`. */

@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { DEFAULT_MAX_MESSAGE_BYTES, HTTP_SERVER_LIMITS, tokenMatches } from '@dtrain/protocol';
 import type { Connection, ConnectionHandler } from './transport.js';
+import { LiveApi, requestAuthorized, type LiveEndpoints } from './live-api.js';
 
 
 /** What the HTTP side serves besides the WebSocket. */
@@ -15,6 +16,8 @@ export interface HttpEndpoints {
   status(): unknown;
   /** /metrics in the Prometheus text format, when metrics are enabled. */
   metrics?(): Promise<{ contentType: string; body: string }>;
+  /** The live page (/, /page/*) and its API (/api/*); without it those paths are 404. */
+  live?: LiveEndpoints;
 }
 
 export interface ServerOptions {
@@ -22,7 +25,7 @@ export interface ServerOptions {
   readonly port?: number;
   /** Interface to bind; default '0.0.0.0'. */
   readonly host?: string;
-  /** Shared worker token, checked on the WebSocket upgrade and for /status; '' or undefined disables the check. */
+  /** Shared worker token, checked on the WebSocket upgrade, for /status and for /api/*; '' or undefined disables the check. */
   readonly token?: string;
   /** PEM certificate and key for wss:// and https://. */
   readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
@@ -32,7 +35,8 @@ export interface ServerOptions {
 
 /**
  * The `ws` adapter: one port serves the workers' WebSocket and the HTTP
- * endpoints (/healthz, /readyz, /status, /metrics). It turns sockets into
+ * endpoints (/healthz, /readyz, /status, /metrics, and the live page and its
+ * /api/* through LiveApi). It turns sockets into
  * `Connection`s and hands frames to the core; it decides nothing about
  * training.
  */
@@ -40,6 +44,7 @@ export class CoordinatorServer {
   readonly #http: Server;
   readonly #wss: WebSocketServer;
   readonly #options: ServerOptions;
+  readonly #live: LiveApi | undefined;
   #nextId = 1;
 
   constructor(handler: ConnectionHandler, endpoints: HttpEndpoints, options: ServerOptions = {}) {
@@ -50,6 +55,10 @@ export class CoordinatorServer {
       maxPayload: options.maxPayloadBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
       perMessageDeflate: false,
     });
+    this.#live =
+      endpoints.live === undefined
+        ? undefined
+        : new LiveApi({ token: options.token, status: () => endpoints.status(), live: endpoints.live, secure: options.tls !== undefined });
     this.#http.on('request', (req, res) => void this.#route(req, res, endpoints));
     this.#http.on('upgrade', (req, socket, head) => this.#upgrade(req, socket, head, handler));
   }
@@ -67,12 +76,14 @@ export class CoordinatorServer {
 
   /** Closes every socket and the listener. */
   async close(): Promise<void> {
+    this.#live?.close();
     for (const ws of this.#wss.clients) ws.terminate();
     await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
     this.#http.closeAllConnections();
     await new Promise<void>((resolve) => this.#http.close(() => resolve()));
   }
 
+  /** Workers: the Bearer header only (the session cookie is for the live page's browser). */
   #authorized(req: IncomingMessage): boolean {
     const header = req.headers.authorization ?? '';
     return tokenMatches(this.#options.token, header.startsWith('Bearer ') ? header.slice('Bearer '.length) : '');
@@ -132,15 +143,20 @@ export class CoordinatorServer {
       if (path === '/healthz') return send(res, 200, 'text/plain', 'ok\n');
       if (path === '/readyz') return endpoints.ready() ? send(res, 200, 'text/plain', 'ready\n') : send(res, 503, 'text/plain', 'not ready\n');
       if (path === '/status') {
-        if (!this.#authorized(req)) return send(res, 401, 'text/plain', 'unauthorized\n');
+        if (!requestAuthorized(req, this.#options.token)) return send(res, 401, 'text/plain', 'unauthorized\n');
         return send(res, 200, 'application/json', `${JSON.stringify(endpoints.status(), null, 2)}\n`);
       }
       if (path === '/metrics' && endpoints.metrics !== undefined) {
         const { contentType, body } = await endpoints.metrics();
         return send(res, 200, contentType, body);
       }
+      if (this.#live !== undefined && (await this.#live.handle(req, res, path ?? '/'))) return;
       return send(res, 404, 'text/plain', 'not found\n');
     } catch (error) {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
       return send(res, 500, 'text/plain', `${error instanceof Error ? error.message : String(error)}\n`);
     }
   }

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { BACKENDS, choiceFlag, intFlag, parseFlags, required } from '../args.js';
 import { progressMode } from '../progress-mode.js';
 import { serveJob } from '../serve-job.js';
@@ -21,6 +22,7 @@ export async function coordinatorCommand(argv: readonly string[]): Promise<numbe
     verbose: { type: 'boolean' },
     ledger: { type: 'string' },
     linger: { type: 'boolean' },
+    report: { type: 'boolean' },
   });
   const configPath = required('coordinator', 'config', f.config);
   if ((f['tls-cert'] === undefined) !== (f['tls-key'] === undefined)) {
@@ -34,7 +36,7 @@ export async function coordinatorCommand(argv: readonly string[]): Promise<numbe
     }
   };
   const tls = f['tls-cert'] === undefined || f['tls-key'] === undefined ? undefined : { cert: read('tls-cert', f['tls-cert']), key: read('tls-key', f['tls-key']) };
-  const { exitCode } = await serveJob({
+  const { exitCode, summary } = await serveJob({
     configPath,
     outDir: f.out,
     port: intFlag('coordinator', 'port', f.port, 7070, 0, 65535),
@@ -49,5 +51,9 @@ export async function coordinatorCommand(argv: readonly string[]): Promise<numbe
     ...(tls === undefined ? {} : { tls }),
     ...(f.ledger === undefined ? {} : { ledgerPath: f.ledger }),
   });
+  if (f.report === true) {
+    const { writeReportOrWarn } = await import('../report.js');
+    await writeReportOrWarn(resolve(f.out ?? `runs/${summary.name}`), f.quiet === true || f.json === true);
+  }
   return exitCode;
 }

@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { BACKENDS, choiceFlag, intFlag, parseFlags, required } from '../args.js';
 import { LocalShards } from '../local-shards.js';
 import { LocalWorkers } from '../local-workers.js';
@@ -23,6 +24,7 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
     'worker-metrics': { type: 'boolean' },
     'ps-shards': { type: 'string' },
     'record-dir': { type: 'string' },
+    'no-report': { type: 'boolean' },
   });
   const configPath = required('train', 'config', f.config);
   const workers = intFlag('train', 'workers', f.workers, 2, 1, 256);
@@ -34,8 +36,9 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
   const local = new LocalWorkers();
   const shards = new LocalShards();
   let finished = false;
+  let result: Awaited<ReturnType<typeof serveJob>>;
   try {
-    const { exitCode } = await serveJob({
+    result = await serveJob({
       configPath,
       outDir: f.out,
       port,
@@ -53,11 +56,16 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
         local.start(workers, url, { backend, token, verbose: f.verbose === true, metrics: f['worker-metrics'] === true, ...(recordDir === undefined ? {} : { recordDir }) });
       },
     });
-    finished = exitCode === 0 || exitCode === 1;
-    return exitCode;
+    finished = result.exitCode === 0 || result.exitCode === 1;
   } finally {
     await Promise.all([local.stop(5000, !finished), shards.stop(5000)]);
   }
+  if (f['no-report'] !== true) {
+    // serveJob's output folder: --out, else runs/<job name>. Loaded only now: vega stays out of the training process until the end.
+    const { writeReportOrWarn } = await import('../report.js');
+    await writeReportOrWarn(resolve(f.out ?? `runs/${result.summary.name}`), f.quiet === true || f.json === true);
+  }
+  return result.exitCode;
 }
 
 /** `--record-dir DIR`: created if need be; each local worker records its pushes there (for `dtrain audit`). */
