@@ -12,6 +12,7 @@ export interface Status {
   failure: string | null;
   workers: { id: number; state: string; stepsApplied: number; benched: boolean }[];
   rejected: Record<string, number>;
+  shards: { index: number; state: 'embedded' | 'connected' | 'missing'; url: string | null; start: number; end: number }[];
 }
 
 /**

@@ -33,6 +33,7 @@ interface PageView {
   valPoints: number;
   throughputPoints: number;
   rows: { id: number; state: string; stepsApplied: number }[];
+  shards: { index: number; state: string }[];
   timeline: { kind: string; text: string }[];
   state: string;
   actionResult: string;
@@ -66,6 +67,7 @@ async function view(page: Page): Promise<PageView> {
       valPoints: points('val-chart'),
       throughputPoints: points('throughput-chart'),
       rows: [...doc.querySelectorAll('#workers tr[data-worker-id]')].map((tr) => ({ id: Number(tr.dataset['workerId']), state: tr.dataset['state'] ?? '', stepsApplied: Number(tr.dataset['stepsApplied']) })),
+      shards: [...doc.querySelectorAll('#shards tr[data-shard-index]')].map((tr) => ({ index: Number(tr.dataset['shardIndex']), state: tr.dataset['state'] ?? '' })),
       timeline: [...doc.querySelectorAll('#timeline li')].map((li) => ({ kind: li.dataset['kind'] ?? '', text: li.textContent ?? '' })),
       state: doc.getElementById('state')?.textContent ?? '',
       actionResult: doc.getElementById('action-result')?.textContent ?? '',
@@ -133,6 +135,8 @@ describe.skipIf(chromium === undefined)('live page in a headless Chromium', () =
     const status = await cluster.status();
     const rows = (await view(page)).rows;
     expect(rows.map((r) => r.id).sort()).toEqual(status.workers.filter((w) => w.state !== 'gone').map((w) => w.id).sort());
+    // The job's one parameter-server shard, inside the coordinator (cluster.psShards 0), as /status lists it.
+    expect((await view(page)).shards).toEqual([{ index: 0, state: 'embedded' }]);
 
     // "Checkpoint now" (confirm() accepted) reports the step it was written at, and the timeline lists it.
     await page.click('#checkpoint');

@@ -75,6 +75,11 @@ describe('parameter-server shard processes (dtrain ps)', () => {
     await c.shards[1]!.exited;
     const paused = await c.until('paused without shard 1', (s) => s.state === 'paused', 20_000);
     expect(paused.step).toBeGreaterThanOrEqual(before.step);
+    expect(before.shards.map((s) => s.state)).toEqual(['connected', 'connected']);
+    expect(paused.shards.map((s) => s.state)).toEqual(['connected', 'missing']);
+    expect(paused.shards[1]!.url).toBeNull();
+    expect(paused.shards[0]!.start).toBe(0);
+    expect(paused.shards[0]!.end).toBe(paused.shards[1]!.start);
     await c.startShard(1);
     const resumed = await c.until('a step after the rollback', (s) => s.state === 'running' && s.step > paused.step - (paused.step % 10) && s.lastLoss !== null, 60_000);
     console.log(`[measure] shard SIGKILL → restarted shard → training again: ${Date.now() - killedAt} ms`);

@@ -333,6 +333,13 @@ export class Coordinator implements ConnectionHandler {
       startedAt: this.#startedAt,
       failure: this.#failure,
       rejected: this.#run.rejectedCounts(),
+      shards: this.#shards.descriptors().map((d, index) => ({
+        index,
+        state: !this.#shards.remote ? 'embedded' : d.url === '' ? 'missing' : 'connected',
+        url: d.url === '' ? null : d.url,
+        start: d.start,
+        end: d.end,
+      })),
     });
   }
 

@@ -15,7 +15,7 @@ export { RunHistory, type RunHistoryOptions, type RunHistoryJson, type HistoryPo
 export type { LiveEndpoints } from './live-api.js';
 export { combineObservers } from './combine-observers.js';
 export { metricsObserver } from './metrics-observer.js';
-export type { StatusReport } from './status.js';
+export type { ShardStatus, StatusReport } from './status.js';
 export type { JobSummary, ModelSidecar } from './output.js';
 export { CloseCode, type Connection, type ConnectionHandler } from './transport.js';
 export * from './config/index.js';

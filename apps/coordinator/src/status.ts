@@ -29,6 +29,20 @@ export interface StatusReport {
   }[];
   readonly rejected: Readonly<Record<string, number>>;
   readonly history: readonly EpochRecord[];
+  /** The parameter-server shards in range order: one inside the coordinator, or the `dtrain ps` processes. */
+  readonly shards: readonly ShardStatus[];
+}
+
+/** One parameter-server shard as /status shows it. */
+export interface ShardStatus {
+  readonly index: number;
+  /** 'embedded': inside the coordinator; 'connected' / 'missing': a `dtrain ps` process that is (not) connected now. */
+  readonly state: 'embedded' | 'connected' | 'missing';
+  /** Its data-plane URL (null for the embedded shard or a missing one). */
+  readonly url: string | null;
+  /** Its range of the flat parameter vector, [start, end). */
+  readonly start: number;
+  readonly end: number;
 }
 
 export function buildStatus(s: {
@@ -40,6 +54,7 @@ export function buildStatus(s: {
   startedAt: number;
   failure: string | undefined;
   rejected: Readonly<Record<string, number>>;
+  shards: readonly ShardStatus[];
 }): StatusReport {
   return {
     job: s.config.name,
@@ -65,5 +80,6 @@ export function buildStatus(s: {
     })),
     rejected: s.rejected,
     history: s.run.history,
+    shards: s.shards,
   };
 }

@@ -41,6 +41,15 @@ interface StatusReport {
   lastLoss: number | null;
   workers: WorkerStatus[];
   rejected: Record<string, number>;
+  /** Absent from a coordinator older than the shard rows. */
+  shards?: ShardStatus[];
+}
+interface ShardStatus {
+  index: number;
+  state: 'embedded' | 'connected' | 'missing';
+  url: string | null;
+  start: number;
+  end: number;
 }
 interface HistoryPoint {
   step: number;
@@ -334,6 +343,7 @@ class LivePage {
     failure.textContent = s.failure ?? '';
     this.#renderProgress();
     this.#renderWorkers(s);
+    this.#renderShards(s.shards ?? []);
     this.#renderRejected(s.rejected);
   }
 
@@ -422,6 +432,19 @@ class LivePage {
       return tr;
     });
     tbody.replaceChildren(...rows);
+  }
+
+  /** One row per parameter-server shard: where it runs and which slice of the parameters it owns. */
+  #renderShards(shards: readonly ShardStatus[]): void {
+    const rows = shards.map((shard) => {
+      const tr = document.createElement('tr');
+      tr.dataset['shardIndex'] = String(shard.index);
+      tr.dataset['state'] = shard.state;
+      const where = shard.state === 'embedded' ? 'in the coordinator' : (shard.url ?? 'not connected');
+      tr.append(el('td', String(shard.index)), el('td', shard.state), el('td', where), el('td', `${shard.start.toLocaleString()}–${shard.end.toLocaleString()}`), el('td', (shard.end - shard.start).toLocaleString()));
+      return tr;
+    });
+    byId('shards').querySelector('tbody')?.replaceChildren(...rows);
   }
 
   #renderRejected(rejected: Record<string, number>): void {
