@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { HistoryEpoch, HistoryEvent, HistoryPoint, RunHistoryJson } from '@dtrain/coordinator';
+import type { HistoryEpoch, HistoryEvent, HistoryPoint, JobSummary, RunHistoryJson } from '@dtrain/coordinator';
 import { UsageError, UsageErrorCode } from './usage-error.js';
 
 /*
@@ -11,28 +11,13 @@ import { UsageError, UsageErrorCode } from './usage-error.js';
  */
 export type { HistoryEpoch, HistoryEvent, HistoryPoint, RunHistoryJson };
 
-/** The part of summary.json (JobSummary) the report uses. */
-export interface ReportSummary {
-  readonly name: string;
-  readonly state: string;
-  readonly failure?: string;
-  readonly epochs: number;
-  readonly steps: number;
-  readonly samples: number;
-  readonly wallSeconds: number;
-  readonly samplesPerSecond: number;
-  readonly workers: number;
-  readonly backend: string;
-  readonly final: {
-    readonly loss: number | null;
-    readonly valLoss: number | null;
-    readonly valAccuracy: number | null;
-    readonly testLoss?: number;
-    readonly testAccuracy?: number | null;
-  };
-  /** Per epoch; loss is null when it was not finite (JSON has no NaN). */
+/**
+ * The part of summary.json (JobSummary) the report uses; its per-epoch
+ * history read as HistoryEpoch (a loss that was not finite is null: JSON has no NaN).
+ */
+export type ReportSummary = Pick<JobSummary, 'name' | 'state' | 'failure' | 'epochs' | 'steps' | 'samples' | 'wallSeconds' | 'samplesPerSecond' | 'workers' | 'backend' | 'final'> & {
   readonly history: readonly HistoryEpoch[];
-}
+};
 
 export interface RunData {
   readonly summary: ReportSummary;
@@ -40,6 +25,7 @@ export interface RunData {
   readonly history: RunHistoryJson | undefined;
 }
 
+const SUMMARY_STATES: readonly JobSummary['state'][] = ['done', 'failed', 'stopped'];
 const EVENT_KINDS: readonly HistoryEvent['kind'][] = ['joined', 'left', 'evicted', 'checkpoint', 'rollback', 'state'];
 
 /** Reads and validates RUN_DIR/summary.json and, when present, RUN_DIR/history.json. */
@@ -153,7 +139,7 @@ export function parseSummary(file: string, value: unknown): ReportSummary {
   const testAccuracy = fin.optional('testAccuracy', fin.nullableNumber);
   return {
     name: f.string('name'),
-    state: f.string('state'),
+    state: f.oneOf('state', SUMMARY_STATES),
     ...(failure === undefined ? {} : { failure }),
     epochs: f.number('epochs'),
     steps: f.number('steps'),
