@@ -25,6 +25,7 @@ const event: StepEvent = {
   version: 42,
   sampleCount: 96,
   loss: 0.42,
+  accuracy: 0.875,
   wallSeconds: 0.25,
   end: 'complete',
   activeWorkers: 3,
@@ -53,7 +54,7 @@ describe('metricsObserver', () => {
 
   it('maps epoch ends, rejections, worker states, traffic and checkpoints', async () => {
     const { observer, value } = setup();
-    observer.epochFinished?.({ epoch: 2, loss: 0.5, valLoss: 0.6, valAccuracy: 0.8, samples: 10, samplesPerSecond: 1, wallSeconds: 1, appliedMin: 1, appliedMax: 1 });
+    observer.epochFinished?.({ epoch: 2, loss: 0.5, accuracy: undefined, valLoss: 0.6, valAccuracy: 0.8, samples: 10, samplesPerSecond: 1, wallSeconds: 1, appliedMin: 1, appliedMax: 1 });
     observer.gradientRejected?.('stale', 3);
     observer.gradientRejected?.('malformed', undefined);
     observer.workerStates?.({ connecting: 1, joined: 2, training: 3, standby: 4, draining: 5, gone: 6 });
@@ -91,7 +92,7 @@ describe('metricsObserver', () => {
 
   it('leaves validation series absent without a validation split', async () => {
     const { observer, value } = setup();
-    observer.epochFinished?.({ epoch: 0, loss: 0.5, valLoss: undefined, valAccuracy: undefined, samples: 10, samplesPerSecond: 1, wallSeconds: 1, appliedMin: 1, appliedMax: 1 });
+    observer.epochFinished?.({ epoch: 0, loss: 0.5, accuracy: undefined, valLoss: undefined, valAccuracy: undefined, samples: 10, samplesPerSecond: 1, wallSeconds: 1, appliedMin: 1, appliedMax: 1 });
     expect(await value('dtrain_loss{split="validation"}')).toBeUndefined();
     expect(await value('dtrain_accuracy{split="validation"}')).toBeUndefined();
   });

@@ -10,6 +10,8 @@ export interface StepEvent {
   readonly version: number;
   readonly sampleCount: number;
   readonly loss: number;
+  /** Sample-weighted training accuracy of the applied batches (training mode, before the update); undefined when the job does not report accuracy (regression losses, training.metrics without "accuracy"). */
+  readonly accuracy: number | undefined;
   readonly wallSeconds: number;
   readonly end: RoundEnd;
   readonly reports: readonly RoundReport[];
@@ -20,6 +22,8 @@ export interface StepEvent {
 export interface EpochRecord {
   readonly epoch: number;
   readonly loss: number;
+  /** Sample-weighted training accuracy over the epoch's applied batches; undefined as for StepEvent.accuracy. */
+  readonly accuracy: number | undefined;
   readonly valLoss: number | undefined;
   readonly valAccuracy: number | undefined;
   readonly samples: number;

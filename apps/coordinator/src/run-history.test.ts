@@ -9,6 +9,7 @@ function stepEvent(step: number, sampleCount: number, loss = 1 / step): StepEven
     version: step,
     sampleCount,
     loss,
+    accuracy: undefined,
     wallSeconds: 0.1,
     end: 'complete',
     reports: [
@@ -82,7 +83,7 @@ describe('RunHistory', () => {
 
   it('records epochs with nulls for missing validation', () => {
     const h = new RunHistory({ job: 'j' });
-    h.epochFinished({ epoch: 0, loss: 0.7, valLoss: undefined, valAccuracy: undefined, samples: 10, samplesPerSecond: 5, wallSeconds: 2, appliedMin: 1, appliedMax: 1 });
+    h.epochFinished({ epoch: 0, loss: 0.7, accuracy: undefined, valLoss: undefined, valAccuracy: undefined, samples: 10, samplesPerSecond: 5, wallSeconds: 2, appliedMin: 1, appliedMax: 1 });
     expect(h.toJSON().epochs).toEqual([{ epoch: 0, loss: 0.7, valLoss: null, valAccuracy: null, samples: 10, samplesPerSecond: 5, wallSeconds: 2 }]);
   });
 });

@@ -240,6 +240,7 @@ export class TrainingRun {
       const record: EpochRecord = {
         epoch: this.#epoch,
         loss: lossSamples > 0 ? lossSum / lossSamples : Number.NaN,
+        accuracy: undefined,
         valLoss: validation?.loss,
         valAccuracy: validation?.accuracy,
         samples: epochSamples,
@@ -523,6 +524,7 @@ export class TrainingRun {
       version: commit.version,
       sampleCount: commit.sampleCount,
       loss: commit.loss,
+      accuracy: undefined,
       wallSeconds: (performance.now() - round.startedAt) / 1000,
       end,
       reports,
