@@ -67,4 +67,59 @@ describe('gradient averaging across workers (real coordinator process)', () => {
       await coordinator.exited;
     }
   });
+
+  /**
+   * The step's training accuracy is the sample-weighted mean of what the
+   * workers reported with their gradients (32 samples at 0.25 and 8 at 1 make
+   * 0.4, exactly), and a job whose training.metrics leave accuracy out
+   * exports none, whatever the workers send.
+   */
+  it.each([
+    ['default metrics', undefined, 0.4],
+    ['training.metrics: []', [], undefined],
+  ] as const)('training accuracy of a step, %s', async (name, metrics, expected) => {
+    const job = `train-accuracy-${metrics === undefined ? 'default' : 'none'}`;
+    const config = writeJob(
+      tmp.dir,
+      syntheticJob(job, {
+        model: { layers: [{ type: 'dense', units: 2, inputShape: [3], activation: 'softmax' }] },
+        dataset: { numSamples: 40, featureShape: [3], numClasses: 2, validationSplit: 0 },
+        training: { epochs: 2, batchSize: 32, ...(metrics === undefined ? {} : { metrics }) },
+        cluster: { minWorkers: 2, stepTimeoutMs: 20_000 },
+      }),
+    );
+    const port = await freePort();
+    const token = 'accuracy-token';
+    const coordinator = dtrain(['coordinator', '--config', config, '--port', String(port), '--host', '127.0.0.1', '--out', join(tmp.dir, job), '--backend', 'cpu'], { DTRAIN_TOKEN: token });
+    try {
+      await waitFor('readyz', async () => ((await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok ? true : undefined));
+      const a = await FakeWorker.connect(`ws://127.0.0.1:${port}`, token);
+      a.hello(token);
+      const welcomeA = await a.welcome();
+      const b = await FakeWorker.connect(`ws://127.0.0.1:${port}`, token);
+      b.hello(token);
+      const welcomeB = await b.welcome();
+      const size = (await a.weights(welcomeA.version)).weights.length;
+      await b.weights(welcomeB.version);
+      const [asgA, asgB] = await Promise.all([a.assignment(), b.assignment()]);
+      const zero = new Float32Array(size);
+      // Whichever got the 32-sample batch reports 0.25, the other 1.
+      a.push(0, asgA, zero, { accuracy: asgA.sampleIds.length === 32 ? 0.25 : 1 });
+      b.push(1, asgB, zero, { accuracy: asgB.sampleIds.length === 32 ? 0.25 : 1 });
+      await a.weights(1);
+      const series = await waitFor('the committed step in /metrics', async () => {
+        const res = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+        const body = await res.text();
+        return /^dtrain_steps_total 1$/m.test(body) ? body : undefined;
+      });
+      const line = series.split('\n').find((l) => l.startsWith('dtrain_accuracy{') && l.includes('split="train"'));
+      if (expected === undefined) expect(line, name).toBeUndefined();
+      else expect(Number(line?.split(' ').at(-1))).toBe(expected);
+      a.close();
+      b.close();
+    } finally {
+      coordinator.child.kill('SIGKILL');
+      await coordinator.exited;
+    }
+  });
 });

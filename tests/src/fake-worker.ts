@@ -99,7 +99,7 @@ export class FakeWorker {
    * Pushes `gradients` for an assignment as the data plane does: chunk frames,
    * then the report. `finite: false` sends only the report.
    */
-  push(workerId: number, asg: AssignmentMessage, gradients: Float32Array, o: { version?: number; loss?: number; finite?: boolean } = {}): void {
+  push(workerId: number, asg: AssignmentMessage, gradients: Float32Array, o: { version?: number; loss?: number; finite?: boolean; accuracy?: number } = {}): void {
     const version = o.version ?? asg.version;
     const finite = o.finite ?? true;
     const plan = this.#plan;
@@ -121,6 +121,7 @@ export class FakeWorker {
         loss: o.loss ?? 1,
         computeSeconds: 0.01,
         finite,
+        ...(o.accuracy === undefined ? {} : { accuracy: o.accuracy }),
       }),
     );
   }

@@ -30,6 +30,8 @@ const SCREENSHOT = process.env['DTRAIN_UPDATE_DOCS'] === '1' ? join(REPO, 'docs/
 /** The page's view of things, read in the browser. */
 interface PageView {
   lossPoints: number;
+  accuracyPoints: number;
+  dataWaits: string[];
   valPoints: number;
   throughputPoints: number;
   rows: { id: number; state: string; stepsApplied: number }[];
@@ -64,6 +66,8 @@ async function view(page: Page): Promise<PageView> {
     const points = (id: string): number => Number(doc.getElementById(id)?.dataset['points'] ?? '0');
     return {
       lossPoints: points('loss-chart'),
+      accuracyPoints: Number(doc.getElementById('loss-chart')?.dataset['accuracyPoints'] ?? '0'),
+      dataWaits: [...doc.querySelectorAll('#workers td[data-data-seconds]')].map((td) => td.dataset['dataSeconds'] ?? ''),
       valPoints: points('val-chart'),
       throughputPoints: points('throughput-chart'),
       rows: [...doc.querySelectorAll('#workers tr[data-worker-id]')].map((tr) => ({ id: Number(tr.dataset['workerId']), state: tr.dataset['state'] ?? '', stepsApplied: Number(tr.dataset['stepsApplied']) })),
@@ -131,6 +135,11 @@ describe.skipIf(chromium === undefined)('live page in a headless Chromium', () =
       return v.lossPoints > first.lossPoints + 5 ? v : undefined;
     }, 30_000);
     expect(grown.throughputPoints).toBeGreaterThan(0);
+    // Training accuracy per step (the workers report it with their gradients), and each worker's data wait.
+    expect(grown.accuracyPoints).toBeGreaterThan(first.lossPoints);
+    expect(grown.dataWaits).toHaveLength(2);
+    for (const wait of grown.dataWaits) expect(Number(wait)).toBeGreaterThanOrEqual(0);
+    expect(grown.dataWaits.every((w) => w !== '')).toBe(true);
 
     const status = await cluster.status();
     const rows = (await view(page)).rows;

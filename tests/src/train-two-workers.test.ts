@@ -12,8 +12,8 @@ interface Summary {
   samples: number;
   workers: number;
   backend: string;
-  final: { loss: number; valLoss: number; valAccuracy: number };
-  history: { epoch: number; loss: number; valLoss: number; valAccuracy: number; samples: number; appliedMin: number; appliedMax: number }[];
+  final: { loss: number; accuracy: number | null; valLoss: number; valAccuracy: number };
+  history: { epoch: number; loss: number; accuracy?: number; valLoss: number; valAccuracy: number; samples: number; appliedMin: number; appliedMax: number }[];
 }
 
 describe('dtrain train: coordinator + 2 worker processes', () => {
@@ -49,6 +49,17 @@ describe('dtrain train: coordinator + 2 worker processes', () => {
     const losses = summary.history.map((h) => h.loss);
     expect(losses[3]).toBeLessThan(losses[0]! * 0.8);
     expect(summary.final.valAccuracy).toBeGreaterThan(0.8);
+  });
+
+  it('reports training accuracy per epoch (from the workers\' batches) in summary.json and on stdout', () => {
+    const accuracies = summary.history.map((h) => h.accuracy);
+    for (const a of accuracies) expect(a).toBeGreaterThanOrEqual(0);
+    for (const a of accuracies) expect(a).toBeLessThanOrEqual(1);
+    expect(accuracies[3]).toBeGreaterThan(accuracies[0]!);
+    expect(accuracies[3]).toBeGreaterThan(0.7);
+    expect(summary.final.accuracy).toBe(accuracies[3]);
+    const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as { accuracy: number | null });
+    expect(lines.map((l) => l.accuracy)).toEqual(accuracies);
   });
 
   it('applies every training sample exactly once per epoch (counted from the audit ledger)', () => {

@@ -12,7 +12,7 @@ const fmt = (n: number | undefined | null, digits = 4): string => (n === undefin
 
 /**
  * Progress output. `tty` redraws one line (epoch, bar, step, loss,
- * samples/s, workers) at most 5 times a second; `plain` prints one line per
+ * training accuracy when the job reports it, samples/s, workers) at most 5 times a second; `plain` prints one line per
  * epoch; `json` prints one JSON object per epoch on stdout (and the summary
  * at the end); `quiet` prints nothing but the final line.
  */
@@ -25,7 +25,7 @@ export function createProgress(mode: ProgressMode, out: NodeJS.WritableStream, e
   let workers = 0;
 
   const epochLine = (r: EpochRecord): string =>
-    `epoch ${r.epoch + 1}/${epochs}  loss ${fmt(r.loss)}  val_loss ${fmt(r.valLoss)}  val_acc ${fmt(r.valAccuracy)}  ` +
+    `epoch ${r.epoch + 1}/${epochs}  loss ${fmt(r.loss)}${r.accuracy === undefined ? '' : `  acc ${fmt(r.accuracy)}`}  val_loss ${fmt(r.valLoss)}  val_acc ${fmt(r.valAccuracy)}  ` +
     `${Math.round(r.samplesPerSecond)} samples/s  ${workers} workers  ${r.wallSeconds.toFixed(1)} s`;
 
   return {
@@ -46,7 +46,7 @@ export function createProgress(mode: ProgressMode, out: NodeJS.WritableStream, e
       const filled = Math.round(fraction * width);
       out.write(
         `\r\x1b[2Kepoch ${e.epoch + 1}/${epochs} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${Math.round(fraction * 100)}%  ` +
-          `step ${e.step + 1}  loss ${fmt(e.loss)}  ${Math.round(rate)} samples/s  ${e.activeWorkers} workers`,
+          `step ${e.step + 1}  loss ${fmt(e.loss)}${e.accuracy === undefined ? '' : `  acc ${fmt(e.accuracy)}`}  ${Math.round(rate)} samples/s  ${e.activeWorkers} workers`,
       );
     },
     epochFinished(r: EpochRecord): void {
@@ -55,7 +55,7 @@ export function createProgress(mode: ProgressMode, out: NodeJS.WritableStream, e
       else if (mode === 'plain') out.write(`${epochLine(r)}\n`);
       else if (mode === 'json') {
         out.write(
-          `${JSON.stringify({ epoch: r.epoch, loss: r.loss, valLoss: r.valLoss ?? null, valAccuracy: r.valAccuracy ?? null, samples: r.samples, samplesPerSecond: r.samplesPerSecond, wallSeconds: r.wallSeconds, workers })}\n`,
+          `${JSON.stringify({ epoch: r.epoch, loss: r.loss, accuracy: r.accuracy ?? null, valLoss: r.valLoss ?? null, valAccuracy: r.valAccuracy ?? null, samples: r.samples, samplesPerSecond: r.samplesPerSecond, wallSeconds: r.wallSeconds, workers })}\n`,
         );
       }
     },

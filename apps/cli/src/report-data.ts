@@ -122,6 +122,8 @@ function parseEpoch(f: Fields): HistoryEpoch {
     epoch: f.number('epoch'),
     // NaN is written as null: a diverged epoch still has a row.
     loss: f.nullableNumber('loss') ?? Number.NaN,
+    // Absent from runs written before workers reported training accuracy.
+    accuracy: f.optional('accuracy', f.nullableNumber) ?? null,
     valLoss: f.nullableNumber('valLoss'),
     valAccuracy: f.nullableNumber('valAccuracy'),
     samples: f.number('samples'),
@@ -150,6 +152,7 @@ export function parseSummary(file: string, value: unknown): ReportSummary {
     backend: f.string('backend'),
     final: {
       loss: fin.nullableNumber('loss'),
+      accuracy: fin.optional('accuracy', fin.nullableNumber) ?? null,
       valLoss: fin.nullableNumber('valLoss'),
       valAccuracy: fin.nullableNumber('valAccuracy'),
       ...(testLoss === undefined ? {} : { testLoss }),

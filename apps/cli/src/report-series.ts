@@ -46,7 +46,7 @@ export function reportSeries(data: RunData): ReportSeries {
     return {
       xAxis: 'epoch',
       trainLoss: defined(epochs, at, (e) => e.loss),
-      trainAccuracy: [],
+      trainAccuracy: defined(epochs, at, (e) => e.accuracy),
       valLoss: defined(epochs, at, (e) => e.valLoss),
       valAccuracy: defined(epochs, at, (e) => e.valAccuracy),
       epochs,

@@ -32,7 +32,7 @@ function syntheticRun(epochs: number, stepsPerEpoch: number): { summary: Record<
         workers: step < 5 ? 1 : 2,
       });
     }
-    perEpoch.push({ epoch: e, loss: 1 / (e + 1), valLoss: e === 0 ? null : 1.1 / (e + 1), valAccuracy: 0.5 + e * 0.1, samples: 64 * stepsPerEpoch, samplesPerSecond: 950, wallSeconds: 3 });
+    perEpoch.push({ epoch: e, loss: 1 / (e + 1), accuracy: 0.4 + e * 0.1, valLoss: e === 0 ? null : 1.1 / (e + 1), valAccuracy: 0.5 + e * 0.1, samples: 64 * stepsPerEpoch, samplesPerSecond: 950, wallSeconds: 3 });
   }
   const history: RunHistoryJson = {
     version: 1,
@@ -153,7 +153,16 @@ describe('report series', () => {
     expect(s.xAxis).toBe('epoch');
     expect(s.trainLoss.map((p) => p.x)).toEqual([1, 2, 3, 4, 5]);
     expect(s.valLoss).toHaveLength(4);
-    expect([s.trainAccuracy, s.stepTime, s.membership]).toEqual([[], [], []]);
+    expect(s.trainAccuracy.map((p) => p.x)).toEqual([1, 2, 3, 4, 5]);
+    expect([s.stepTime, s.membership]).toEqual([[], []]);
+  });
+
+  it('reads a summary.json written before training accuracy was reported (no accuracy fields)', () => {
+    const { summary } = syntheticRun(2, 3);
+    const older = { ...summary, history: (summary.history as { accuracy?: number }[]).map(({ accuracy: _a, ...e }) => e) };
+    const s = reportSeries({ summary: parseSummary('s', older), history: undefined });
+    expect(s.trainAccuracy).toEqual([]);
+    expect(s.trainLoss).toHaveLength(2);
   });
 });
 

@@ -34,6 +34,8 @@ export interface WorkerRecord {
   samplesApplied: number;
   /** Compute time the worker reported for its last push, seconds. */
   lastComputeSeconds: number | undefined;
+  /** Of lastComputeSeconds, the time it spent getting the batch's samples (its data wait); undefined from older workers. */
+  lastDataSeconds: number | undefined;
   /** Left out of the step quorum as a straggler (straggler-policy.ts); still connected and sent weights. */
   benched: boolean;
 }
@@ -58,6 +60,7 @@ export class Membership {
       stepsApplied: 0,
       samplesApplied: 0,
       lastComputeSeconds: undefined,
+      lastDataSeconds: undefined,
       benched: false,
     };
     this.#byConnection.set(connection, record);

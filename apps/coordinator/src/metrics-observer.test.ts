@@ -30,9 +30,9 @@ const event: StepEvent = {
   end: 'complete',
   activeWorkers: 3,
   reports: [
-    { workerId: 0, batch: batch(7, 64), accepted: true, sampleCount: 64, loss: 0.5, waitSeconds: 0, computeSeconds: 0.2 },
-    { workerId: 2, batch: batch(8, 32), accepted: true, sampleCount: 64, loss: 0.5, waitSeconds: 0.03, computeSeconds: 0.22 },
-    { workerId: 1, batch: batch(9, 64), accepted: false, sampleCount: 64, loss: 0.5, waitSeconds: 0.05, computeSeconds: 0.21 },
+    { workerId: 0, batch: batch(7, 64), accepted: true, sampleCount: 64, loss: 0.5, accuracy: undefined, dataSeconds: undefined, waitSeconds: 0, computeSeconds: 0.2 },
+    { workerId: 2, batch: batch(8, 32), accepted: true, sampleCount: 64, loss: 0.5, accuracy: undefined, dataSeconds: undefined, waitSeconds: 0.03, computeSeconds: 0.22 },
+    { workerId: 1, batch: batch(9, 64), accepted: false, sampleCount: 64, loss: 0.5, accuracy: undefined, dataSeconds: undefined, waitSeconds: 0.05, computeSeconds: 0.21 },
   ],
 };
 
@@ -44,6 +44,7 @@ describe('metricsObserver', () => {
     expect(await value('dtrain_samples_total')).toBe(96);
     expect(await value('dtrain_epoch')).toBe(1);
     expect(await value('dtrain_loss{split="train"}')).toBe(0.42);
+    expect(await value('dtrain_accuracy{split="train"}')).toBe(0.875);
     expect(await value('dtrain_step_duration_seconds_sum')).toBe(0.25);
     expect(await value('dtrain_step_wait_seconds_sum{worker="2"}')).toBe(0.03);
     expect(await value('dtrain_worker_compute_seconds_count{worker="1"}')).toBe(1);

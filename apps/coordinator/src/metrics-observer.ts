@@ -14,6 +14,7 @@ export function metricsObserver(metrics: CoordinatorMetrics): CoordinatorObserve
         epoch: e.epoch,
         sampleCount: e.sampleCount,
         loss: e.loss,
+        accuracy: e.accuracy,
         wallSeconds: e.wallSeconds,
         workers: e.reports.map((r) => ({
           workerId: r.workerId,

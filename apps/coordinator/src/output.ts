@@ -29,6 +29,8 @@ export interface JobSummary {
   readonly version: number;
   readonly final: {
     readonly loss: number | null;
+    /** Training accuracy over the last epoch; null when the job reports none (regression, training.metrics without accuracy). */
+    readonly accuracy: number | null;
     readonly valLoss: number | null;
     readonly valAccuracy: number | null;
     /** On `dataset.test`, when the job has test data. */
@@ -103,6 +105,7 @@ export async function writeJobOutput(outDir: string, s: SummaryInput, opts: { mo
     version: s.version,
     final: {
       loss: last?.loss ?? s.run.lastLoss ?? null,
+      accuracy: last?.accuracy ?? null,
       valLoss: last?.valLoss ?? null,
       valAccuracy: last?.valAccuracy ?? null,
       ...(s.test === undefined ? {} : { testLoss: s.test.loss, testAccuracy: s.test.accuracy ?? null }),

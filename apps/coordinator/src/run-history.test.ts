@@ -13,8 +13,8 @@ function stepEvent(step: number, sampleCount: number, loss = 1 / step): StepEven
     wallSeconds: 0.1,
     end: 'complete',
     reports: [
-      { workerId: 1, batch: {} as never, accepted: true, sampleCount, loss, waitSeconds: 0.01, computeSeconds: 0.04 },
-      { workerId: 2, batch: {} as never, accepted: true, sampleCount, loss, waitSeconds: 0.03, computeSeconds: 0.06 },
+      { workerId: 1, batch: {} as never, accepted: true, sampleCount, loss, accuracy: undefined, dataSeconds: undefined, waitSeconds: 0.01, computeSeconds: 0.04 },
+      { workerId: 2, batch: {} as never, accepted: true, sampleCount, loss, accuracy: undefined, dataSeconds: undefined, waitSeconds: 0.03, computeSeconds: 0.06 },
     ],
     activeWorkers: 2,
   };
@@ -31,6 +31,17 @@ describe('RunHistory', () => {
     expect(p).toMatchObject({ step: 1, epoch: 0, t: 2, loss: 0.5, accuracy: null, samples: 64, computeSeconds: 0.06, waitSeconds: 0.03, workers: 2 });
     expect(p.samplesPerSecond).toBeCloseTo(640);
     expect(p.syncSeconds).toBeCloseTo(0.04);
+  });
+
+  it("carries the step's training accuracy, and merges it sample-weighted", () => {
+    const h = new RunHistory({ job: 'j', maxPoints: 2 });
+    h.stepCommitted({ ...stepEvent(1, 100), accuracy: 0.5 });
+    h.stepCommitted({ ...stepEvent(2, 300), accuracy: 0.9 });
+    h.stepCommitted({ ...stepEvent(3, 10), accuracy: undefined });
+    // maxPoints 2: the first two merged (stride 2), the third is the unfinished stride.
+    const [merged, last] = h.toJSON().steps as [HistoryPoint, HistoryPoint];
+    expect(merged.accuracy).toBeCloseTo(0.8);
+    expect(last.accuracy).toBeNull();
   });
 
   it('keeps at most maxPoints, sums samples exactly and doubles the stride as it merges', () => {
@@ -84,6 +95,6 @@ describe('RunHistory', () => {
   it('records epochs with nulls for missing validation', () => {
     const h = new RunHistory({ job: 'j' });
     h.epochFinished({ epoch: 0, loss: 0.7, accuracy: undefined, valLoss: undefined, valAccuracy: undefined, samples: 10, samplesPerSecond: 5, wallSeconds: 2, appliedMin: 1, appliedMax: 1 });
-    expect(h.toJSON().epochs).toEqual([{ epoch: 0, loss: 0.7, valLoss: null, valAccuracy: null, samples: 10, samplesPerSecond: 5, wallSeconds: 2 }]);
+    expect(h.toJSON().epochs).toEqual([{ epoch: 0, loss: 0.7, accuracy: null, valLoss: null, valAccuracy: null, samples: 10, samplesPerSecond: 5, wallSeconds: 2 }]);
   });
 });

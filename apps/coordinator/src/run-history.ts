@@ -10,7 +10,7 @@ export interface HistoryPoint {
   t: number;
   /** Sample-weighted mean training loss; null when no step it covers had a finite loss. */
   loss: number | null;
-  /** Null until workers report accuracy. */
+  /** Sample-weighted training accuracy; null when the job reports none (regression, or training.metrics without accuracy). */
   accuracy: number | null;
   /** Samples in the steps this point covers. */
   samples: number;
@@ -27,6 +27,8 @@ export interface HistoryPoint {
 export interface HistoryEpoch {
   epoch: number;
   loss: number;
+  /** Training accuracy over the epoch; null as for HistoryPoint.accuracy. */
+  accuracy: number | null;
   valLoss: number | null;
   valAccuracy: number | null;
   samples: number;
@@ -117,7 +119,7 @@ export class RunHistory implements CoordinatorObserver {
       epoch: e.epoch,
       t: this.#seconds(),
       loss: Number.isFinite(e.loss) ? e.loss : null,
-      accuracy: null,
+      accuracy: e.accuracy ?? null,
       samples: e.sampleCount,
       samplesPerSecond: e.wallSeconds > 0 ? e.sampleCount / e.wallSeconds : 0,
       computeSeconds: compute,
@@ -133,6 +135,7 @@ export class RunHistory implements CoordinatorObserver {
     const epoch: HistoryEpoch = {
       epoch: r.epoch,
       loss: r.loss,
+      accuracy: r.accuracy ?? null,
       valLoss: r.valLoss ?? null,
       valAccuracy: r.valAccuracy ?? null,
       samples: r.samples,

@@ -24,6 +24,8 @@ export interface StatusReport {
     readonly stepsApplied: number;
     readonly samplesApplied: number;
     readonly lastComputeSeconds: number | null;
+    /** Of lastComputeSeconds, the worker's data wait: taking in and gathering its batch's samples. */
+    readonly lastDataSeconds: number | null;
     /** Left out of the step quorum as a straggler. */
     readonly benched: boolean;
   }[];
@@ -76,6 +78,7 @@ export function buildStatus(s: {
       stepsApplied: w.stepsApplied,
       samplesApplied: w.samplesApplied,
       lastComputeSeconds: w.lastComputeSeconds ?? null,
+      lastDataSeconds: w.lastDataSeconds ?? null,
       benched: w.benched,
     })),
     rejected: s.rejected,

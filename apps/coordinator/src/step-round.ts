@@ -18,6 +18,10 @@ export interface RoundReport {
   /** Samples in the batch and the batch's mean loss, as the worker reported them. */
   readonly sampleCount: number;
   readonly loss: number;
+  /** The batch's training accuracy as the worker reported it; undefined for regression losses and older workers. */
+  readonly accuracy: number | undefined;
+  /** Of computeSeconds, the worker's time getting the batch's samples; undefined from older workers. */
+  readonly dataSeconds: number | undefined;
   /** Seconds from the round's first arrival to this one (the straggler signal). */
   readonly waitSeconds: number | undefined;
   readonly computeSeconds: number | undefined;
@@ -73,7 +77,7 @@ export class StepRound {
   }
 
   /** Records a worker's answer. Only the first answer of a worker counts. */
-  report(workerId: number, accepted: boolean, computeSeconds: number | undefined, loss = Number.NaN): void {
+  report(workerId: number, accepted: boolean, computeSeconds: number | undefined, loss = Number.NaN, extra: { readonly accuracy?: number | undefined; readonly dataSeconds?: number | undefined } = {}): void {
     const batch = this.#assigned.get(workerId);
     if (batch === undefined || this.#reports.has(workerId) || !this.isOpen) return;
     const now = performance.now();
@@ -84,6 +88,8 @@ export class StepRound {
       accepted,
       sampleCount: batch.sampleIds.length,
       loss,
+      accuracy: extra.accuracy,
+      dataSeconds: extra.dataSeconds,
       waitSeconds: (now - this.#firstArrival) / 1000,
       computeSeconds,
     });

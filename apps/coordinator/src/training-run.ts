@@ -9,12 +9,18 @@ import type { Logger } from './logger.js';
 import { WorkerState, type Membership, type WorkerRecord } from './membership.js';
 import type { CoordinatorObserver, EpochRecord, RejectReason } from './observer.js';
 import type { Signal } from './signal.js';
-import { StepRound, type RoundEnd } from './step-round.js';
+import { StepRound, type RoundEnd, type RoundReport } from './step-round.js';
 import { StragglerPolicy } from './straggler-policy.js';
 import { PushAdmission } from './push-admission.js';
 import type { ShardSet } from './shard-set.js';
 
 /** Where a run starts: fresh, or from a checkpoint. */
+
+/** A step's sample-weighted training accuracy and the samples it covers. */
+interface StepAccuracy {
+  readonly value: number;
+  readonly samples: number;
+}
 export interface RunPosition {
   readonly epoch: number;
   readonly step: number;
@@ -203,6 +209,8 @@ export class TrainingRun {
       const epochStart = performance.now();
       let lossSum = 0;
       let lossSamples = 0;
+      let accuracySum = 0;
+      let accuracySamples = 0;
       this.#queue ??= BatchQueue.forEpoch({
         numSamples: this.#d.numTrainSamples,
         batchSize: config.training.batchSize,
@@ -221,6 +229,10 @@ export class TrainingRun {
         if (committed !== undefined) {
           lossSum += committed.loss * committed.sampleCount;
           lossSamples += committed.sampleCount;
+          if (committed.accuracy !== undefined) {
+            accuracySum += committed.accuracy.value * committed.accuracy.samples;
+            accuracySamples += committed.accuracy.samples;
+          }
           const every = config.checkpoint.everySteps;
           if ((every > 0 && this.#step % every === 0) || this.#checkpointWanted.length > 0) await this.#checkpoint();
         }
@@ -240,7 +252,7 @@ export class TrainingRun {
       const record: EpochRecord = {
         epoch: this.#epoch,
         loss: lossSamples > 0 ? lossSum / lossSamples : Number.NaN,
-        accuracy: undefined,
+        accuracy: accuracySamples > 0 ? accuracySum / accuracySamples : undefined,
         valLoss: validation?.loss,
         valAccuracy: validation?.accuracy,
         samples: epochSamples,
@@ -311,7 +323,7 @@ export class TrainingRun {
     if (verdict === 'non-finite' && round?.isOpen === true && report.step === round.step) this.#roundNonFinite += 1;
     if (verdict !== 'accepted') this.countRejected(verdict === 'pending' ? 'stale' : verdict, workerId);
     if (verdict === 'duplicate' || round === undefined) return;
-    round.report(workerId, verdict === 'accepted', report.computeSeconds, report.loss);
+    round.report(workerId, verdict === 'accepted', report.computeSeconds, report.loss, { accuracy: report.accuracy, dataSeconds: report.dataSeconds });
   }
 
   /**
@@ -440,7 +452,7 @@ export class TrainingRun {
     if (!this.#stopping) this.#d.state.to(JobState.running);
   }
 
-  async #runStep(queue: BatchQueue): Promise<{ loss: number; sampleCount: number } | undefined> {
+  async #runStep(queue: BatchQueue): Promise<{ loss: number; sampleCount: number; accuracy: StepAccuracy | undefined } | undefined> {
     const { shards, shipper, membership, config, observer } = this.#d;
     const assigned = new Map<number, ReturnType<BatchQueue['take']> & object>();
     const active = membership.active();
@@ -515,6 +527,7 @@ export class TrainingRun {
       if (report.computeSeconds !== undefined) this.#stragglers.observe(report.workerId, report.computeSeconds);
       worker.samplesApplied += report.batch.sampleIds.length;
       worker.lastComputeSeconds = report.computeSeconds;
+      worker.lastDataSeconds = report.dataSeconds;
     }
     this.#samples += commit.sampleCount;
     this.#lastLoss = commit.loss;
@@ -524,14 +537,14 @@ export class TrainingRun {
       version: commit.version,
       sampleCount: commit.sampleCount,
       loss: commit.loss,
-      accuracy: undefined,
+      accuracy: commit.accuracy?.value,
       wallSeconds: (performance.now() - round.startedAt) / 1000,
       end,
       reports,
       activeWorkers: membership.active().length,
     });
     this.#step += 1;
-    return { loss: commit.loss, sampleCount: commit.sampleCount };
+    return { loss: commit.loss, sampleCount: commit.sampleCount, accuracy: commit.accuracy };
   }
 
   /**
@@ -540,7 +553,7 @@ export class TrainingRun {
    * nothing was applied: the round was aborted, nothing was accepted, or the
    * shard refused (a push that is not part of the step reached its sum).
    */
-  async #commit(round: StepRound, end: RoundEnd): Promise<{ version: number; sampleCount: number; loss: number } | undefined> {
+  async #commit(round: StepRound, end: RoundEnd): Promise<{ version: number; sampleCount: number; loss: number; accuracy: StepAccuracy | undefined } | undefined> {
     const { shards, membership, log } = this.#d;
     const accepted = round.acceptedReports();
     if (end === 'aborted' || accepted.length === 0) {
@@ -576,6 +589,24 @@ export class TrainingRun {
     }
     let lossSum = 0;
     for (const r of accepted) lossSum += r.sampleCount * r.loss;
-    return { version: outcome.version, sampleCount: outcome.sampleCount, loss: lossSum / outcome.sampleCount };
+    return { version: outcome.version, sampleCount: outcome.sampleCount, loss: lossSum / outcome.sampleCount, accuracy: this.#accuracyOf(accepted) };
+  }
+
+  /**
+   * The step's training accuracy, weighted by samples, over the accepted
+   * pushes that carry one (all of them, unless a worker predates the
+   * field); undefined when the job does not report accuracy
+   * (training.metrics without "accuracy", or a regression loss).
+   */
+  #accuracyOf(accepted: readonly RoundReport[]): StepAccuracy | undefined {
+    if (!this.#d.config.training.metrics.includes('accuracy')) return undefined;
+    let sum = 0;
+    let samples = 0;
+    for (const r of accepted) {
+      if (r.accuracy === undefined) continue;
+      sum += r.accuracy * r.sampleCount;
+      samples += r.sampleCount;
+    }
+    return samples === 0 ? undefined : { value: sum / samples, samples };
   }
 }

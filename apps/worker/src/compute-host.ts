@@ -80,7 +80,7 @@ export class SimulatedCompute implements ComputeHost {
     const started = performance.now();
     await new Promise((resolve) => setTimeout(resolve, this.#stepMs));
     const seconds = (performance.now() - started) / 1000;
-    return { loss: 1, seconds, dataSeconds: 0, stepSeconds: seconds, finite: true, tfjsMemory: { numTensors: 0, numBytes: 0 } };
+    return { loss: 1, accuracy: undefined, seconds, dataSeconds: 0, stepSeconds: seconds, finite: true, tfjsMemory: { numTensors: 0, numBytes: 0 } };
   }
 
   dispose(): Promise<void> {

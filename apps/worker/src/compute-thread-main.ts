@@ -77,6 +77,7 @@ async function answer(request: ThreadRequest): Promise<ThreadAnswers[keyof Threa
       const { numTensors, numBytes } = tf.memory();
       return {
         loss: result.loss,
+        accuracy: result.accuracy,
         seconds: (performance.now() - started) / 1000,
         dataSeconds: result.dataSeconds,
         stepSeconds: result.stepSeconds,

@@ -30,6 +30,8 @@ export interface ThreadTfjsMemory {
 export interface ThreadComputeResult {
   /** Mean loss of the batch plus regularisation losses. */
   readonly loss: number;
+  /** Fraction of the batch predicted right (training mode); undefined for regression losses. */
+  readonly accuracy: number | undefined;
   /** Seconds in the thread from taking the assignment to the gradients being in shared memory. */
   readonly seconds: number;
   /** Of which gathering the batch from the chunk cache, seconds. */

@@ -72,16 +72,16 @@ export class WorkerCompute {
    * of which `dataSeconds` gathering the batch from the chunk cache and
    * `stepSeconds` the forward and backward pass.
    */
-  compute(assignment: AssignmentMessage, out?: Float32Array): { loss: number; gradients: Float32Array; seconds: number; dataSeconds: number; stepSeconds: number } {
+  compute(assignment: AssignmentMessage, out?: Float32Array): { loss: number; accuracy: number | undefined; gradients: Float32Array; seconds: number; dataSeconds: number; stepSeconds: number } {
     if (assignment.version !== this.#version) {
       throw new WorkerError('DTRAIN_WORKER_VERSION', `assignment for version ${assignment.version} but weights are at ${this.#version}`);
     }
     const started = performance.now();
     const { x, y } = this.#cache.gather(assignment.sampleIds);
     const gathered = performance.now();
-    const { loss, gradients } = this.#trainer.step(x, y, assignment.sampleIds.length, out);
+    const { loss, gradients, accuracy } = this.#trainer.step(x, y, assignment.sampleIds.length, out);
     const done = performance.now();
-    return { loss, gradients, seconds: (done - started) / 1000, dataSeconds: (gathered - started) / 1000, stepSeconds: (done - gathered) / 1000 };
+    return { loss, accuracy, gradients, seconds: (done - started) / 1000, dataSeconds: (gathered - started) / 1000, stepSeconds: (done - gathered) / 1000 };
   }
 
   dispose(): void {

@@ -111,6 +111,8 @@ export class Worker {
   #finished = false;
   /** The job finished and `linger` is set: connected to nobody, waiting for SIGTERM. */
   #lingering = false;
+  /** Milliseconds spent taking in data chunks since the last push report (part of its data wait). */
+  #chunkMs = 0;
   readonly #idle = new IdleClock();
   readonly #record: PushRecord | undefined;
   readonly exited: Promise<WorkerExit>;
@@ -283,7 +285,9 @@ export class Worker {
         const job = this.#requireJob();
         const started = performance.now();
         await job.thread.addChunk(message);
-        this.#idle.busy(performance.now() - started);
+        const took = performance.now() - started;
+        this.#idle.busy(took);
+        this.#chunkMs += took;
         return;
       }
       case 'assignment':
@@ -502,8 +506,12 @@ export class Worker {
         loss: result.loss,
         computeSeconds: result.seconds,
         finite,
+        ...(result.accuracy === undefined || !finite ? {} : { accuracy: result.accuracy }),
+        // Taking in the chunks shipped for this batch, then gathering it.
+        dataSeconds: this.#chunkMs / 1000 + result.dataSeconds,
       }),
     );
+    this.#chunkMs = 0;
     this.#idle.start();
     const metrics = this.#o.metrics;
     if (metrics !== undefined) {

@@ -59,11 +59,12 @@ describe.each(backends)('Trainer on %s', (backend) => {
     const units = loss === 'sparseCategoricalCrossentropy' || loss === 'categoricalCrossentropy' ? 3 : 2;
     const y = labels(loss, n, units, random);
 
-    const { loss: stepLoss, gradients } = createTrainer(model, { loss }).step(x, y.flat, n);
+    const { loss: stepLoss, gradients, accuracy } = createTrainer(model, { loss }).step(x, y.flat, n);
 
     // model.fit with plain SGD at learning rate 1 over the same batch: w' = w − g.
     const before = readWeights(twin, layout);
-    twin.compile({ optimizer: tf.train.sgd(1), loss });
+    const classifier = loss !== 'meanSquaredError';
+    twin.compile({ optimizer: tf.train.sgd(1), loss, metrics: classifier ? ['accuracy'] : [] });
     const xs = tf.tensor2d(x, [n, 5]);
     const ys = tf.tensor(y.flat, y.shape);
     const history = await twin.fit(xs, ys, { batchSize: n, epochs: 1, shuffle: false, verbose: 0 });
@@ -71,6 +72,9 @@ describe.each(backends)('Trainer on %s', (backend) => {
     const after = readWeights(twin, layout);
 
     expectClose([stepLoss], [history.history['loss']?.[0] as number], { rtol: 1e-5 });
+    // The batch's accuracy from the same forward pass, as fit's `acc`.
+    if (classifier) expectClose([accuracy as number], [history.history['acc']?.[0] as number], { rtol: 1e-6 });
+    else expect(accuracy).toBeUndefined();
     const expected = new Float32Array(layout.totalSize);
     for (const entry of layout.entries) {
       for (let i = entry.offset; i < entry.offset + entry.size; i++) {

@@ -17,7 +17,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { assertSampleCount, inputTensor, labelTensor, sampleShapes, type SampleShapes } from './batch-tensors.js';
 import { EngineError, EngineErrorCode } from './engine-error.js';
-import { LOSS_NAMES, perSampleLoss } from './losses.js';
+import { LOSS_NAMES, perSampleAccuracy, perSampleLoss } from './losses.js';
 import { readTensorInto, tensorMemory } from './tensor-memory.js';
 import type { LossName } from './model-spec.js';
 import { assertLayoutMatches, weightLayout, type WeightEntry, type WeightLayout } from './weight-layout.js';
@@ -38,6 +38,12 @@ export interface StepResult {
    * The caller's `out` array when `step` was given one.
    */
   readonly gradients: Float32Array;
+  /**
+   * Fraction of the batch predicted right by the same training-mode forward
+   * pass (dropout active), as `model.fit` reports `acc`; undefined for a
+   * regression loss.
+   */
+  readonly accuracy: number | undefined;
 }
 
 export class Trainer {
@@ -47,6 +53,8 @@ export class Trainer {
   private readonly shapes: SampleShapes;
   /** The step's loss is read through here rather than a new array per step. */
   private readonly lossValue = new Float32Array(1);
+  /** Likewise the count of samples predicted right. */
+  private readonly correctValue = new Float32Array(1);
 
   constructor(model: tfl.LayersModel, options: TrainerOptions) {
     if (!LOSS_NAMES.includes(options.loss)) {
@@ -90,7 +98,7 @@ export class Trainer {
       (this.layout.entries[index] as WeightEntry).trainable ? undefined : tf.clone(weight.read()),
     );
     try {
-      const { loss, grads } = tf.tidy(() => this.compute(x, y, batchSize));
+      const { loss, grads, correct } = tf.tidy(() => this.compute(x, y, batchSize));
       try {
         const gradients = out ?? new Float32Array(this.layout.totalSize);
         const memory = tensorMemory();
@@ -103,9 +111,12 @@ export class Trainer {
           else readTensorInto(source, gradients, entry.offset, memory);
         });
         readTensorInto(loss, this.lossValue, 0, memory);
-        return { loss: this.lossValue[0] as number, gradients };
+        if (correct !== undefined) readTensorInto(correct, this.correctValue, 0, memory);
+        const accuracy = correct === undefined ? undefined : (this.correctValue[0] as number) / batchSize;
+        return { loss: this.lossValue[0] as number, gradients, accuracy };
       } finally {
         loss.dispose();
+        correct?.dispose();
         tf.dispose(grads);
       }
     } finally {
@@ -117,18 +128,23 @@ export class Trainer {
     }
   }
 
-  private compute(x: Float32Array, y: Float32Array, batchSize: number): { loss: tf.Scalar; grads: tf.NamedTensorMap } {
+  private compute(x: Float32Array, y: Float32Array, batchSize: number): { loss: tf.Scalar; grads: tf.NamedTensorMap; correct: tf.Scalar | undefined } {
     const xs = inputTensor(this.shapes, x, batchSize);
     const ys = labelTensor(this.shapes, this.loss, y, batchSize);
     // LayerVariable.read() is the tf.Variable itself, typed as a Tensor.
     const trainable = this.model.trainableWeights.map((weight) => weight.read() as tf.Variable);
+    let correct: tf.Scalar | undefined;
     const { value, grads } = tf.variableGrads(() => {
       const prediction = this.model.apply(xs, { training: true }) as tf.Tensor;
+      // From the prediction the gradients come from (a second forward pass would draw other dropout masks).
+      // Kept past the gradient scope, which disposes everything but its result; disposed by step().
+      const perSample = perSampleAccuracy(this.loss, ys, prediction);
+      if (perSample !== undefined) correct = tf.keep(tf.sum(perSample) as tf.Scalar);
       let total = tf.mean(perSampleLoss(this.loss, ys, prediction));
       for (const penalty of this.model.calculateLosses()) total = tf.add(total, penalty);
       return total as tf.Scalar;
     }, trainable);
-    return { loss: value, grads };
+    return { loss: value, grads, correct };
   }
 }
 

@@ -153,7 +153,7 @@ export class CoordinatorMetrics {
     });
     this.#accuracy = new Gauge({
       name: 'dtrain_accuracy',
-      help: 'Validation accuracy at the last epoch end (split="validation"); split="train" only when workers report it.',
+      help: 'Training accuracy of the last committed step (split="train"; classification losses with training.metrics accuracy) and validation accuracy at the last epoch end (split="validation").',
       labelNames: ['split'],
       registers,
     });

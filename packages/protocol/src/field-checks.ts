@@ -30,6 +30,10 @@ export const anyNumber: Check<number> = (value, path) => (typeof value === 'numb
 export const nonNegativeFiniteNumber: Check<number> = (value, path) =>
   typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : malformed(path, 'a finite number ≥ 0', value);
 
+/** A finite number in [0, 1] (an accuracy). */
+export const fraction: Check<number> = (value, path) =>
+  typeof value === 'number' && value >= 0 && value <= 1 ? value : malformed(path, 'a number in [0, 1]', value);
+
 export const positiveFiniteNumber: Check<number> = (value, path) =>
   typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : malformed(path, 'a finite number > 0', value);
 

@@ -158,6 +158,14 @@ export interface PushReportMessage {
   readonly computeSeconds: number;
   /** False when the loss or any gradient value was NaN or ±Infinity (no chunks were sent). */
   readonly finite: boolean;
+  /**
+   * Fraction of the batch's samples predicted right in the training-mode
+   * forward pass that produced the gradients, in [0, 1]; absent for
+   * regression losses (and from workers older than this field).
+   */
+  readonly accuracy?: number;
+  /** Of `computeSeconds`, the seconds spent getting the batch's samples (the worker's data wait); absent from older workers. */
+  readonly dataSeconds?: number;
 }
 
 /** Either direction; the receiver answers a ping with a pong. */

@@ -15,6 +15,7 @@ import {
   boolean,
   anyNumber,
   float32Array,
+  fraction,
   isPlainObject,
   nonNegativeFiniteNumber,
   nonNegativeInteger,
@@ -176,18 +177,24 @@ const GUARDS: { readonly [K in MessageKind]: (r: FieldReader) => MessageOf<K> } 
   error: (r) => ({ type: 'error', code: r.get('code', string), message: r.get('message', string) }),
   standby: (r) => ({ type: 'standby', reason: r.get('reason', string) }),
   shutdown: (r) => ({ type: 'shutdown', reason: r.get('reason', string), success: r.get('success', boolean) }),
-  pushReport: (r) => ({
-    type: 'pushReport',
-    workerId: r.get('workerId', nonNegativeInteger),
-    step: r.get('step', nonNegativeInteger),
-    version: r.get('version', nonNegativeInteger),
-    batchId: r.get('batchId', nonNegativeInteger),
-    // Gradients are averaged weighted by sample count: zero samples would divide by zero.
-    sampleCount: r.get('sampleCount', positiveInteger),
-    loss: r.get('loss', anyNumber),
-    computeSeconds: r.get('computeSeconds', nonNegativeFiniteNumber),
-    finite: r.get('finite', boolean),
-  }),
+  pushReport: (r) => {
+    const accuracy = r.optional('accuracy', fraction);
+    const dataSeconds = r.optional('dataSeconds', nonNegativeFiniteNumber);
+    return {
+      type: 'pushReport',
+      workerId: r.get('workerId', nonNegativeInteger),
+      step: r.get('step', nonNegativeInteger),
+      version: r.get('version', nonNegativeInteger),
+      batchId: r.get('batchId', nonNegativeInteger),
+      // Gradients are averaged weighted by sample count: zero samples would divide by zero.
+      sampleCount: r.get('sampleCount', positiveInteger),
+      loss: r.get('loss', anyNumber),
+      computeSeconds: r.get('computeSeconds', nonNegativeFiniteNumber),
+      finite: r.get('finite', boolean),
+      ...(accuracy === undefined ? {} : { accuracy }),
+      ...(dataSeconds === undefined ? {} : { dataSeconds }),
+    };
+  },
   dataHello: (r) => ({
     type: 'dataHello',
     protocolVersion: r.get('protocolVersion', nonNegativeInteger),

@@ -12,7 +12,7 @@ type Path = readonly (string | number)[];
 /** Fields whose inside the protocol does not judge (tfjs does). */
 // optimizer: the parameter server validates a job's optimizer config; scalars: an open record of numbers.
 const OPAQUE = new Set(['modelTopology', 'optimizer', 'scalars']);
-const OPTIONAL = new Set(['previousWorkerId', 'optimizerState']);
+const OPTIONAL = new Set(['previousWorkerId', 'optimizerState', 'accuracy', 'dataSeconds']);
 
 function formatPath(kind: string, path: Path): string {
   return path.reduce<string>((out, key) => (typeof key === 'number' ? `${out}[${key}]` : `${out}.${key}`), kind);
@@ -259,5 +259,17 @@ describe('pushReport', () => {
     expect(validateMessage(report)).toStrictEqual(report);
     const { fields } = splitMessage(report);
     expect(decodeMessage(peerFrame(MessageType.pushReport, fields))).toStrictEqual(report);
+  });
+});
+
+describe('pushReport accuracy', () => {
+  it('is optional, and outside [0, 1] is MALFORMED', () => {
+    const { fields } = splitMessage(sampleMessages().pushReport);
+    const { accuracy: _a, dataSeconds: _d, ...older } = fields as Record<string, unknown>;
+    expect(decodeFields('pushReport', older)).not.toHaveProperty('accuracy');
+    expect((decodeFields('pushReport', fields) as { accuracy?: number }).accuracy).toBe(0.875);
+    for (const bad of [1.5, -0.1, Number.NaN]) {
+      expect(malformedError(() => decodeFields('pushReport', { ...fields, accuracy: bad })).message).toBe(`pushReport.accuracy: expected a number in [0, 1], got ${describeValue(bad)}`);
+    }
   });
 });

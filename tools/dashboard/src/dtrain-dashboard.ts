@@ -152,7 +152,7 @@ export function buildDtrainDashboard(): Dashboard {
         width: 12,
         height: 8,
         unit: 'percentunit',
-        description: 'Accuracy by split, for jobs whose metrics include accuracy.',
+        description: 'Training accuracy of each committed step (split="train", reported by the workers with their gradients) beside validation accuracy at each epoch end (split="validation"); classification jobs whose training.metrics include accuracy.',
         queries: [{ expr: selector('dtrain_accuracy'), legend: '{{split}}' }],
       }),
     )

@@ -28,6 +28,7 @@ interface WorkerStatus {
   stepsApplied: number;
   samplesApplied: number;
   lastComputeSeconds: number | null;
+  lastDataSeconds: number | null;
   benched: boolean;
 }
 interface StatusReport {
@@ -394,7 +395,9 @@ class LivePage {
   #redraw(): void {
     const { loss, val, throughput } = this.#charts;
     const x = this.#steps.map((p) => p.step);
-    setData(loss, [x, this.#steps.map((p) => p.loss), this.#steps.map((p) => p.accuracy)]);
+    const accuracy = this.#steps.map((p) => p.accuracy);
+    setData(loss, [x, this.#steps.map((p) => p.loss), accuracy]);
+    loss.container.dataset['accuracyPoints'] = String(accuracy.filter((a) => a !== null).length);
     setData(throughput, [x, this.#steps.map((p) => p.samplesPerSecond)]);
     const epochs = [...this.#epochs].sort((a, b) => a.epoch - b.epoch);
     // Epochs count from 0 on the wire and from 1 on screen, as in the summary.
@@ -418,6 +421,10 @@ class LivePage {
       tr.dataset['stepsApplied'] = String(w.stepsApplied);
       tr.append(el('td', String(w.id), 'num'), el('td', w.state), el('td', w.backend ?? '–'), el('td', w.host ?? '–'), el('td', String(w.stepsApplied), 'num'));
       tr.append(computeCell(w.lastComputeSeconds, stepSeconds));
+      // Of its compute time, what went to taking in and gathering the batch's samples.
+      const dataWait = el('td', w.lastDataSeconds === null ? '–' : `${(w.lastDataSeconds * 1000).toFixed(1)} ms`, 'num');
+      dataWait.dataset['dataSeconds'] = w.lastDataSeconds === null ? '' : String(w.lastDataSeconds);
+      tr.append(dataWait);
       const slow = !w.benched && median !== undefined && w.lastComputeSeconds !== null && computes.length > 1 && w.lastComputeSeconds > 1.5 * median;
       const flag = el('td', w.benched ? 'benched (straggler)' : slow ? 'slow' : '', 'flag');
       flag.dataset['flag'] = w.benched ? 'benched' : slow ? 'slow' : '';

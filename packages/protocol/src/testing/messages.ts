@@ -51,6 +51,8 @@ export function sampleMessages(): { readonly [K in MessageKind]: MessageOf<K> } 
       loss: 0.25,
       computeSeconds: 0.03,
       finite: true,
+      accuracy: 0.875,
+      dataSeconds: 0.002,
     },
     heartbeat: { type: 'heartbeat', kind: 'ping', sentAt: 1_712_345_678_901.25 },
     leave: { type: 'leave', reason: 'SIGTERM' },
@@ -206,6 +208,8 @@ export class RandomMessages {
           loss,
           computeSeconds: Math.abs(this.finite()),
           finite,
+          // Optional: absent from regression jobs and older workers.
+          ...(this.int(1) === 0 ? {} : { accuracy: this.int(1000) / 1000, dataSeconds: Math.abs(this.finite()) }),
         };
       }
       case 'heartbeat':
