@@ -27,10 +27,13 @@ export class ModelHost {
   readonly backend: string;
   readonly #model: tfl.LayersModel;
   readonly #loss: LossName;
+  /** training.metrics includes accuracy (else validation and test accuracy are not reported either). */
+  readonly #accuracy: boolean;
 
-  private constructor(model: tfl.LayersModel, backend: BackendInfo, loss: LossName) {
+  private constructor(model: tfl.LayersModel, backend: BackendInfo, loss: LossName, accuracy: boolean) {
     this.#model = model;
     this.#loss = loss;
+    this.#accuracy = accuracy;
     this.backend = backend.name;
     this.topology = modelTopology(model);
     this.layout = weightLayout(model);
@@ -39,7 +42,7 @@ export class ModelHost {
   static async create(config: JobConfig, backend: string): Promise<ModelHost> {
     const info = await initBackend(backend as Parameters<typeof initBackend>[0]);
     const model = await buildModel(config.model, { seed: config.training.seed });
-    return new ModelHost(model, info, config.training.loss);
+    return new ModelHost(model, info, config.training.loss, config.training.metrics.includes('accuracy'));
   }
 
   initialWeights(): Float32Array {
@@ -57,9 +60,10 @@ export class ModelHost {
     }
   }
 
-  /** Loss and accuracy of `weights` on a dataset (training = false). */
+  /** Loss and accuracy of `weights` on a dataset (training = false); accuracy only when training.metrics asks for it. */
   evaluate(weights: Float32Array, data: Dataset): { loss: number; accuracy: number | undefined } {
     writeWeights(this.#model, this.layout, weights);
-    return evaluate(this.#model, data.features, data.labels, data.numSamples, this.#loss, 512);
+    const result = evaluate(this.#model, data.features, data.labels, data.numSamples, this.#loss, 512);
+    return this.#accuracy ? result : { loss: result.loss, accuracy: undefined };
   }
 }
