@@ -29,6 +29,8 @@ export function buildWelcome(w: {
       seed: config.training.seed,
       heartbeatIntervalMs: config.cluster.heartbeatIntervalMs,
       chunkBytes: config.cluster.chunkBytes,
+      // Absent for float32, so a worker of a version before the field reads the same job.
+      ...(config.cluster.wire === 'float32' ? {} : { wire: config.cluster.wire }),
     },
     modelTopology: w.topology,
     layout: w.layout,

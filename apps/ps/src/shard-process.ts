@@ -16,6 +16,7 @@ import {
   stateMessages,
   toErrorMessage,
   tokenMatches,
+  wireElementBytes,
   type ChunkHeader,
   type Message,
   type ShardSetupMessage,
@@ -462,7 +463,7 @@ export class ShardProcess implements DataPlaneHandler {
       );
     }
     if (outcome !== 'accepted' && outcome !== 'non-finite') return;
-    this.#bytesIn += header.count * 4;
+    this.#bytesIn += header.count * wireElementBytes(header.format ?? 'float32');
     const push = shard.push(header.workerId);
     // Only the chunk that completes a push is accepted with it complete: one notice per push.
     if (push?.complete === true && this.#ws?.readyState === WebSocket.OPEN) {

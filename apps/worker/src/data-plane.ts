@@ -1,4 +1,4 @@
-import { encodeChunkHeader, type Chunk, type ChunkPlan } from '@dtrain/protocol';
+import { encode16WithFeedback, encodeChunkHeader, type Chunk, type ChunkPlan, type WireFormat } from '@dtrain/protocol';
 import { WorkerError } from './errors.js';
 
 /**
@@ -63,21 +63,53 @@ export type ChunkSink = (header: Uint8Array, payload: Uint8Array, offset: number
  * weights that the server sends after it has these chunks; the one case
  * where a view could still be queued then (a push left out of its step at
  * the deadline) sends bytes the server rejects as stale whatever they hold.
+ *
+ * With a 16-bit wire (cluster.wire) each chunk is rounded into a buffer of
+ * the sender's (reused, for the same reason) with error feedback: the
+ * residual of what rounding dropped, one float32 per parameter, is added to
+ * the next step's gradients. A new sender (a new welcome) starts with none.
  */
 export class GradientSender {
   readonly #plan: ChunkPlan;
+  readonly #format: WireFormat;
+  readonly #residual: Float32Array;
+  readonly #narrow: Uint16Array;
 
-  constructor(plan: ChunkPlan) {
+  constructor(plan: ChunkPlan, format: WireFormat = 'float32') {
     this.#plan = plan;
+    this.#format = format;
+    const size = format === 'float32' ? 0 : plan.totalSize;
+    this.#residual = new Float32Array(size);
+    this.#narrow = new Uint16Array(size);
+  }
+
+  get format(): WireFormat {
+    return this.#format;
   }
 
   /** Sends every chunk of `gradients`; returns the bytes sent. */
   send(push: { workerId: number; step: number; version: number; sampleCount: number }, gradients: Float32Array, sink: ChunkSink): number {
+    const format = this.#format;
     let bytes = 0;
     for (let i = 0; i < this.#plan.chunkCount; i += 1) {
       const { offset, count } = this.#plan.chunk(i);
-      const header = encodeChunkHeader({ kind: 'gradientChunk', workerId: push.workerId, step: push.step, version: push.version, sampleCount: push.sampleCount, offset, count });
-      const payload = new Uint8Array(gradients.buffer, gradients.byteOffset + offset * 4, count * 4);
+      const header = encodeChunkHeader({
+        kind: 'gradientChunk',
+        workerId: push.workerId,
+        step: push.step,
+        version: push.version,
+        sampleCount: push.sampleCount,
+        offset,
+        count,
+        ...(format === 'float32' ? {} : { format }),
+      });
+      let payload: Uint8Array;
+      if (format === 'float32') payload = new Uint8Array(gradients.buffer, gradients.byteOffset + offset * 4, count * 4);
+      else {
+        const narrow = this.#narrow.subarray(offset, offset + count);
+        encode16WithFeedback(format, gradients.subarray(offset, offset + count), this.#residual.subarray(offset, offset + count), narrow);
+        payload = new Uint8Array(narrow.buffer, narrow.byteOffset, narrow.byteLength);
+      }
       sink(header, payload, offset);
       bytes += header.byteLength + payload.byteLength;
     }

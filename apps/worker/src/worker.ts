@@ -336,7 +336,7 @@ export class Worker {
       thread,
       plan,
       receiver: new WeightReceiver(plan),
-      sender: new GradientSender(plan),
+      sender: new GradientSender(plan, welcome.job.wire ?? 'float32'),
       version: -1,
       handOver: Promise.resolve(),
       maxChunkBytes: chunkFrameBytes(plan.chunkElements),

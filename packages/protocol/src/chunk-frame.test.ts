@@ -355,3 +355,33 @@ describe('encodeChunkHeader', () => {
     expect(decodeChunk(joined)).toMatchObject({ kind: 'weightsChunk', step: 7, version: 8, offset: 1024, count: 4 });
   });
 });
+
+describe('16-bit gradient chunks (cluster.wire)', () => {
+  const header = { kind: 'gradientChunk', workerId: 2, step: 7, version: 7, sampleCount: 32, offset: 64, count: 3 } as const;
+  const frameOf = (format: 'bfloat16' | 'float16', bits: number[], extra = 0): Uint8Array => {
+    const head = encodeChunkHeader({ ...header, count: bits.length, format });
+    const frame = new Uint8Array(head.byteLength + bits.length * 2 + extra);
+    frame.set(head);
+    new DataView(frame.buffer).setUint16(head.byteLength, 0, true);
+    bits.forEach((b, i) => new DataView(frame.buffer).setUint16(head.byteLength + 2 * i, b, true));
+    return frame;
+  };
+
+  it.each([
+    ['bfloat16', [0x3f80, 0xc000, 0x3e80], [1, -2, 0.25]],
+    ['float16', [0x3c00, 0xc000, 0x3400], [1, -2, 0.25]],
+  ] as const)('%s: two bytes an element, widened to float32 by decodeChunk', (format, bits, values) => {
+    const frame = frameOf(format, [...bits]);
+    expect(frame.byteLength).toBe(chunkFrameBytes(3, format));
+    expect(chunkFrameBytes(3, format)).toBe(chunkFrameBytes(3) - 6);
+    const chunk = decodeChunk(frame);
+    expect(chunk).toMatchObject({ ...header, format });
+    expect([...chunk.values]).toEqual(values);
+    // A length that fits float32 elements, not 16-bit ones, is refused.
+    expect(() => decodeChunk(frameOf(format, [...bits], 2))).toThrow(/trailing bytes/);
+  });
+
+  it('weights chunks stay float32', () => {
+    expect(() => encodeChunkHeader({ ...header, kind: 'weightsChunk', format: 'bfloat16' })).toThrow(/only gradient chunks travel as bfloat16/);
+  });
+});

@@ -12,12 +12,17 @@
  * offset 20  sampleCount u32 (weightsChunk: 0)
  * offset 24  offset u32     first flat element of the chunk
  * offset 28  count u32      elements in the chunk
- * offset 32  payload        count × float32, little-endian
+ * offset 32  payload        count × float32, little-endian (16-bit gradient chunks: count × u16, see wire-format.ts)
  * ```
+ *
+ * A gradient chunk's element format is its type code: 12 float32, 32
+ * bfloat16, 33 float16 (`cluster.wire`); the receiver widens 16-bit
+ * payloads to float32 as it decodes them. Weights chunks are float32.
  */
 import { ProtocolError, ProtocolErrorCode } from './errors.js';
 import { FRAME_MAGIC, FRAME_PREFIX_BYTES, TYPE_OFFSET, VERSION_OFFSET, assertLittleEndianHost, readHeaderLength, writePrefix } from './frame-layout.js';
 import { PROTOCOL_VERSION } from './messages.js';
+import { decode16, wireElementBytes, type WireFormat } from './wire-format.js';
 
 /** Wire type codes of the data-plane frames (beside MessageType; never renumber). */
 export const ChunkType = {
@@ -25,6 +30,12 @@ export const ChunkType = {
   weightsChunk: 13,
 } as const;
 export type ChunkKind = keyof typeof ChunkType;
+
+/** Type codes of gradient chunks with 16-bit elements (their kind is still 'gradientChunk'). */
+export const Gradient16Type = {
+  bfloat16: 32,
+  float16: 33,
+} as const;
 
 export const CHUNK_HEADER_BYTES = 24;
 /** Where a chunk's payload starts: prefix + fixed header. */
@@ -38,6 +49,8 @@ export interface ChunkHeader {
   readonly sampleCount: number;
   readonly offset: number;
   readonly count: number;
+  /** Element format of the payload; absent means float32 (the decoders set it only for 16-bit chunks). */
+  readonly format?: WireFormat;
 }
 
 /** A decoded chunk: its header and its payload (a view into the frame when aligned, else a copy). */
@@ -48,16 +61,30 @@ export interface Chunk extends ChunkHeader {
 const KIND_BY_CODE = new Map<number, ChunkKind>([
   [ChunkType.gradientChunk, 'gradientChunk'],
   [ChunkType.weightsChunk, 'weightsChunk'],
+  [Gradient16Type.bfloat16, 'gradientChunk'],
+  [Gradient16Type.float16, 'gradientChunk'],
 ]);
+
+const FORMAT_BY_CODE = new Map<number, WireFormat>([
+  [Gradient16Type.bfloat16, 'bfloat16'],
+  [Gradient16Type.float16, 'float16'],
+]);
+
+function typeCodeOf(header: ChunkHeader): number {
+  const format = header.format ?? 'float32';
+  if (format === 'float32') return ChunkType[header.kind];
+  if (header.kind !== 'gradientChunk') throw new ProtocolError(ProtocolErrorCode.MALFORMED, `${header.kind}: only gradient chunks travel as ${format}`);
+  return Gradient16Type[format];
+}
 
 /** The chunk kind of a frame, or undefined when it is a control message (or too short to say). */
 export function chunkKindOf(frame: Uint8Array): ChunkKind | undefined {
   return frame.byteLength > TYPE_OFFSET ? KIND_BY_CODE.get(frame[TYPE_OFFSET] ?? 0) : undefined;
 }
 
-/** Bytes of a chunk frame carrying `count` elements. */
-export function chunkFrameBytes(count: number): number {
-  return CHUNK_PAYLOAD_OFFSET + count * 4;
+/** Bytes of a chunk frame carrying `count` elements of `format` (default float32, the largest). */
+export function chunkFrameBytes(count: number, format: WireFormat = 'float32'): number {
+  return CHUNK_PAYLOAD_OFFSET + count * wireElementBytes(format);
 }
 
 const U32_MAX = 0xffff_ffff;
@@ -68,7 +95,7 @@ const U32_MAX = 0xffff_ffff;
  * `writeChunkFrame` copies it). Returns the frame length.
  */
 export function writeChunkHeader(frame: Uint8Array, header: ChunkHeader): number {
-  const length = chunkFrameBytes(header.count);
+  const length = chunkFrameBytes(header.count, header.format);
   if (frame.byteLength < length) {
     throw new ProtocolError(ProtocolErrorCode.OVERSIZED, `${header.kind}: ${header.count} elements need ${length} bytes, the frame buffer has ${frame.byteLength}`);
   }
@@ -84,7 +111,7 @@ function writeHeaderFields(target: Uint8Array, header: ChunkHeader): void {
       throw new ProtocolError(ProtocolErrorCode.MALFORMED, `${header.kind}: header fields must be u32 integers, got ${fields.join(', ')}`);
     }
   }
-  writePrefix(target, PROTOCOL_VERSION, ChunkType[header.kind], CHUNK_HEADER_BYTES);
+  writePrefix(target, PROTOCOL_VERSION, typeCodeOf(header), CHUNK_HEADER_BYTES);
   const view = new DataView(target.buffer, target.byteOffset, CHUNK_PAYLOAD_OFFSET);
   fields.forEach((value, i) => view.setUint32(FRAME_PREFIX_BYTES + 4 * i, value, true));
 }
@@ -101,14 +128,14 @@ export function encodeChunkHeader(header: ChunkHeader): Uint8Array {
 }
 
 /** Writes a whole chunk frame (header + a copy of `values`) into `frame`; returns the bytes used. */
-export function writeChunkFrame(frame: Uint8Array, header: Omit<ChunkHeader, 'count'>, values: Float32Array): number {
+export function writeChunkFrame(frame: Uint8Array, header: Omit<ChunkHeader, 'count' | 'format'>, values: Float32Array): number {
   const length = writeChunkHeader(frame, { ...header, count: values.length });
   frame.set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength), CHUNK_PAYLOAD_OFFSET);
   return length;
 }
 
 /** A freshly allocated chunk frame (tests, tools; the hot paths reuse buffers with `writeChunkFrame`). */
-export function encodeChunk(header: Omit<ChunkHeader, 'count'>, values: Float32Array): Uint8Array {
+export function encodeChunk(header: Omit<ChunkHeader, 'count' | 'format'>, values: Float32Array): Uint8Array {
   const frame = new Uint8Array(chunkFrameBytes(values.length));
   writeChunkFrame(frame, header, values);
   return frame;
@@ -123,6 +150,13 @@ export function encodeChunk(header: Omit<ChunkHeader, 'count'>, values: Float32A
 export function decodeChunk(frame: Uint8Array, maxBytes = Number.POSITIVE_INFINITY): Chunk {
   const header = decodeChunkHeader(frame, frame.byteLength, maxBytes);
   const address = frame.byteOffset + CHUNK_PAYLOAD_OFFSET;
+  const format = header.format ?? 'float32';
+  if (format !== 'float32') {
+    const payload = address % 2 === 0 ? new Uint16Array(frame.buffer, address, header.count) : new Uint16Array(new Uint8Array(frame.subarray(CHUNK_PAYLOAD_OFFSET)).buffer);
+    const values = new Float32Array(header.count);
+    decode16(format, payload, values);
+    return { ...header, values };
+  }
   const values =
     address % 4 === 0
       ? new Float32Array(frame.buffer, address, header.count)
@@ -157,8 +191,9 @@ export function decodeChunkHeader(head: Uint8Array, length: number, maxBytes = N
   const view = new DataView(frame.buffer, frame.byteOffset, CHUNK_PAYLOAD_OFFSET);
   const u32 = (i: number): number => view.getUint32(FRAME_PREFIX_BYTES + 4 * i, true);
   const count = u32(5);
-  const expected = chunkFrameBytes(count);
+  const format = FORMAT_BY_CODE.get(frame[TYPE_OFFSET] ?? 0) ?? 'float32';
+  const expected = chunkFrameBytes(count, format);
   if (length < expected) throw new ProtocolError(ProtocolErrorCode.TRUNCATED, `${kind}: ${length} bytes, its header says ${count} elements (${expected} bytes)`);
   if (length > expected) throw new ProtocolError(ProtocolErrorCode.MALFORMED, `${kind}: ${length - expected} trailing bytes after ${count} elements`);
-  return { kind, workerId: u32(0), step: u32(1), version: u32(2), sampleCount: u32(3), offset: u32(4), count };
+  return { kind, workerId: u32(0), step: u32(1), version: u32(2), sampleCount: u32(3), offset: u32(4), count, ...(format === 'float32' ? {} : { format }) };
 }

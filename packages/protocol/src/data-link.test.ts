@@ -5,6 +5,7 @@ import { decodeMessage } from './decode.js';
 import { encodeMessage } from './encode.js';
 import { ProtocolError } from './errors.js';
 import { seededRandom } from './testing/messages.js';
+import { toBfloat16, toFloat16 } from './wire-format.js';
 
 /** A stream of records: chunks and messages, each with its length in front. */
 function stream(): { bytes: Uint8Array; chunks: { header: ChunkHeader; values: Float32Array }[]; messages: string[] } {
@@ -66,6 +67,30 @@ describe('data link parser', () => {
       const cuts = Array.from({ length: 1 + Math.floor(random() * 40) }, () => Math.floor(random() * bytes.byteLength)).sort((a, b) => a - b);
       expect(parse(bytes, cuts)).toStrictEqual(expected);
     }
+  });
+
+  it('widens bfloat16 and float16 gradient chunks into the float32 target, cut anywhere, beside float32 ones', () => {
+    const parts: Uint8Array[] = [];
+    const expected: { header: ChunkHeader; values: number[] }[] = [];
+    for (const [i, format] of (['bfloat16', 'float32', 'float16', 'bfloat16'] as const).entries()) {
+      // Exactly representable in both 16-bit formats: the widened values are these.
+      const values = Array.from({ length: 50 + 13 * i }, (_, j) => ((j % 64) - 20) * 0.25);
+      const header: ChunkHeader = { kind: 'gradientChunk', workerId: 1, step: 3, version: 3, sampleCount: 8, offset: 256 * i, count: values.length, ...(format === 'float32' ? {} : { format }) };
+      const payload =
+        format === 'float32'
+          ? new Uint8Array(Float32Array.from(values).buffer)
+          : new Uint8Array(Uint16Array.from(values, (v) => (format === 'bfloat16' ? toBfloat16(v) : toFloat16(v))).buffer);
+      expect(payload.byteLength).toBe(values.length * (format === 'float32' ? 4 : 2));
+      parts.push(chunkRecordHead(encodeChunkHeader(header), payload.byteLength), payload);
+      expected.push({ header, values });
+    }
+    const bytes = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+    let at = 0;
+    for (const p of parts) {
+      bytes.set(p, at);
+      at += p.byteLength;
+    }
+    for (let cut = 0; cut < bytes.byteLength; cut += 7) expect(parse(bytes, cut === 0 ? [] : [cut])).toStrictEqual({ chunks: expected, messages: [] });
   });
 
   it('refuses an oversized chunk, a record shorter than a frame, a chunk whose length disagrees with its header, and an oversized message', () => {

@@ -13,11 +13,14 @@
  * model-sized copies into newly faulted pages per step on each side, and
  * garbage for the collector. Here a chunk's payload is copied once, from the
  * socket's read buffer to where the receiver wants it (a reused buffer of
- * the link's), as it arrives; nothing is allocated per chunk.
+ * the link's), as it arrives; nothing is allocated per chunk. A 16-bit
+ * gradient chunk (cluster.wire) is gathered in a buffer of the link's and
+ * widened into the receiver's float32 target once it is whole.
  */
 import { ProtocolError, ProtocolErrorCode } from './errors.js';
 import { CHUNK_PAYLOAD_OFFSET, chunkKindOf, decodeChunkHeader, type ChunkHeader } from './chunk-frame.js';
 import { FRAME_PREFIX_BYTES } from './frame-layout.js';
+import { decode16 } from './wire-format.js';
 
 /** The HTTP Upgrade token of the data link (and of its protocol version). */
 export const DATA_LINK_UPGRADE = 'dtrain-data';
@@ -69,6 +72,8 @@ export class DataLinkParser {
   #header: ChunkHeader | undefined;
   #target: Uint8Array = new Uint8Array(0);
   #targetValues: Float32Array = new Float32Array(0);
+  /** 16-bit payloads arrive here (reused, grown to the largest chunk seen) and are widened into the target at the end. */
+  #narrow = new Uint16Array(0);
   #message: Uint8Array = new Uint8Array(0);
 
   constructor(handler: DataLinkHandler, limits: DataLinkLimits) {
@@ -142,7 +147,11 @@ export class DataLinkParser {
     if (values.length !== header.count) throw new ProtocolError(ProtocolErrorCode.MALFORMED, `data link: the target for ${header.count} elements holds ${values.length}`);
     this.#header = header;
     this.#targetValues = values;
-    this.#target = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+    if ((header.format ?? 'float32') === 'float32') this.#target = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+    else {
+      if (this.#narrow.length < header.count) this.#narrow = new Uint16Array(header.count);
+      this.#target = new Uint8Array(this.#narrow.buffer, 0, header.count * 2);
+    }
     this.#have = 0;
     this.#phase = Phase.payload;
     if (header.count === 0) this.#finishChunk();
@@ -168,6 +177,8 @@ export class DataLinkParser {
   #finishChunk(): void {
     const header = this.#header as ChunkHeader;
     const values = this.#targetValues;
+    const format = header.format ?? 'float32';
+    if (format !== 'float32') decode16(format, this.#narrow.subarray(0, header.count), values);
     this.#reset();
     this.#handler.onChunk(header, values);
   }

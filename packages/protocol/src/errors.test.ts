@@ -97,6 +97,7 @@ describe('public surface', () => {
       'DataLinkParser',
       'FRAME_MAGIC',
       'FRAME_PREFIX_BYTES',
+      'Gradient16Type',
       'HTTP_SERVER_LIMITS',
       'MAX_ERROR_MESSAGE_CHARS',
       'MIN_CHUNK_BYTES',
@@ -106,24 +107,32 @@ describe('public surface', () => {
       'ProtocolErrorCode',
       'RECORD_LENGTH_BYTES',
       'SlotCollector',
+      'WIRE_FORMATS',
       'assertCompatibleHello',
       'assertSameProtocol',
       'backoffDelay',
       'chunkFrameBytes',
       'chunkKindOf',
       'chunkRecordHead',
+      'decode16',
       'decodeChunk',
       'decodeChunkHeader',
       'decodeMessage',
+      'encode16WithFeedback',
       'encodeChunk',
       'encodeChunkHeader',
       'encodeMessage',
       'encodeMessageParts',
+      'fromBfloat16',
+      'fromFloat16',
       'recordLength',
       'stateMessages',
+      'toBfloat16',
       'toErrorMessage',
+      'toFloat16',
       'tokenMatches',
       'validateMessage',
+      'wireElementBytes',
       'writeChunkFrame',
       'writeChunkHeader',
     ]);
@@ -156,5 +165,8 @@ describe('public surface', () => {
       shardSnapshotDone: 27,
     });
     expect(publicApi.ChunkType).toStrictEqual({ gradientChunk: 12, weightsChunk: 13 });
+    expect(publicApi.Gradient16Type).toStrictEqual({ bfloat16: 32, float16: 33 });
+    const codes = [...Object.values(publicApi.MessageType), ...Object.values(publicApi.ChunkType), ...Object.values(publicApi.Gradient16Type)];
+    expect(new Set(codes).size).toBe(codes.length);
   });
 });

@@ -24,6 +24,7 @@ export { DEFAULT_MAX_MESSAGE_BYTES, FRAME_MAGIC, FRAME_PREFIX_BYTES } from './fr
 export { ChunkPlan, DEFAULT_CHUNK_BYTES, MIN_CHUNK_BYTES, type ChunkSpan, type FlatRange } from './chunk-plan.js';
 export {
   ChunkType,
+  Gradient16Type,
   CHUNK_HEADER_BYTES,
   CHUNK_PAYLOAD_OFFSET,
   chunkKindOf,
@@ -43,3 +44,4 @@ export { backoffDelay, type BackoffOptions } from './backoff.js';
 export { HTTP_SERVER_LIMITS } from './http-limits.js';
 export { DataLinkParser, DATA_LINK_UPGRADE, RECORD_LENGTH_BYTES, recordLength, chunkRecordHead, type DataLinkHandler, type DataLinkLimits } from './data-link.js';
 export { decodeChunkHeader } from './chunk-frame.js';
+export { WIRE_FORMATS, wireElementBytes, encode16WithFeedback, decode16, toBfloat16, fromBfloat16, toFloat16, fromFloat16, type WireFormat } from './wire-format.js';

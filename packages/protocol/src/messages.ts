@@ -3,6 +3,7 @@
  * contract between coordinator and workers: the codec and the validators
  * follow it, and nothing else defines a message shape.
  */
+import type { WireFormat } from './wire-format.js';
 
 /** Bumped on any incompatible change of a message or of the frame layout. */
 export const PROTOCOL_VERSION = 3;
@@ -90,6 +91,8 @@ export interface WorkerJobConfig {
   readonly heartbeatIntervalMs: number;
   /** Largest data-plane chunk payload, bytes (a multiple of 4); `cluster.chunkBytes`. */
   readonly chunkBytes: number;
+  /** Element format of the gradient chunks the worker sends (`cluster.wire`); absent means float32. */
+  readonly wire?: WireFormat;
 }
 
 /** One parameter-server shard: the flat range it owns. */

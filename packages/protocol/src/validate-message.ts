@@ -29,6 +29,7 @@ import {
   uint32Array,
 } from './field-checks.js';
 import { MIN_CHUNK_BYTES } from './chunk-plan.js';
+import { WIRE_FORMATS } from './wire-format.js';
 import { MessageType, type DataDescriptor, type Message, type MessageKind, type OptimizerStateHeader, type ShardDescriptor, type WeightEntry } from './messages.js';
 
 type MessageOf<K extends MessageKind> = Extract<Message, { type: K }>;
@@ -133,14 +134,18 @@ const GUARDS: { readonly [K in MessageKind]: (r: FieldReader) => MessageOf<K> } 
     const message: MessageOf<'welcome'> = {
       type: 'welcome',
       workerId: r.get('workerId', nonNegativeInteger),
-      job: r.object('job', (j) => ({
-        name: j.get('name', string),
-        loss: j.get('loss', string),
-        batchSize: j.get('batchSize', positiveInteger),
-        seed: j.get('seed', safeInteger),
-        heartbeatIntervalMs: j.get('heartbeatIntervalMs', positiveFiniteNumber),
-        chunkBytes: j.get('chunkBytes', chunkBytes),
-      })),
+      job: r.object('job', (j) => {
+        const wire = j.optional('wire', oneOf(WIRE_FORMATS));
+        return {
+          name: j.get('name', string),
+          loss: j.get('loss', string),
+          batchSize: j.get('batchSize', positiveInteger),
+          seed: j.get('seed', safeInteger),
+          heartbeatIntervalMs: j.get('heartbeatIntervalMs', positiveFiniteNumber),
+          chunkBytes: j.get('chunkBytes', chunkBytes),
+          ...(wire === undefined ? {} : { wire }),
+        };
+      }),
       // A tfjs Layers topology is a JSON object; its inside is tfjs's to judge.
       modelTopology: r.get('modelTopology', plainObject),
       layout: r.get('layout', arrayOf(readWeightEntry)),

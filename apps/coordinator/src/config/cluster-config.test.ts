@@ -12,6 +12,7 @@ const DEFAULTS = {
   stragglerRatio: 3,
   chunkBytes: 4194304,
   psShards: 0,
+  wire: 'float32',
 };
 
 const MS = 'a positive number of milliseconds, at most 2147483647 (about 24.8 days)';
@@ -30,6 +31,8 @@ describe('cluster', () => {
     { raw: { stepTimeoutMs: 1.5, waitTimeoutMs: 2147483647, stragglerRatio: 1.5 }, expected: { ...DEFAULTS, stepTimeoutMs: 1.5, waitTimeoutMs: 2147483647, stragglerRatio: 1.5 } },
     { raw: { chunkBytes: 65536 }, expected: { ...DEFAULTS, chunkBytes: 65536 } },
     { raw: { psShards: 3 }, expected: { ...DEFAULTS, psShards: 3 } },
+    { raw: { wire: 'bfloat16' }, expected: { ...DEFAULTS, wire: 'bfloat16' } },
+    { raw: { wire: 'float16' }, expected: { ...DEFAULTS, wire: 'float16' } },
   ])('$raw → $expected', ({ raw, expected }) => {
     expect(parseClusterConfig(raw)).toStrictEqual(expected);
   });
@@ -61,6 +64,7 @@ describe('cluster', () => {
     { raw: { chunkBytes: 1024 }, field: 'cluster.chunkBytes', message: 'cluster.chunkBytes: expected a multiple of 4 from 4096 to 1073741824 (bytes), got 1024' },
     { raw: { psShards: -1 }, field: 'cluster.psShards', message: 'cluster.psShards: expected an integer from 0 (one shard inside the coordinator) to 256, got -1' },
     { raw: { psShards: 1.5 }, field: 'cluster.psShards', message: 'cluster.psShards: expected an integer from 0 (one shard inside the coordinator) to 256, got 1.5' },
+    { raw: { wire: 'fp8' }, field: 'cluster.wire', message: 'cluster.wire: expected one of "float32", "bfloat16", "float16", got "fp8"' },
     { raw: { stepTimeout: 1000 }, field: 'cluster.stepTimeout', message: 'cluster.stepTimeout: unknown key (did you mean "stepTimeoutMs"?)' },
     { raw: { heartbeatTimeout: 1000 }, field: 'cluster.heartbeatTimeout', message: 'cluster.heartbeatTimeout: unknown key (did you mean "heartbeatTimeoutMs"?)' },
     { raw: { maxworker: 2 }, field: 'cluster.maxworker', message: 'cluster.maxworker: unknown key (did you mean "maxWorkers"?)' },
@@ -68,7 +72,7 @@ describe('cluster', () => {
       raw: { workers: 2 },
       field: 'cluster.workers',
       message:
-        'cluster.workers: unknown key (expected one of: minWorkers, maxWorkers, stepTimeoutMs, waitTimeoutMs, heartbeatIntervalMs, heartbeatTimeoutMs, stragglerRatio, chunkBytes, psShards)',
+        'cluster.workers: unknown key (expected one of: minWorkers, maxWorkers, stepTimeoutMs, waitTimeoutMs, heartbeatIntervalMs, heartbeatTimeoutMs, stragglerRatio, chunkBytes, psShards, wire)',
     },
   ])('$message', ({ raw, field, message }) => {
     expect(configError(() => parseClusterConfig(raw))).toMatchObject({ code: 'DTRAIN_CONFIG_INVALID', field, message });

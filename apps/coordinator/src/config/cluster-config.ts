@@ -2,9 +2,9 @@
  * The `cluster:` section: how many workers, and how long to wait for them.
  * Every key is optional.
  */
-import { DEFAULT_CHUNK_BYTES, MIN_CHUNK_BYTES } from '@dtrain/protocol';
+import { DEFAULT_CHUNK_BYTES, MIN_CHUNK_BYTES, WIRE_FORMATS, type WireFormat } from '@dtrain/protocol';
 import { invalidField } from './config-error.js';
-import { POSITIVE_INT, fieldPath, has, optionalInt, optionalNumber, optionalObjectWithKeys, type NumberRule } from './validators.js';
+import { POSITIVE_INT, fieldPath, has, optionalInt, optionalNumber, optionalObjectWithKeys, optionalOneOf, type NumberRule } from './validators.js';
 
 export interface ClusterConfig {
   /** Workers needed before training starts (and to keep going); integer >= 1, default 1. */
@@ -34,6 +34,14 @@ export interface ClusterConfig {
    * chunk boundaries), which workers push to and pull from directly.
    */
   psShards: number;
+  /**
+   * Element format of the gradients workers send: 'float32' (default,
+   * exact), or 'bfloat16' / 'float16' at half the bytes, each worker keeping
+   * an error-feedback residual so what rounding drops from one step is sent
+   * with the next. The shards widen to float32; weights, optimizer state and
+   * checkpoints stay float32.
+   */
+  wire: WireFormat;
 }
 
 export const CLUSTER_DEFAULTS = {
@@ -46,6 +54,7 @@ export const CLUSTER_DEFAULTS = {
   stragglerRatio: 3,
   chunkBytes: DEFAULT_CHUNK_BYTES,
   psShards: 0,
+  wire: 'float32',
 } as const;
 
 /** Missed heartbeats tolerated before the default timeout gives up on a worker. */
@@ -71,6 +80,7 @@ const CLUSTER_KEYS = [
   'stragglerRatio',
   'chunkBytes',
   'psShards',
+  'wire',
 ] as const;
 
 export function parseClusterConfig(raw: unknown): ClusterConfig {
@@ -102,7 +112,8 @@ export function parseClusterConfig(raw: unknown): ClusterConfig {
     CLUSTER_DEFAULTS.chunkBytes,
   );
   const psShards = optionalInt(fields, 'psShards', { integer: true, min: 0, max: 256, expected: 'an integer from 0 (one shard inside the coordinator) to 256' }, CLUSTER_DEFAULTS.psShards);
-  return { minWorkers, maxWorkers, stepTimeoutMs, waitTimeoutMs, heartbeatIntervalMs, heartbeatTimeoutMs, stragglerRatio, chunkBytes, psShards };
+  const wire = optionalOneOf(fields, 'wire', WIRE_FORMATS, CLUSTER_DEFAULTS.wire);
+  return { minWorkers, maxWorkers, stepTimeoutMs, waitTimeoutMs, heartbeatIntervalMs, heartbeatTimeoutMs, stragglerRatio, chunkBytes, psShards, wire };
 }
 
 function atLeast(min: number, name: string): NumberRule {

@@ -85,6 +85,7 @@ const MNIST_MLP_EXPECTED: JobConfig = {
     stragglerRatio: 3,
     chunkBytes: 4194304,
     psShards: 0,
+    wire: 'float32',
   },
   checkpoint: { everySteps: 100, keep: 3 },
 };
@@ -127,7 +128,8 @@ describe('parseJobConfig', () => {
       heartbeatTimeoutMs: 10000,
       stragglerRatio: 3,
       chunkBytes: 4194304,
-    psShards: 0,
+      psShards: 0,
+      wire: 'float32',
     });
     expect(config.checkpoint).toStrictEqual({ everySteps: 0, keep: 3 });
     expect(config.dataset).toStrictEqual({

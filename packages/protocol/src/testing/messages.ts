@@ -21,7 +21,7 @@ export function sampleMessages(): { readonly [K in MessageKind]: MessageOf<K> } 
     welcome: {
       type: 'welcome',
       workerId: 2,
-      job: { name: 'mnist', loss: 'categoricalCrossentropy', batchSize: 128, seed: 42, heartbeatIntervalMs: 1000, chunkBytes: 4096 },
+      job: { name: 'mnist', loss: 'categoricalCrossentropy', batchSize: 128, seed: 42, heartbeatIntervalMs: 1000, chunkBytes: 4096, wire: 'bfloat16' },
       modelTopology: { class_name: 'Sequential', config: { name: 'm', layers: [] } },
       layout: [
         { name: 'dense/kernel', shape: [2, 3], offset: 0, size: 6, trainable: true },
