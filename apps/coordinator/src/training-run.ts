@@ -77,6 +77,7 @@ export class TrainingRun {
   #queue: BatchQueue | undefined;
   #round: StepRound | undefined;
   #lastLoss: number | undefined;
+  #dataPlane = { gradientBytes: 0, weightBytes: 0, samples: 0 };
   #stopping = false;
   #applied: Uint16Array;
   readonly #stragglers: StragglerPolicy;
@@ -124,6 +125,15 @@ export class TrainingRun {
   }
   get lastLoss(): number | undefined {
     return this.#lastLoss;
+  }
+  /**
+   * Data-plane payload bytes of the committed steps since this coordinator
+   * started (a resumed run counts from the restart): gradients the shards
+   * summed (on the cluster.wire format) and weights they sent, with the
+   * samples those steps applied, for bytes per sample.
+   */
+  get dataPlane(): { readonly gradientBytes: number; readonly weightBytes: number; readonly samples: number } {
+    return this.#dataPlane;
   }
   get history(): readonly EpochRecord[] {
     return this.#history;
@@ -577,6 +587,19 @@ export class TrainingRun {
       outcome = commit.outcome;
       // Shard processes serve their own dtrain_shard_* series; counting them here too would double every sum.
       if (!shards.remote) for (const event of commit.shards) this.#d.observer.shardStep?.(event);
+      if (commit.outcome.committed) {
+        let gradientBytes = 0;
+        let weightBytes = 0;
+        for (const event of commit.shards) {
+          gradientBytes += event.bytesIn;
+          weightBytes += event.bytesOut;
+        }
+        this.#dataPlane = {
+          gradientBytes: this.#dataPlane.gradientBytes + gradientBytes,
+          weightBytes: this.#dataPlane.weightBytes + weightBytes,
+          samples: this.#dataPlane.samples + commit.outcome.sampleCount,
+        };
+      }
     } finally {
       this.#committing = false;
       const waiting = [...this.#awaitingWeights];

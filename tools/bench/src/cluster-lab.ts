@@ -11,7 +11,10 @@
  * nominal rate and the rate raw TCP measured between two lab hosts.
  *
  * Run: `node dist/cluster-lab.js [--short] [--json FILE] [--rate MBIT]
- * [--shards 0,1,2,4] [--steps N]`. `--short` (CI): a small model, 2 workers,
+ * [--shards 0,1,2,4] [--steps N] [--wire float32,bfloat16,float16]`. Each
+ * 16-bit format in `--wire` runs every K again with `cluster.wire` set and
+ * is reported against the float32 run of the same K (step time, speed-up,
+ * bytes a worker host sends per step). `--short` (CI): a small model, 2 workers,
  * K ∈ {0, 2}, a few steps, under 90 s. Exit 0 whatever the ratios (a
  * benchmark reports, it does not assert); 1 when the lab or a run breaks;
  * 0 with a loud SKIPPED line when namespaces cannot be made here (not root,
@@ -24,7 +27,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
-import { CLUSTER_TARGET, clusterRow, psBoundSeconds, steadySteps, type ClusterRow } from './cluster-bound.js';
+import { CLUSTER_TARGET, clusterRow, psBoundSeconds, shardLabel, steadySteps, type ClusterRow } from './cluster-bound.js';
 import { cpuShares } from './cpu-times.js';
 import { boundTable, trafficTable, type SkippedShards, type TrafficRow } from './cluster-table.js';
 import { measureLinkRate, type LinkRate } from './lab-link-rate.js';
@@ -32,6 +35,11 @@ import { runLabJob } from './lab-job.js';
 import { mlpJob, mlpParams, type MlpWidths } from './mlp-jobs.js';
 import { NetnsLab, labUnavailable, removeStaleLabs, type LabHost, type ShaperCounters } from './netns-lab.js';
 import { formatTable, num } from './table.js';
+import type { ClusterConfig } from '@dtrain/coordinator';
+
+type WireFormat = ClusterConfig['wire'];
+/** cluster.wire's formats (checked against the config's type; the coordinator refuses any other). */
+const WIRE_FORMATS = ['float32', 'bfloat16', 'float16'] as const satisfies readonly WireFormat[];
 import { killWatchedChildren } from './watched-process.js';
 
 /**
@@ -70,11 +78,11 @@ const FULL: Plan = { label: 'full', widths: [2048, 4096, 2048, 10], workers: 4, 
 const SHORT: Plan = { label: 'short', widths: [1024, 1024, 1024, 10], workers: 2, shards: [0, 2], steps: 5, linkRounds: 1, linkSeconds: 1 };
 
 const usage = (message: string): never => {
-  process.stderr.write(`cluster-lab: ${message}\nusage: cluster-lab [--short] [--json FILE] [--rate MBIT] [--shards 0,1,2,4] [--steps N]\n`);
+  process.stderr.write(`cluster-lab: ${message}\nusage: cluster-lab [--short] [--json FILE] [--rate MBIT] [--shards 0,1,2,4] [--steps N] [--wire float32,bfloat16,float16]\n`);
   process.exit(2);
 };
 const { values: flags } = parseArgs({
-  options: { short: { type: 'boolean' }, json: { type: 'string' }, rate: { type: 'string' }, shards: { type: 'string' }, steps: { type: 'string' } },
+  options: { short: { type: 'boolean' }, json: { type: 'string' }, rate: { type: 'string' }, shards: { type: 'string' }, steps: { type: 'string' }, wire: { type: 'string' } },
 });
 const base = flags.short === true ? SHORT : FULL;
 const rateMbit = flags.rate === undefined ? DEFAULT_RATE_MBIT : Number(flags.rate);
@@ -84,6 +92,9 @@ if (shardList.length === 0 || !shardList.every((k) => Number.isInteger(k) && k >
 const steps = flags.steps === undefined ? base.steps : Number(flags.steps);
 if (!Number.isInteger(steps) || steps < 3 || steps > 1000) usage(`--steps: expected a whole number from 3 (one first step, two steady ones) to 1000, got ${JSON.stringify(flags.steps)}`);
 const plan: Plan = { ...base, shards: [...new Set(shardList)].sort((a, b) => a - b), steps };
+const wires = flags.wire === undefined ? ['float32' as const] : flags.wire.split(',').map((w) => w.trim());
+if (!wires.every((w): w is WireFormat => (WIRE_FORMATS as readonly string[]).includes(w))) usage(`--wire: expected a comma-separated list of ${WIRE_FORMATS.join(', ')}, got ${JSON.stringify(flags.wire)}`);
+const wireList = wires as WireFormat[];
 
 const say = (text: string): void => void process.stdout.write(`${text}\n`);
 const progress = (text: string): void => void process.stderr.write(`cluster lab: ${text}\n`);
@@ -143,6 +154,7 @@ for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
 
 const rows: ClusterRow[] = [];
 const traffic: TrafficRow[] = [];
+const wireRows: WireRow[] = [];
 const runs: Record<string, unknown>[] = [];
 try {
   say(
@@ -158,21 +170,23 @@ try {
   progress(`${lab.namespaces.length} namespaces up (a bridge, ${lab.hosts.size} hosts); measuring the link`);
 
   const linkBefore = await measureLinkRate(lab, workerHosts[0] ?? coordinator, coordinator, { rounds: plan.linkRounds, secondsPerRound: plan.linkSeconds });
-  for (const shards of shardCounts) {
+  /** One run of the lab job with `shards` shard processes and gradients on the `wire` format. */
+  const runOne = async (shards: number, wire: WireFormat): Promise<{ row: ClusterRow; traffic: TrafficRow }> => {
     const hosts = { coordinator, shards: shardHosts.slice(0, shards), workers: workerHosts };
     const bound = psBoundSeconds({ modelBytes, workers: plan.workers, shards, bytesPerSecond: nominalBytesPerSecond });
-    const job = labJob(shards, bound);
+    const job = labJob(shards, bound, wire);
     const configPath = join(work, `${job.name}.yaml`);
     writeFileSync(configPath, stringify(job));
     const outDir = join(work, job.name);
     const timeoutMs = runTimeoutMs(shards);
-    progress(`K = ${shards}: ${plan.steps} steps, bound ${num(bound, 2)} s/step (each process is killed after ${num(timeoutMs / 1000, 0)} s)`);
+    const what = `K = ${shards}${wire === 'float32' ? '' : `, ${wire} gradients`}`;
+    progress(`${what}: ${plan.steps} steps, bound ${num(bound, 2)} s/step (each process is killed after ${num(timeoutMs / 1000, 0)} s)`);
     const before = counters([coordinator, ...hosts.shards, ...workerHosts]);
     const result = await runLabJob({ lab, cli, configPath, outDir, ...hosts, simulateComputeMs: SIMULATE_COMPUTE_MS, token: TOKEN, timeoutMs });
     const after = counters([coordinator, ...hosts.shards, ...workerHosts]);
     rmSync(outDir, { recursive: true, force: true });
     const steady = steadySteps(result.firstReading, result.lastReading);
-    if (steady === undefined) throw new Error(`K = ${shards}: no steady step to time (the probe's first reading was at step ${result.firstReading.count} of ${result.lastReading.count})`);
+    if (steady === undefined) throw new Error(`${what}: no steady step to time (the probe's first reading was at step ${result.firstReading.count} of ${result.lastReading.count})`);
     const row = clusterRow(
       {
         shards,
@@ -188,7 +202,6 @@ try {
       nominalBytesPerSecond,
       linkBefore.bytesPerSecond,
     );
-    rows.push(row);
     const delta = (h: LabHost): { sent: number; received: number } => ({
       sent: (after.get(h.name)?.sentBytes ?? 0) - (before.get(h.name)?.sentBytes ?? 0),
       received: (after.get(h.name)?.receivedBytes ?? 0) - (before.get(h.name)?.receivedBytes ?? 0),
@@ -204,12 +217,25 @@ try {
       cpu: cpuShares(result.firstCpu, result.lastCpu),
       peakRssBytes: { coordinator: result.coordinator.peakRssBytes, shards: result.shards.map((s) => s.peakRssBytes), workers: result.workers.map((w) => w.peakRssBytes) },
     };
+    runs.push({ ...row, wire, traffic: t, firstReading: result.firstReading, lastReading: result.lastReading, shardsTerminated: result.shardsTerminated });
+    progress(`${what}: steady ${num(steady.periodSeconds, 2)} s/step = ${num(row.ratio, 2)}x the bound`);
+    return { row, traffic: t };
+  };
+  for (const shards of shardCounts) {
+    const { row, traffic: t } = await runOne(shards, 'float32');
+    rows.push(row);
     traffic.push(t);
-    runs.push({ ...row, traffic: t, firstReading: result.firstReading, lastReading: result.lastReading, shardsTerminated: result.shardsTerminated });
-    progress(`K = ${shards}: steady ${num(steady.periodSeconds, 2)} s/step = ${num(row.ratio, 2)}x the bound`);
+  }
+  // The 16-bit wire formats, each against the float32 run of the same K.
+  for (const wire of wireList.filter((w) => w !== 'float32')) {
+    for (const shards of shardCounts) {
+      const { row, traffic: t } = await runOne(shards, wire);
+      wireRows.push({ wire, shards, row, traffic: t });
+    }
   }
   const linkAfter = await measureLinkRate(lab, workerHosts[0] ?? coordinator, coordinator, { rounds: plan.linkRounds, secondsPerRound: plan.linkSeconds });
   report(linkBefore, linkAfter, rows, traffic);
+  if (wireRows.length > 0) reportWire(rows, traffic, wireRows);
   figures.link = { nominalBytesPerSecond, before: linkBefore, after: linkAfter };
   figures.skippedShards = skipped;
 } catch (error) {
@@ -225,15 +251,16 @@ try {
   writeJson();
 }
 
-/** The job every run trains: the plan's MLP, `shards` shard processes, deadlines far above the bound. */
-function labJob(shards: number, boundSeconds: number): Record<string, unknown> & { readonly name: string } {
-  const job = mlpJob({ name: `lab-k${shards}`, widths: plan.widths, steps: plan.steps, workers: plan.workers, batchSize: BATCH, optimizer: { name: 'sgd', learningRate: 0.01 } });
+/** The job every run trains: the plan's MLP, `shards` shard processes, gradients on `wire`, deadlines far above the bound. */
+function labJob(shards: number, boundSeconds: number, wire: WireFormat): Record<string, unknown> & { readonly name: string } {
+  const job = mlpJob({ name: `lab-k${shards}-${wire}`, widths: plan.widths, steps: plan.steps, workers: plan.workers, batchSize: BATCH, optimizer: { name: 'sgd', learningRate: 0.01 } });
   const cluster = job.cluster as Record<string, unknown>;
   return {
     ...job,
     cluster: {
       ...cluster,
       ...(shards === 0 ? {} : { psShards: shards }),
+      ...(wire === 'float32' ? {} : { wire }),
       // A slow link is not a dead worker: the step deadline and heartbeat timeout scale with the bound.
       stepTimeoutMs: Math.max(30_000, Math.round(10 * boundSeconds * 1000)),
       heartbeatTimeoutMs: Math.max(10_000, Math.round(4 * boundSeconds * 1000)),
@@ -245,6 +272,39 @@ function labJob(shards: number, boundSeconds: number): Record<string, unknown> &
 function runTimeoutMs(shards: number): number {
   const bound = psBoundSeconds({ modelBytes, workers: plan.workers, shards, bytesPerSecond: nominalBytesPerSecond });
   return Math.round(60_000 + (plan.steps + 2) * 4 * bound * 1000);
+}
+
+/** One 16-bit run, beside the float32 run of its K. */
+interface WireRow {
+  readonly wire: WireFormat;
+  readonly shards: number;
+  readonly row: ClusterRow;
+  readonly traffic: TrafficRow;
+}
+
+function reportWire(float32Rows: readonly ClusterRow[], float32Traffic: readonly TrafficRow[], wireRows: readonly WireRow[]): void {
+  const meanSent = (t: TrafficRow): number => t.workerHosts.reduce((n, h) => n + h.sent, 0) / Math.max(1, t.workerHosts.length) / t.steps;
+  const lines: string[][] = [];
+  for (const shards of [...new Set(wireRows.map((w) => w.shards))]) {
+    const base = float32Rows.find((r) => r.shards === shards);
+    const baseTraffic = float32Traffic.find((t) => t.shards === shards);
+    if (base === undefined || baseTraffic === undefined) continue;
+    lines.push([shardLabel(shards), 'float32', num(base.steadyStepSeconds, 2), num((plan.workers * BATCH) / base.steadyStepSeconds, 0), '1.00x', num(meanSent(baseTraffic) / 1e6, 1), '1.00']);
+    for (const w of wireRows.filter((x) => x.shards === shards)) {
+      lines.push([
+        shardLabel(shards),
+        w.wire,
+        num(w.row.steadyStepSeconds, 2),
+        num((plan.workers * BATCH) / w.row.steadyStepSeconds, 0),
+        `${num(base.steadyStepSeconds / w.row.steadyStepSeconds, 2)}x`,
+        num(meanSent(w.traffic) / 1e6, 1),
+        num(meanSent(w.traffic) / meanSent(baseTraffic), 2),
+      ]);
+    }
+  }
+  say(`\n4. Gradients on a 16-bit wire (cluster.wire; weights still float32): steady step, samples/s, speed-up over float32 at the same K, MB a worker host sends per step`);
+  say(formatTable(['K shards', 'wire', 'step s', 'samples/s', 'speed-up', 'worker out MB/step', '÷ float32'], lines));
+  figures.wire = wireRows.map((w) => ({ wire: w.wire, shards: w.shards, steadyStepSeconds: w.row.steadyStepSeconds, workerSentBytesPerStep: meanSent(w.traffic) }));
 }
 
 function counters(hosts: readonly LabHost[]): Map<string, ShaperCounters> {
