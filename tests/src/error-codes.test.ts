@@ -77,6 +77,7 @@ describe('error codes', () => {
       'ConfigErrorCode',
       'DataErrorCode',
       'EngineErrorCode',
+      'FitErrorCode',
       'JobErrorCode',
       'K8sErrorCode',
       'ParameterServerErrorCode',

@@ -1,20 +1,6 @@
-import { readdir, rm } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import {
-  Coordinator,
-  CoordinatorServer,
-  RunHistory,
-  combineObservers,
-  loadJobConfig,
-  loadJobData,
-  metricsObserver,
-  stderrLogger,
-  type JobSummary,
-  type Logger,
-} from '@dtrain/coordinator';
-import { CoordinatorMetrics, createMetricsRegistry, renderMetrics } from '@dtrain/metrics';
-import { createProgress, type ProgressMode } from './progress.js';
-import { dtrainVersion } from './version.js';
+import { stderrLogger, type JobSummary, type Logger } from '@dtrain/coordinator';
+import { startCoordinator } from './api/start-coordinator.js';
+import { createProgress, type Progress, type ProgressMode } from './progress.js';
 
 export interface ServeJobOptions {
   readonly configPath: string;
@@ -42,65 +28,41 @@ export interface ServeJobOptions {
 }
 
 /**
- * Loads the job, starts the coordinator and its server (with /metrics),
- * runs the job to the end, and closes the server. SIGTERM/SIGINT checkpoint
- * and stop.
+ * Loads the job, starts the coordinator and its server (with /metrics)
+ * through `startCoordinator`, runs the job to the end, and closes the
+ * server. What is left here is the command line's: progress lines,
+ * SIGTERM/SIGINT (checkpoint and stop), and --linger.
  */
 export async function serveJob(o: ServeJobOptions): Promise<{ summary: JobSummary; exitCode: number }> {
   let stoppedBy: 'SIGTERM' | 'SIGINT' | undefined;
-  const loaded = await loadJobConfig(o.configPath);
-  const config = o.psShards === undefined ? loaded : { ...loaded, cluster: { ...loaded.cluster, psShards: o.psShards } };
-  const data = await loadJobData(config);
-  const outDir = resolve(o.outDir ?? `runs/${config.name}`);
+  let progress: Progress | undefined;
   const log: Logger = o.verbose
     ? stderrLogger('coordinator')
     : { ...stderrLogger('coordinator'), info: () => undefined };
-  const stepsPerEpoch = Math.ceil(data.train.numSamples / config.training.batchSize);
-  const stdout = process.stdout;
-  const progress = createProgress(o.progress, stdout, config.training.epochs, stepsPerEpoch);
-  const checkpointDir = Coordinator.checkpointDirOf({ config, outDir });
-  if (!o.resume) {
-    const removed = await removeCheckpoints(checkpointDir);
-    if (removed > 0) process.stderr.write(`dtrain: starting fresh: removed ${removed} old checkpoint(s) in ${checkpointDir} (--resume continues from them)\n`);
-  }
-  // This process's one registry: the coordinator's metrics plus the default process metrics.
-  const registry = createMetricsRegistry({ defaultMetrics: true });
-  // The backend is chosen while the coordinator is created (set below); nothing can scrape before the server listens.
-  const metrics = new CoordinatorMetrics(registry, { job: config.name, backend: '', version: dtrainVersion() });
-  // The live page's data; also written as <out>/history.json when the job ends.
-  const history = new RunHistory({ job: config.name });
-  const coordinator = await Coordinator.create({
-    config,
-    data,
-    outDir,
-    resume: o.resume,
+  const handle = await startCoordinator({
+    configPath: o.configPath,
+    ...(o.outDir === undefined ? {} : { outDir: o.outDir }),
+    port: o.port,
+    host: o.host,
     backend: o.backend,
+    resume: o.resume,
     log,
-    observer: combineObservers(progress, metricsObserver(metrics), history),
-    history,
+    keepServing: true,
+    observer: ({ config, data }) => {
+      const stepsPerEpoch = Math.ceil(data.train.numSamples / config.training.batchSize);
+      progress = createProgress(o.progress, process.stdout, config.training.epochs, stepsPerEpoch);
+      return progress;
+    },
+    ...(o.psShards === undefined ? {} : { psShards: o.psShards }),
     ...(o.token === undefined ? {} : { token: o.token }),
+    ...(o.tls === undefined ? {} : { tls: o.tls }),
     ...(o.ledgerPath === undefined ? {} : { ledgerPath: o.ledgerPath }),
   });
-  metrics.setInfo({ backend: coordinator.backend });
-  metrics.readWorkerStatesFrom(() => coordinator.membership.countByState());
-  // A resumed job's finished epochs come from its checkpoint (its steps before the restart are not kept).
-  for (const record of coordinator.status().history) history.epochFinished(record);
-  const server = new CoordinatorServer(
-    coordinator,
-    {
-      ready: () => coordinator.ready,
-      status: () => coordinator.status(),
-      metrics: () => renderMetrics(registry),
-      live: {
-        history: () => history.toJSON(),
-        subscribe: (listener) => history.subscribe(listener),
-        evictWorker: (id, reason) => coordinator.evictWorker(id, reason),
-        checkpointNow: () => coordinator.checkpointNow(),
-      },
-    },
-    { port: o.port, host: o.host, maxPayloadBytes: coordinator.maxInboundBytes, ...(o.token === undefined ? {} : { token: o.token }), ...(o.tls === undefined ? {} : { tls: o.tls }) },
-  );
-  const port = await server.listen();
+  const { config, data } = handle.job;
+  const port = handle.port;
+  if (handle.removedCheckpoints > 0) {
+    process.stderr.write(`dtrain: starting fresh: removed ${handle.removedCheckpoints} old checkpoint(s) in ${handle.checkpointDir} (--resume continues from them)\n`);
+  }
   const scheme = o.tls === undefined ? 'http' : 'https';
   if (o.progress !== 'json') {
     process.stderr.write(
@@ -112,16 +74,16 @@ export async function serveJob(o: ServeJobOptions): Promise<{ summary: JobSummar
   const onSignal = (signal: 'SIGTERM' | 'SIGINT'): void => {
     stoppedBy = signal;
     process.stderr.write(`dtrain: ${signal}: checkpointing and stopping\n`);
-    coordinator.stop();
+    handle.stop(signal);
   };
   const onTerm = (): void => onSignal('SIGTERM');
   const onInt = (): void => onSignal('SIGINT');
   process.once('SIGTERM', onTerm);
   process.once('SIGINT', onInt);
-  await o.onListening?.(port, config.cluster.psShards);
   try {
-    const summary = await coordinator.run();
-    progress.finish(summary);
+    await o.onListening?.(port, config.cluster.psShards);
+    const { summary, exitCode } = await handle.done;
+    progress?.finish(summary);
     if (o.linger === true && stoppedBy === undefined) {
       process.stderr.write(`dtrain: job ${summary.state}; serving /status until SIGTERM (--linger)\n`);
       await new Promise<void>((resolve) => {
@@ -129,29 +91,10 @@ export async function serveJob(o: ServeJobOptions): Promise<{ summary: JobSummar
         process.once('SIGINT', () => resolve());
       });
     }
-    return { summary, exitCode: exitCodeOf(summary, stoppedBy) };
+    return { summary, exitCode };
   } finally {
     process.off('SIGTERM', onTerm);
     process.off('SIGINT', onInt);
-    // Let the shutdown frames reach the workers before the sockets go.
-    await new Promise((r) => setTimeout(r, 200));
-    await server.close();
+    await handle.close();
   }
-}
-
-/** 0 when training completed; 128 + the signal's number when stopped by one (resumable); 1 when it failed. */
-export function exitCodeOf(summary: JobSummary, signal: 'SIGTERM' | 'SIGINT' | undefined): number {
-  if (summary.state === 'done') return 0;
-  if (summary.state === 'stopped') return signal === 'SIGINT' ? 130 : 143;
-  return 1;
-}
-
-/** Deletes dtrain's checkpoint folders (and the LATEST pointer) in `dir`; returns how many checkpoints went. */
-async function removeCheckpoints(dir: string): Promise<number> {
-  const names = await readdir(dir).catch(() => [] as string[]);
-  const checkpoints = names.filter((n) => /^ckpt-\d+$/.test(n));
-  for (const name of [...checkpoints, ...names.filter((n) => n === 'LATEST' || n.startsWith('.tmp'))]) {
-    await rm(join(dir, name), { recursive: true, force: true });
-  }
-  return checkpoints.length;
 }

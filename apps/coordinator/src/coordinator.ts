@@ -58,6 +58,13 @@ export interface CoordinatorOptions {
   readonly resume?: boolean;
   /** The run's history (also one of the observers): written as `<outDir>/history.json` when the job ends. */
   readonly history?: RunHistory;
+  /**
+   * The flat weights (the model's weight layout, `layout.totalSize` float32
+   * values) a fresh job starts from instead of the model's own initialisers;
+   * ignored when the job resumes from a checkpoint. Copied. Default: the
+   * model's initial weights.
+   */
+  readonly initialWeights?: Float32Array;
 }
 
 /** Largest control (non-chunk) frame accepted from a worker. */
@@ -96,6 +103,7 @@ export class Coordinator implements ConnectionHandler {
   #failure: string | undefined;
   #test: { loss: number; accuracy: number | undefined } | undefined;
   #summary: JobSummary | undefined;
+  #finalWeights: Float32Array | undefined;
 
   private constructor(o: CoordinatorOptions, host: ModelHost, start: StartState, from: RunPosition, resumed: boolean) {
     this.#o = o;
@@ -176,7 +184,7 @@ export class Coordinator implements ConnectionHandler {
   /** Builds the model and the parameter server; resumes from the newest checkpoint in the checkpoint folder if there is one. */
   static async create(o: CoordinatorOptions): Promise<Coordinator> {
     const host = await ModelHost.create(o.config, o.backend ?? 'auto');
-    const { state, position, resumed } = await startRun(host, o.config, o.data.train.numSamples, Coordinator.checkpointDirOf(o), o.resume !== false, o.log);
+    const { state, position, resumed } = await startRun(host, o.config, o.data.train.numSamples, Coordinator.checkpointDirOf(o), o.resume !== false, o.log, o.initialWeights);
     return new Coordinator(o, host, state, position, resumed);
   }
 
@@ -240,6 +248,8 @@ export class Coordinator implements ConnectionHandler {
       this.state.to(JobState.writing);
       const test = this.#o.data.test;
       const weights = await this.#shards.weights();
+      // Not copied: nothing commits after run ends (a 92M-parameter model would hold a second 368 MB).
+      this.#finalWeights = weights;
       this.#test = test === undefined || test.numSamples === 0 ? undefined : this.#host.evaluate(weights, test);
       this.#summary = await writeJobOutput(this.#o.outDir, this.#summaryInput('done', weights));
       this.state.to(JobState.done);
@@ -251,6 +261,8 @@ export class Coordinator implements ConnectionHandler {
       else this.#o.log.error(`job failed: ${this.#failure}`);
       // At the step boundary where the loop halted, so a restart loses nothing committed (impossible with a shard missing).
       await this.#checkpoint(this.#run.position()).catch((e: unknown) => this.#o.log.error(`final checkpoint failed: ${e instanceof Error ? e.message : String(e)}`));
+      // Before the shard processes go (below): with one missing there are no whole weights to read.
+      this.#finalWeights = await this.#shards.weights().catch(() => undefined);
       this.state.to(stopped ? JobState.stopped : JobState.failed);
       this.#summary = await writeJobOutput(this.#o.outDir, this.#summaryInput(stopped ? 'stopped' : 'failed', new Float32Array(0)), { modelToo: false });
     } finally {
@@ -264,6 +276,16 @@ export class Coordinator implements ConnectionHandler {
       this.#shutdownWorkers();
     }
     return this.#summary;
+  }
+
+  /**
+   * The parameter server's flat weights when `run` ended (in the model's
+   * weight layout; the shard's own array, not a copy: read, do not write): the trained weights when done, those of the
+   * last committed step when stopped or failed. Undefined before `run` ends,
+   * and when they could not be read (a shard process missing at the end).
+   */
+  finalWeights(): Float32Array | undefined {
+    return this.#finalWeights;
   }
 
   /**

@@ -19,6 +19,13 @@ export interface JobData {
 
 /** Reads one configured source into a dataset, reshaped to `featureShape` when given. */
 export async function readSource(source: DataSourceConfig, featureShape: readonly number[] | undefined, field: string): Promise<Dataset> {
+  if (source.format === 'memory') {
+    throw new ConfigError(
+      'DTRAIN_CONFIG_INVALID',
+      `dataset: ${source.description} lives in the memory of the process that made it; there is no file to read (hand its JobData to the coordinator directly)`,
+      { field: 'dataset.format' },
+    );
+  }
   const registry = createReaderRegistry();
   const { format, ...options } = source;
   const dataset = await registry.get(format).read(options as never);

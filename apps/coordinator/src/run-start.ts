@@ -1,6 +1,6 @@
 import { readLatestCheckpoint, type Checkpoint, type OptimizerState } from '@dtrain/parameter-server';
 import { assertSameJob, checkRunPosition } from './checkpoint-checks.js';
-import type { JobConfig } from './config/index.js';
+import { ConfigError, type JobConfig } from './config/index.js';
 import type { Logger } from './logger.js';
 import type { ModelHost } from './model-host.js';
 import type { RunPosition } from './training-run.js';
@@ -24,15 +24,32 @@ export interface RunStart {
 /**
  * Weights, optimizer state, epoch, step and data cursor from the newest
  * checkpoint in `checkpointDir` when `resume` is set and there is one;
- * otherwise epoch 0 with the model's initial weights. A checkpoint of a
+ * otherwise epoch 0 with `initialWeights` when given (length-checked against
+ * the layout), else the model's own initial weights. A checkpoint of a
  * different model is refused (ModelHost.assertSameLayout). The state covers
  * the whole layout whatever shard count wrote it, so it restores any other.
  */
-export async function startRun(host: ModelHost, config: JobConfig, numTrainSamples: number, checkpointDir: string, resume: boolean, log: Logger): Promise<RunStart> {
+export async function startRun(
+  host: ModelHost,
+  config: JobConfig,
+  numTrainSamples: number,
+  checkpointDir: string,
+  resume: boolean,
+  log: Logger,
+  initialWeights?: Float32Array,
+): Promise<RunStart> {
   const found = resume ? await readValidCheckpoint(checkpointDir, log) : undefined;
   if (found === undefined) {
+    if (initialWeights !== undefined && initialWeights.length !== host.layout.totalSize) {
+      throw new ConfigError(
+        'DTRAIN_CONFIG_INVALID',
+        `initialWeights: expected ${host.layout.totalSize} float32 values (the model's weight layout), got ${initialWeights.length}`,
+        { field: 'initialWeights' },
+      );
+    }
     return {
-      state: { weights: host.initialWeights(), optimizerState: undefined, version: 0 },
+      // A copy: the embedded shard updates its weights in place, and the caller's array stays theirs.
+      state: { weights: initialWeights === undefined ? host.initialWeights() : Float32Array.from(initialWeights), optimizerState: undefined, version: 0 },
       position: { epoch: 0, step: 0, samples: 0, history: [], cursor: undefined },
       resumed: false,
     };

@@ -1,11 +1,19 @@
 import { readFileSync } from 'node:fs';
-import { WorkerMetrics, createMetricsRegistry } from '@dtrain/metrics';
-import { Worker, startMetricsServer, type MetricsServer, type WorkerOptions } from '@dtrain/worker';
+import { launchWorker } from '../api/start-worker.js';
+import { checkWsUrl, cliNaming } from '../api/start-worker-options.js';
 import { BACKENDS, choiceFlag, intFlag, parseFlags, required } from '../args.js';
 import { readToken } from '../token.js';
 import { UsageError, UsageErrorCode } from '../usage-error.js';
 
-/** `dtrain worker`: connect to a coordinator and compute until the job ends. */
+/** startWorker's options as this command's flags, for its messages. */
+const NAMING = cliNaming('worker', { metricsPort: 'metrics-port', metricsHost: 'metrics-host', recordPath: 'record', reconnectTimeoutMs: 'reconnect-timeout' });
+
+/**
+ * `dtrain worker`: connect to a coordinator and compute until the job ends.
+ * Flags become startWorker's options; `--metrics-port P [--metrics-host H]`
+ * serves the worker's metrics at http://H:P/metrics (H default 0.0.0.0;
+ * P = 0 picks a free port).
+ */
 export async function workerCommand(argv: readonly string[]): Promise<number> {
   const f = parseFlags('worker', argv, {
     coordinator: { type: 'string' },
@@ -20,8 +28,7 @@ export async function workerCommand(argv: readonly string[]): Promise<number> {
     'simulate-compute-ms': { type: 'string' },
     record: { type: 'string' },
   });
-  const url = required('worker', 'coordinator', f.coordinator);
-  if (!/^wss?:\/\/[^/]+/.test(url)) throw new UsageError(UsageErrorCode.USAGE, `dtrain worker: --coordinator must be a ws:// or wss:// URL, got ${JSON.stringify(url)}`);
+  const url = checkWsUrl(NAMING, 'coordinator', required('worker', 'coordinator', f.coordinator));
   const token = readToken('worker', f['token-file']);
   let ca: Buffer | undefined;
   if (f['tls-ca'] !== undefined) {
@@ -31,34 +38,31 @@ export async function workerCommand(argv: readonly string[]): Promise<number> {
       throw new UsageError(UsageErrorCode.USAGE, `dtrain worker: --tls-ca: cannot read ${f['tls-ca']}`);
     }
   }
-  const served = await serveWorkerMetrics(f['metrics-port'], f['metrics-host']);
-  const line = (level: string) => (m: string) => process.stderr.write(`${new Date().toISOString()} worker ${level} ${m}\n`);
-  const worker = newWorker(f.record, {
-    linger: f.linger === true,
-    coordinator: url,
-    backend: choiceFlag('worker', 'backend', f.backend, BACKENDS, 'auto'),
-    ...(token === undefined ? {} : { token }),
-    ...(ca === undefined ? {} : { ca }),
-    reconnectTimeoutMs: intFlag('worker', 'reconnect-timeout', f['reconnect-timeout'], 120, 1, 86_400) * 1000,
-    log: { info: f.quiet === true ? () => undefined : line('info'), warn: line('warn'), error: line('error') },
-    ...(served === undefined ? {} : { metrics: served.metrics }),
-    ...(f['simulate-compute-ms'] === undefined ? {} : { simulateComputeMs: intFlag('worker', 'simulate-compute-ms', f['simulate-compute-ms'], 0, 0, 3_600_000) }),
-    ...extraStep(),
-  });
-  const exit = await worker.run().finally(() => served?.server.close());
+  const metricsPort = f['metrics-port'] === undefined ? undefined : intFlag('worker', 'metrics-port', f['metrics-port'], 0, 0, 65535);
+  const worker = await launchWorker(
+    {
+      coordinator: url,
+      backend: choiceFlag('worker', 'backend', f.backend, BACKENDS, 'auto'),
+      ...(token === undefined ? {} : { token }),
+      ...(ca === undefined ? {} : { ca }),
+      reconnectTimeoutMs: intFlag('worker', 'reconnect-timeout', f['reconnect-timeout'], 120, 1, 86_400) * 1000,
+      ...(metricsPort === undefined ? {} : { metricsPort }),
+      ...(f['metrics-host'] === undefined ? {} : { metricsHost: f['metrics-host'] }),
+      linger: f.linger === true,
+      ...(f.record === undefined ? {} : { recordPath: f.record }),
+      log: f.quiet === true ? 'quiet' : 'stderr',
+      handleSignals: true,
+    },
+    {
+      naming: NAMING,
+      ...(f['simulate-compute-ms'] === undefined ? {} : { simulateComputeMs: intFlag('worker', 'simulate-compute-ms', f['simulate-compute-ms'], 0, 0, 3_600_000) }),
+      ...extraStep(),
+    },
+  );
+  if (worker.metricsUrl !== undefined) process.stderr.write(`dtrain worker: metrics ${worker.metricsUrl}\n`);
+  const exit = await worker.done;
   if (exit.code !== 0) process.stderr.write(`dtrain worker: ${exit.reason}\n`);
   return exit.code;
-}
-
-/** The worker, with `--record FILE` opened: a file it cannot open is the user's mistake, named as such. */
-function newWorker(record: string | undefined, options: WorkerOptions): Worker {
-  if (record === undefined) return new Worker(options);
-  if (record === '') throw new UsageError(UsageErrorCode.USAGE, 'dtrain worker: --record needs a file name');
-  try {
-    return new Worker({ ...options, recordPath: record });
-  } catch (error) {
-    throw new UsageError(UsageErrorCode.USAGE, `dtrain worker: --record: cannot open ${record}: ${error instanceof Error ? error.message : String(error)}`);
-  }
 }
 
 /**
@@ -71,28 +75,4 @@ function extraStep(): { extraStepMs?: number } {
   const ms = Number(raw);
   if (!Number.isSafeInteger(ms) || ms < 0) throw new UsageError(UsageErrorCode.USAGE, `dtrain worker: DTRAIN_TEST_EXTRA_STEP_MS must be a whole number of milliseconds, got ${JSON.stringify(raw)}`);
   return { extraStepMs: ms };
-}
-
-/**
- * `--metrics-port P [--metrics-host H]`: the worker's metrics (plus default
- * process metrics) on their own registry, served at http://H:P/metrics
- * (H default 0.0.0.0; P = 0 picks a free port). Off without the flag.
- */
-async function serveWorkerMetrics(portFlag: string | undefined, hostFlag: string | undefined): Promise<{ metrics: WorkerMetrics; server: MetricsServer } | undefined> {
-  if (portFlag === undefined) {
-    if (hostFlag !== undefined) throw new UsageError(UsageErrorCode.USAGE, 'dtrain worker: --metrics-host needs --metrics-port');
-    return undefined;
-  }
-  const port = intFlag('worker', 'metrics-port', portFlag, 0, 0, 65535);
-  const host = hostFlag ?? '0.0.0.0';
-  const registry = createMetricsRegistry({ defaultMetrics: true });
-  const metrics = new WorkerMetrics(registry);
-  let server: MetricsServer;
-  try {
-    server = await startMetricsServer(registry, { port, host });
-  } catch (error) {
-    throw new UsageError(UsageErrorCode.USAGE, `dtrain worker: --metrics-port ${port}: cannot listen on ${host}: ${error instanceof Error ? error.message : String(error)}`);
-  }
-  process.stderr.write(`dtrain worker: metrics ${server.url}\n`);
-  return { metrics, server };
 }

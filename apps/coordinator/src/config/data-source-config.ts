@@ -82,14 +82,27 @@ export type DataSourceConfig =
        * both are synthetic with the same seed (same task, unseen samples).
        */
       firstSample: number;
+    }
+  | {
+      /**
+       * Arrays handed over in the process that runs the coordinator (the
+       * TypeScript API's `fit`): the job's JobData is built from them
+       * directly. Never read from a config file, and refused by `readSource`.
+       */
+      format: 'memory';
+      /** What the data is, for status pages and messages (e.g. `fit(x, y): 1800 samples`). */
+      description: string;
     };
 
 export type DataFormat = DataSourceConfig['format'];
 
-export const DATA_FORMATS: readonly DataFormat[] = ['idx', 'csv', 'synthetic'];
+/** The formats a config file may name: every one but 'memory', which only code can hand over. */
+export type FileDataFormat = Exclude<DataFormat, 'memory'>;
+
+export const DATA_FORMATS: readonly FileDataFormat[] = ['idx', 'csv', 'synthetic'];
 
 /** The keys each format reads, beside `format` itself. */
-export const SOURCE_KEYS: Readonly<Record<DataFormat, readonly string[]>> = {
+export const SOURCE_KEYS: Readonly<Record<FileDataFormat, readonly string[]>> = {
   idx: ['images', 'labels', 'labelEncoding', 'numClasses'],
   csv: ['path', 'labelColumn', 'header', 'labelEncoding', 'numClasses', 'classNames', 'featureColumns'],
   synthetic: ['numSamples', 'featureShape', 'numClasses', 'labelEncoding', 'seed', 'noise', 'firstSample'],
@@ -108,7 +121,7 @@ export interface SourceContext {
  * already checked for unknown keys (the keys allowed beside a source differ
  * between `dataset:` and `dataset.test:`).
  */
-export function parseDataSource(fields: Fields, format: DataFormat, context: SourceContext): DataSourceConfig {
+export function parseDataSource(fields: Fields, format: FileDataFormat, context: SourceContext): DataSourceConfig {
   switch (format) {
     case 'idx': {
       const images = requireFile(fields, 'images', context.configDir);
@@ -201,7 +214,7 @@ function checkFeatureColumns(fields: Fields, header: boolean, labelColumn: strin
 /** A source mapping, checked: its format first, since the keys allowed depend on it. */
 export interface SourceFields {
   readonly fields: Fields;
-  readonly format: DataFormat;
+  readonly format: FileDataFormat;
 }
 
 /**
