@@ -149,6 +149,11 @@ export class Worker {
     const simulated = this.#o.simulateComputeMs;
     const thread: ComputeHost = simulated === undefined ? await ComputeThread.start({ backend: this.#o.backend ?? 'auto', ...(this.#o.extraStepMs === undefined ? {} : { extraStepMs: this.#o.extraStepMs }) }) : new SimulatedCompute(simulated);
     this.#thread = thread;
+    // Left (or failed) while the thread was starting: #finish ran before there was a thread to dispose.
+    if (this.#finished) {
+      await thread.dispose();
+      return this.exited;
+    }
     void thread.exited.then((lost) => {
       if (lost !== undefined) this.#fail(lost.message);
     });

@@ -2,7 +2,7 @@ import { WorkerMetrics, createMetricsRegistry } from '@dtrain/metrics';
 import { Worker, startMetricsServer, type MetricsServer, type WorkerExit, type WorkerOptions } from '@dtrain/worker';
 import { BACKENDS } from '../args.js';
 import { UsageError, UsageErrorCode } from '../usage-error.js';
-import { apiNaming, checkChoice, checkInt, checkWsUrl, messageOf, resolveLogger, type OptionNaming, type ServiceLogger, type ServiceLogOption } from './start-worker-options.js';
+import { apiNaming, checkChoice, checkInt, checkWsUrl, messageOf, resolveLogger, type OptionNaming, type ServiceLogOption } from './start-worker-options.js';
 
 /** Options of {@link startWorker}: the flags of `dtrain worker`, typed. */
 export interface StartWorkerOptions {
@@ -82,7 +82,6 @@ export async function launchWorker(options: StartWorkerOptions, launch: WorkerLa
       throw fail(`${naming.name('metricsPort')} ${metricsPort}: cannot listen on ${host}: ${messageOf(error)}`, error);
     }
   }
-  const computeStarted = watchComputeStart(resolveLogger(options.log, 'worker'));
   const workerOptions: WorkerOptions = {
     coordinator,
     backend,
@@ -91,7 +90,7 @@ export async function launchWorker(options: StartWorkerOptions, launch: WorkerLa
     ...(options.token === undefined ? {} : { token: options.token }),
     ...(options.ca === undefined ? {} : { ca: options.ca }),
     reconnectTimeoutMs,
-    log: computeStarted.log,
+    log: resolveLogger(options.log, 'worker'),
     ...(served === undefined ? {} : { metrics: served.metrics }),
     ...(launch.simulateComputeMs === undefined ? {} : { simulateComputeMs: launch.simulateComputeMs }),
     ...(launch.extraStepMs === undefined ? {} : { extraStepMs: launch.extraStepMs }),
@@ -109,28 +108,7 @@ export async function launchWorker(options: StartWorkerOptions, launch: WorkerLa
   return {
     done,
     metricsUrl: served?.server.url,
-    // Leaving before run() has its compute thread would leave that thread running (the worker
-    // disposes only a thread it holds): an early stop waits for the thread, then leaves.
-    stop: (reason = 'stop') => void computeStarted.started.then(() => worker.leave(reason)),
-  };
-}
-
-/**
- * The logger, watched for the line the worker logs once its compute thread
- * is up (`backend …`, before it connects): the one sign of that it gives.
- */
-function watchComputeStart(log: ServiceLogger): { log: ServiceLogger; started: Promise<void> } {
-  let started!: () => void;
-  const promise = new Promise<void>((resolve) => (started = resolve));
-  return {
-    started: promise,
-    log: {
-      info: (message) => {
-        if (message.startsWith('backend ')) started();
-        log.info(message);
-      },
-      warn: (message) => log.warn(message),
-      error: (message) => log.error(message),
-    },
+    // Safe at any time: a worker that leaves while its compute thread starts disposes the thread once it is up.
+    stop: (reason = 'stop') => worker.leave(reason),
   };
 }
