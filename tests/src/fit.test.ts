@@ -277,7 +277,7 @@ describe('fit refuses bad input before any worker process starts', () => {
       },
     },
     { name: 'resume without outDir', code: FitErrorCode.RESUME_NEEDS_OUT_DIR, message: /outDir/, run: () => fit(mlp(), data.x, data.y, { resume: true }) },
-    { name: 'shuffle: false', code: FitErrorCode.SHUFFLE, message: /shuffle/, run: () => fit(mlp(), data.x, data.y, { shuffle: false }) },
+    { name: 'shuffle not a boolean', code: FitErrorCode.ARGUMENT, message: /shuffle must be true or false/, run: () => fit(mlp(), data.x, data.y, { shuffle: 'no' as unknown as boolean }) },
   ];
 
   for (const c of cases) {

@@ -226,6 +226,7 @@ export class TrainingRun {
         batchSize: config.training.batchSize,
         seed: config.training.seed,
         epoch: this.#epoch,
+        shuffle: config.training.shuffle,
       });
       this.#countCommitted(this.#queue);
       // Resuming mid-epoch: the samples committed before the checkpoint belong to this epoch too.

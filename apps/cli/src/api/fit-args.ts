@@ -72,7 +72,7 @@ export interface FitArgs extends FitCommonArgs {
   readonly validationSplit?: number;
   /** Validation samples `[xVal, yVal]` (tensors or typed arrays), evaluated after each epoch. Default: none. */
   readonly validationData?: readonly [FitInput, FitInput];
-  /** Shuffle the training samples every epoch. Only true is supported (the epoch plan is seeded by `seed`); false throws DTRAIN_FIT_SHUFFLE. Default true. */
+  /** Shuffle the training samples every epoch (seeded by `seed`); false hands them out in order (training.shuffle). Default true. */
   readonly shuffle?: boolean;
 }
 
@@ -101,15 +101,13 @@ function positiveInt(value: unknown, name: string, fallback: number): number {
 
 /**
  * Checks the arguments that need no data: workers, resume/outDir, shuffle, verbose, seed.
- * @throws FitError ARGUMENT, RESUME_NEEDS_OUT_DIR or SHUFFLE.
+ * @throws FitError ARGUMENT or RESUME_NEEDS_OUT_DIR.
  */
-export function checkCommonArgs(args: FitCommonArgs & { readonly shuffle?: boolean }): { workers: ResolvedWorkers; seed: number; verbose: 0 | 1 } {
+export function checkCommonArgs(args: FitCommonArgs & { readonly shuffle?: boolean }): { workers: ResolvedWorkers; seed: number; shuffle: boolean; verbose: 0 | 1 } {
   if (args.resume === true && args.outDir === undefined) {
     throw new FitError(FitErrorCode.RESUME_NEEDS_OUT_DIR, 'fit: resume: true needs outDir: the checkpoints to resume from are in outDir/checkpoints');
   }
-  if (args.shuffle === false) {
-    throw new FitError(FitErrorCode.SHUFFLE, 'fit: shuffle: false is not supported: the coordinator hands out every epoch in a seeded shuffled order (set seed to make it reproducible)');
-  }
+  if (args.shuffle !== undefined && typeof args.shuffle !== 'boolean') throw new FitError(FitErrorCode.ARGUMENT, `fit: shuffle must be true or false, got ${JSON.stringify(args.shuffle)}`);
   if (args.verbose !== undefined && args.verbose !== 0 && args.verbose !== 1) throw new FitError(FitErrorCode.ARGUMENT, `fit: verbose must be 0 or 1, got ${JSON.stringify(args.verbose)}`);
   const seed = args.seed ?? 42;
   if (!Number.isSafeInteger(seed)) throw new FitError(FitErrorCode.ARGUMENT, `fit: seed must be an integer, got ${JSON.stringify(args.seed)}`);
@@ -124,7 +122,7 @@ export function checkCommonArgs(args: FitCommonArgs & { readonly shuffle?: boole
   } else {
     throw new FitError(FitErrorCode.ARGUMENT, 'fit: workers must be a number of local worker processes or { listen: { port, host, token } }');
   }
-  return { workers, seed, verbose: args.verbose ?? 0 };
+  return { workers, seed, shuffle: args.shuffle ?? true, verbose: args.verbose ?? 0 };
 }
 
 /** epochs and batchSize, checked; `batchSize` defaults to `defaultBatchSize`. */

@@ -26,8 +26,6 @@ export const FitErrorCode = {
   ARGUMENT: 'DTRAIN_FIT_ARGUMENT',
   /** `resume: true` without `outDir`: the checkpoints to resume from live in outDir. */
   RESUME_NEEDS_OUT_DIR: 'DTRAIN_FIT_RESUME_NEEDS_OUT_DIR',
-  /** `shuffle: false`: the coordinator's epoch plan always shuffles (seeded by `seed`). */
-  SHUFFLE: 'DTRAIN_FIT_SHUFFLE',
   /** The `signal` aborted: stopped at a step boundary, checkpoint written, the model holds the weights of that point. */
   ABORTED: 'DTRAIN_FIT_ABORTED',
   /** The job failed (no workers in time, divergence, …): the message leads with the job's own code; the model is unchanged. */

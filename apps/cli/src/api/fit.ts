@@ -86,6 +86,7 @@ interface Resolved {
   readonly epochs: number;
   readonly batchSize: number;
   readonly seed: number;
+  readonly shuffle: boolean;
   readonly verbose: 0 | 1;
   readonly workers: ResolvedWorkers;
 }
@@ -219,6 +220,7 @@ function jobConfig(bridge: ModelBridge, train: Dataset, o: Resolved, dir: string
       loss: bridge.loss,
       metrics: bridge.metrics,
       seed: o.seed,
+      shuffle: o.shuffle,
     });
     const minWorkers = o.workers.kind === 'local' ? o.workers.count : o.workers.minWorkers;
     return {

@@ -72,6 +72,7 @@ const MNIST_MLP_EXPECTED: JobConfig = {
     loss: 'sparseCategoricalCrossentropy',
     metrics: ['accuracy'],
     seed: 42,
+    shuffle: true,
     scaleLearningRate: 'none',
     nonFinite: { maxConsecutiveSteps: 10, action: 'fail' },
   },
@@ -86,6 +87,7 @@ const MNIST_MLP_EXPECTED: JobConfig = {
     chunkBytes: 4194304,
     psShards: 0,
     wire: 'float32',
+    wireWeights: 'float32',
   },
   checkpoint: { everySteps: 100, keep: 3 },
 };
@@ -130,6 +132,7 @@ describe('parseJobConfig', () => {
       chunkBytes: 4194304,
       psShards: 0,
       wire: 'float32',
+      wireWeights: 'float32',
     });
     expect(config.checkpoint).toStrictEqual({ everySteps: 0, keep: 3 });
     expect(config.dataset).toStrictEqual({

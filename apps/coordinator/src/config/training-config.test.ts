@@ -18,6 +18,7 @@ describe('training', () => {
       loss: 'sparseCategoricalCrossentropy',
       metrics: ['accuracy'],
       seed: 42,
+      shuffle: true,
       scaleLearningRate: 'none',
       nonFinite: { maxConsecutiveSteps: 10, action: 'fail' },
     });
@@ -40,8 +41,8 @@ describe('training', () => {
   });
 
   it('keeps given values', () => {
-    const config = parseTrainingConfig(training({ metrics: [], seed: -3, scaleLearningRate: 'linear' }));
-    expect([config.metrics, config.seed, config.scaleLearningRate]).toStrictEqual([[], -3, 'linear']);
+    const config = parseTrainingConfig(training({ metrics: [], seed: -3, shuffle: false, scaleLearningRate: 'linear' }));
+    expect([config.metrics, config.seed, config.shuffle, config.scaleLearningRate]).toStrictEqual([[], -3, false, 'linear']);
   });
 
   test.each([
@@ -53,13 +54,14 @@ describe('training', () => {
     { raw: training({ batchSize: undefined }), field: 'training.batchSize', message: 'training.batchSize: required' },
     { raw: training({ batchSize: -3 }), field: 'training.batchSize', message: 'training.batchSize: expected a positive integer, got -3' },
     { raw: training({ batchSize: '64' }), field: 'training.batchSize', message: 'training.batchSize: expected a positive integer, got "64"' },
+    { raw: training({ shuffle: 'yes' }), field: 'training.shuffle', message: 'training.shuffle: expected true or false, got "yes"' },
     { raw: training({ epoks: 3 }), field: 'training.epoks', message: 'training.epoks: unknown key (did you mean "epochs"?)' },
     { raw: training({ batchsize: 64 }), field: 'training.batchsize', message: 'training.batchsize: unknown key (did you mean "batchSize"?)' },
     { raw: training({ optimiser: { name: 'adam' } }), field: 'training.optimiser', message: 'training.optimiser: unknown key (did you mean "optimizer"?)' },
     {
       raw: training({ lr: 0.1 }),
       field: 'training.lr',
-      message: 'training.lr: unknown key (expected one of: epochs, batchSize, optimizer, loss, metrics, seed, scaleLearningRate, nonFinite)',
+      message: 'training.lr: unknown key (expected one of: epochs, batchSize, optimizer, loss, metrics, seed, shuffle, scaleLearningRate, nonFinite)',
     },
     { raw: training({ loss: undefined }), field: 'training.loss', message: 'training.loss: required' },
     {

@@ -15,6 +15,7 @@ import {
   indexPath,
   objectWithKeys,
   oneOf,
+  optionalBoolean,
   optionalInt,
   optionalObjectWithKeys,
   optionalOneOf,
@@ -37,6 +38,12 @@ export interface TrainingConfig {
   metrics: MetricName[];
   /** Seeds the validation split, every epoch's shuffle and the initial weights; integer, default 42. */
   seed: number;
+  /**
+   * Shuffle the training samples every epoch (seeded by `seed`); default
+   * true. false hands out every epoch in sample order (batches still go to
+   * whichever worker is free; each sample is still applied exactly once).
+   */
+  shuffle: boolean;
   /**
    * How the learning rate follows the number of workers: 'linear' multiplies
    * it by workers / minWorkers (the "linear scaling rule" for a global batch
@@ -77,7 +84,7 @@ const REGRESSION_LOSSES: readonly LossName[] = ['meanSquaredError'];
 
 export const DEFAULT_SEED = 42;
 
-const TRAINING_KEYS = ['epochs', 'batchSize', 'optimizer', 'loss', 'metrics', 'seed', 'scaleLearningRate', 'nonFinite'] as const;
+const TRAINING_KEYS = ['epochs', 'batchSize', 'optimizer', 'loss', 'metrics', 'seed', 'shuffle', 'scaleLearningRate', 'nonFinite'] as const;
 const NON_FINITE_KEYS = ['maxConsecutiveSteps', 'action'] as const;
 
 export function isRegressionLoss(loss: LossName): boolean {
@@ -92,9 +99,10 @@ export function parseTrainingConfig(raw: unknown): TrainingConfig {
   const loss = requireOneOf(fields, 'loss', LOSS_NAMES);
   const metrics = has(fields, 'metrics') ? parseMetrics(get(fields, 'metrics'), loss) : isRegressionLoss(loss) ? [] : ['accuracy' as const];
   const seed = optionalInt(fields, 'seed', ANY_INT, DEFAULT_SEED);
+  const shuffle = optionalBoolean(fields, 'shuffle', true);
   const scaleLearningRate = optionalOneOf(fields, 'scaleLearningRate', ['none', 'linear'], 'none');
   const nonFinite = parseNonFinite(get(fields, 'nonFinite'));
-  return { epochs, batchSize, optimizer, loss, metrics, seed, scaleLearningRate, nonFinite };
+  return { epochs, batchSize, optimizer, loss, metrics, seed, shuffle, scaleLearningRate, nonFinite };
 }
 
 function parseNonFinite(raw: unknown): NonFiniteConfig {
