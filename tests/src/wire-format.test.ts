@@ -21,8 +21,8 @@ describe('gradients on a 16-bit wire (cluster.wire)', () => {
   const tmp = tempDir('wire');
   afterAll(() => tmp.cleanup());
 
-  async function train(wire: string, psShards: number): Promise<{ summary: Summary; weights: string }> {
-    const name = `wire-${wire}-${psShards}`;
+  async function train(wire: string, psShards: number, wireWeights = 'float32'): Promise<{ summary: Summary; weights: string }> {
+    const name = `wire-${wire}-${wireWeights}-${psShards}`;
     const config = writeJob(
       tmp.dir,
       syntheticJob('wire', {
@@ -30,7 +30,7 @@ describe('gradients on a 16-bit wire (cluster.wire)', () => {
         model: { layers: [{ type: 'dense', units: 128, activation: 'relu', inputShape: [16], kernelInitializer: 'heNormal' }, { type: 'dense', units: 4, activation: 'softmax' }] },
         dataset: { numSamples: 2400 },
         training: { epochs: 3 },
-        cluster: { chunkBytes: 4096, wire },
+        cluster: { chunkBytes: 4096, wire, wireWeights },
       }),
       `${name}.yaml`,
     );
@@ -59,6 +59,17 @@ describe('gradients on a 16-bit wire (cluster.wire)', () => {
     expect(bf16.weights).not.toBe(exact.weights);
     expect(f16.weights).not.toBe(exact.weights);
     expect(bf16Sharded.weights).toBe(bf16.weights);
+  }, 240_000);
+
+  it('16-bit weights too (cluster.wireWeights): learns, and the same bits with or without shard processes', async () => {
+    const exact = await train('float32', 0);
+    const half = await train('bfloat16', 0, 'bfloat16');
+    const halfSharded = await train('bfloat16', 2, 'bfloat16');
+    for (const run of [half, halfSharded]) expect(run.summary.state).toBe('done');
+    expect(Math.abs(half.summary.final.valAccuracy - exact.summary.final.valAccuracy)).toBeLessThan(0.05);
+    expect(halfSharded.weights).toBe(half.weights);
+    // Workers computed on rounded weights: not the bits of float32 weights with 16-bit gradients.
+    expect(half.weights).not.toBe((await train('bfloat16', 0)).weights);
   }, 240_000);
 
   it('an unknown wire format exits 2 naming cluster.wire', async () => {

@@ -121,6 +121,7 @@ export class Coordinator implements ConnectionHandler {
           optimizer: o.config.training.optimizer,
           version: start.version,
           ...(start.optimizerState === undefined ? {} : { optimizerState: start.optimizerState }),
+          wireWeights: cluster.wireWeights,
         }),
       );
     } else {
@@ -129,6 +130,7 @@ export class Coordinator implements ConnectionHandler {
         count: cluster.psShards,
         layout: host.layout.entries,
         chunkBytes: cluster.chunkBytes,
+        wireWeights: cluster.wireWeights,
         optimizer: o.config.training.optimizer,
         token: o.token,
         heartbeatIntervalMs: cluster.heartbeatIntervalMs,

@@ -17,6 +17,7 @@ import {
   type ShardDescriptor,
   type ShardHelloMessage,
   type WeightEntry,
+  type WireFormat,
 } from '@dtrain/protocol';
 import { JobError, ShardLostError } from './errors.js';
 import type { Logger } from './logger.js';
@@ -31,6 +32,8 @@ export interface RemoteShardsOptions {
   readonly count: number;
   readonly layout: readonly WeightEntry[];
   readonly chunkBytes: number;
+  /** cluster.wireWeights: the element format of the weights chunks the shards send workers. */
+  readonly wireWeights: WireFormat;
   readonly optimizer: OptimizerConfig;
   /** Shards must present it (as workers do); '' or undefined accepts any. */
   readonly token: string | undefined;
@@ -279,6 +282,8 @@ export class RemoteShards implements ShardSet {
         optimizer: this.#o.optimizer as unknown as Readonly<Record<string, unknown>>,
         version,
         ...(header === undefined ? {} : { optimizerState: header }),
+        // Absent for float32, as a shard of a version before the field expects.
+        ...(this.#o.wireWeights === 'float32' ? {} : { wireWeights: this.#o.wireWeights }),
       });
       // A chunk at a time, each once the previous one is written: the whole state queued at once would be a second copy of it.
       for (const message of stateMessages(generation, 'weights', state.weights.subarray(start, end), this.plan.chunkElements)) await this.#sendWritten(link, message);

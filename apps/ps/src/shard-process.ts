@@ -325,6 +325,7 @@ export class ShardProcess implements DataPlaneHandler {
         weights: 'zeros',
         optimizer: message.optimizer as unknown as OptimizerConfig,
         version: message.version,
+        ...(message.wireWeights === undefined ? {} : { wireWeights: message.wireWeights }),
       });
     } catch (error) {
       throw new ShardError('DTRAIN_SHARD_SETUP', `setup ${message.generation}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });

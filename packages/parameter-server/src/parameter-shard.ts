@@ -1,4 +1,4 @@
-import { ChunkPlan, encodeChunkHeader, type Chunk, type FlatRange } from '@dtrain/protocol';
+import { ChunkPlan, encode16, encodeChunkHeader, type Chunk, type FlatRange, type WireFormat } from '@dtrain/protocol';
 import type { WeightEntry } from '@dtrain/protocol';
 import { addScaled, meanInPlace } from './accumulate.js';
 import { buildOptimizer, planOptimizer } from './create-optimizer.js';
@@ -84,6 +84,14 @@ export interface ParameterShardOptions {
    * `false` always runs the JS loops. Default true.
    */
   readonly simd?: boolean;
+  /**
+   * Element format of the weights chunks sent to workers
+   * (`cluster.wireWeights`): float32 (default) sends the weights as they
+   * are; bfloat16/float16 round each version afresh into a buffer of the
+   * shard's (the weights themselves, the optimizer state and checkpoints
+   * stay float32).
+   */
+  readonly wireWeights?: WireFormat;
 }
 
 interface PushState {
@@ -124,6 +132,9 @@ export class ParameterShard {
   readonly size: number;
   readonly plan: ChunkPlan;
   readonly #weights: Float32Array;
+  readonly #wireWeights: WireFormat;
+  /** The weights rounded to #wireWeights, a chunk at a time as they are sent; empty for float32. */
+  readonly #narrowWeights: Uint16Array;
   readonly #optimizer: Optimizer;
   /** Σ sampleCount·gradient of the pushes summed since the last commit or abort. */
   readonly #sum: Float64Array;
@@ -179,6 +190,8 @@ export class ParameterShard {
     const memory = simd ? KernelMemory.create(arrayBytes(size, 4) + arrayBytes(size, 8) + arrayBytes(block, 4) + optimizerBytes) : undefined;
     this.#memory = memory;
     this.#weights = memory?.float32(size) ?? new Float32Array(size);
+    this.#wireWeights = o.wireWeights ?? 'float32';
+    this.#narrowWeights = new Uint16Array(this.#wireWeights === 'float32' ? 0 : size);
     if (o.weights !== 'zeros') this.#weights.set(o.weights);
     this.#sum = memory?.float64(size) ?? new Float64Array(size);
     this.#mean = new Float32Array(this.#sum.buffer, this.#sum.byteOffset, size);
@@ -414,10 +427,15 @@ export class ParameterShard {
   #chunkParts(c: number, step: number, version: number): WeightsChunkParts {
     const offset = this.#chunkOffsets[c] as number;
     const count = this.#chunkCounts[c] as number;
-    const header = encodeChunkHeader({ kind: 'weightsChunk', workerId: 0, step, version, sampleCount: 0, offset, count });
+    const format = this.#wireWeights;
+    const header = encodeChunkHeader({ kind: 'weightsChunk', workerId: 0, step, version, sampleCount: 0, offset, count, ...(format === 'float32' ? {} : { format }) });
     const lo = offset - this.range.start;
     const weights = this.#weights;
-    return { header, payload: new Uint8Array(weights.buffer, weights.byteOffset + lo * 4, count * 4) };
+    if (format === 'float32') return { header, payload: new Uint8Array(weights.buffer, weights.byteOffset + lo * 4, count * 4) };
+    // Rounded when asked for (after each commit, and for a joining worker): the same reasoning about torn reads holds for this buffer.
+    const narrow = this.#narrowWeights.subarray(lo, lo + count);
+    encode16(format, weights.subarray(lo, lo + count), narrow);
+    return { header, payload: new Uint8Array(narrow.buffer, narrow.byteOffset, narrow.byteLength) };
   }
 
   #clear(): void {

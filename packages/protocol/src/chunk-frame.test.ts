@@ -381,7 +381,18 @@ describe('16-bit gradient chunks (cluster.wire)', () => {
     expect(() => decodeChunk(frameOf(format, [...bits], 2))).toThrow(/trailing bytes/);
   });
 
-  it('weights chunks stay float32', () => {
-    expect(() => encodeChunkHeader({ ...header, kind: 'weightsChunk', format: 'bfloat16' })).toThrow(/only gradient chunks travel as bfloat16/);
+  it('weights chunks have 16-bit type codes of their own (34, 35)', () => {
+    const bits = [0x3f80, 0xc000];
+    for (const [format, code] of [['bfloat16', 34], ['float16', 35]] as const) {
+      const head = encodeChunkHeader({ ...header, kind: 'weightsChunk', workerId: 0, sampleCount: 0, count: 2, format });
+      expect(head[3]).toBe(code);
+      const frame = new Uint8Array(head.byteLength + 4);
+      frame.set(head);
+      const wire = format === 'bfloat16' ? bits : [0x3c00, 0xc000];
+      wire.forEach((b, i) => new DataView(frame.buffer).setUint16(head.byteLength + 2 * i, b, true));
+      const chunk = decodeChunk(frame);
+      expect(chunk).toMatchObject({ kind: 'weightsChunk', format, count: 2 });
+      expect([...chunk.values]).toEqual([1, -2]);
+    }
   });
 });

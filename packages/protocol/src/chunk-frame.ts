@@ -15,9 +15,10 @@
  * offset 32  payload        count × float32, little-endian (16-bit gradient chunks: count × u16, see wire-format.ts)
  * ```
  *
- * A gradient chunk's element format is its type code: 12 float32, 32
- * bfloat16, 33 float16 (`cluster.wire`); the receiver widens 16-bit
- * payloads to float32 as it decodes them. Weights chunks are float32.
+ * A chunk's element format is its type code: gradients 12 float32, 32
+ * bfloat16, 33 float16 (`cluster.wire`); weights 13 float32, 34 bfloat16,
+ * 35 float16 (`cluster.wireWeights`). The receiver widens 16-bit payloads
+ * to float32 as it decodes them.
  */
 import { ProtocolError, ProtocolErrorCode } from './errors.js';
 import { FRAME_MAGIC, FRAME_PREFIX_BYTES, TYPE_OFFSET, VERSION_OFFSET, assertLittleEndianHost, readHeaderLength, writePrefix } from './frame-layout.js';
@@ -35,6 +36,12 @@ export type ChunkKind = keyof typeof ChunkType;
 export const Gradient16Type = {
   bfloat16: 32,
   float16: 33,
+} as const;
+
+/** Type codes of weights chunks with 16-bit elements (their kind is still 'weightsChunk'). */
+export const Weights16Type = {
+  bfloat16: 34,
+  float16: 35,
 } as const;
 
 export const CHUNK_HEADER_BYTES = 24;
@@ -63,18 +70,21 @@ const KIND_BY_CODE = new Map<number, ChunkKind>([
   [ChunkType.weightsChunk, 'weightsChunk'],
   [Gradient16Type.bfloat16, 'gradientChunk'],
   [Gradient16Type.float16, 'gradientChunk'],
+  [Weights16Type.bfloat16, 'weightsChunk'],
+  [Weights16Type.float16, 'weightsChunk'],
 ]);
 
 const FORMAT_BY_CODE = new Map<number, WireFormat>([
   [Gradient16Type.bfloat16, 'bfloat16'],
   [Gradient16Type.float16, 'float16'],
+  [Weights16Type.bfloat16, 'bfloat16'],
+  [Weights16Type.float16, 'float16'],
 ]);
 
 function typeCodeOf(header: ChunkHeader): number {
   const format = header.format ?? 'float32';
   if (format === 'float32') return ChunkType[header.kind];
-  if (header.kind !== 'gradientChunk') throw new ProtocolError(ProtocolErrorCode.MALFORMED, `${header.kind}: only gradient chunks travel as ${format}`);
-  return Gradient16Type[format];
+  return header.kind === 'gradientChunk' ? Gradient16Type[format] : Weights16Type[format];
 }
 
 /** The chunk kind of a frame, or undefined when it is a control message (or too short to say). */

@@ -108,6 +108,7 @@ describe('public surface', () => {
       'RECORD_LENGTH_BYTES',
       'SlotCollector',
       'WIRE_FORMATS',
+      'Weights16Type',
       'assertCompatibleHello',
       'assertSameProtocol',
       'backoffDelay',
@@ -118,6 +119,7 @@ describe('public surface', () => {
       'decodeChunk',
       'decodeChunkHeader',
       'decodeMessage',
+      'encode16',
       'encode16WithFeedback',
       'encodeChunk',
       'encodeChunkHeader',
@@ -166,7 +168,8 @@ describe('public surface', () => {
     });
     expect(publicApi.ChunkType).toStrictEqual({ gradientChunk: 12, weightsChunk: 13 });
     expect(publicApi.Gradient16Type).toStrictEqual({ bfloat16: 32, float16: 33 });
-    const codes = [...Object.values(publicApi.MessageType), ...Object.values(publicApi.ChunkType), ...Object.values(publicApi.Gradient16Type)];
+    expect(publicApi.Weights16Type).toStrictEqual({ bfloat16: 34, float16: 35 });
+    const codes = [...Object.values(publicApi.MessageType), ...Object.values(publicApi.ChunkType), ...Object.values(publicApi.Gradient16Type), ...Object.values(publicApi.Weights16Type)];
     expect(new Set(codes).size).toBe(codes.length);
   });
 });

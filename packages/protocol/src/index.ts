@@ -25,6 +25,7 @@ export { ChunkPlan, DEFAULT_CHUNK_BYTES, MIN_CHUNK_BYTES, type ChunkSpan, type F
 export {
   ChunkType,
   Gradient16Type,
+  Weights16Type,
   CHUNK_HEADER_BYTES,
   CHUNK_PAYLOAD_OFFSET,
   chunkKindOf,
@@ -44,4 +45,4 @@ export { backoffDelay, type BackoffOptions } from './backoff.js';
 export { HTTP_SERVER_LIMITS } from './http-limits.js';
 export { DataLinkParser, DATA_LINK_UPGRADE, RECORD_LENGTH_BYTES, recordLength, chunkRecordHead, type DataLinkHandler, type DataLinkLimits } from './data-link.js';
 export { decodeChunkHeader } from './chunk-frame.js';
-export { WIRE_FORMATS, wireElementBytes, encode16WithFeedback, decode16, toBfloat16, fromBfloat16, toFloat16, fromFloat16, type WireFormat } from './wire-format.js';
+export { WIRE_FORMATS, wireElementBytes, encode16WithFeedback, encode16, decode16, toBfloat16, fromBfloat16, toFloat16, fromFloat16, type WireFormat } from './wire-format.js';

@@ -260,6 +260,8 @@ export interface ShardSetupMessage {
   readonly optimizer: Readonly<Record<string, unknown>>;
   readonly version: number;
   readonly optimizerState?: OptimizerStateHeader;
+  /** Element format of the weights chunks the shard sends workers (`cluster.wireWeights`); absent means float32. */
+  readonly wireWeights?: WireFormat;
 }
 
 /** Either way: `values` of one array of a shard's state, at `offset` within its range. */

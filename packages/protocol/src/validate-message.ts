@@ -216,6 +216,7 @@ const GUARDS: { readonly [K in MessageKind]: (r: FieldReader) => MessageOf<K> } 
   }),
   shardSetup: (r) => {
     const optimizerState = r.optional('optimizerState', readOptimizerStateHeader);
+    const wireWeights = r.optional('wireWeights', oneOf(WIRE_FORMATS));
     const message: MessageOf<'shardSetup'> = {
       type: 'shardSetup',
       generation: r.get('generation', nonNegativeInteger),
@@ -226,6 +227,7 @@ const GUARDS: { readonly [K in MessageKind]: (r: FieldReader) => MessageOf<K> } 
       optimizer: r.get('optimizer', plainObject),
       version: r.get('version', nonNegativeInteger),
       ...(optimizerState === undefined ? {} : { optimizerState }),
+      ...(wireWeights === undefined ? {} : { wireWeights }),
     };
     checkLayout(message.layout, `${r.path}.layout`);
     if (message.end < message.start || message.end > layoutSize(message.layout)) {

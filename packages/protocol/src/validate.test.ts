@@ -12,7 +12,7 @@ type Path = readonly (string | number)[];
 /** Fields whose inside the protocol does not judge (tfjs does). */
 // optimizer: the parameter server validates a job's optimizer config; scalars: an open record of numbers.
 const OPAQUE = new Set(['modelTopology', 'optimizer', 'scalars']);
-const OPTIONAL = new Set(['previousWorkerId', 'optimizerState', 'accuracy', 'dataSeconds', 'wire']);
+const OPTIONAL = new Set(['previousWorkerId', 'optimizerState', 'accuracy', 'dataSeconds', 'wire', 'wireWeights']);
 
 function formatPath(kind: string, path: Path): string {
   return path.reduce<string>((out, key) => (typeof key === 'number' ? `${out}[${key}]` : `${out}.${key}`), kind);

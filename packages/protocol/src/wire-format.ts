@@ -10,7 +10,9 @@
  * rounded, so over many steps the server receives the sum of the float32
  * gradients to within one rounding step of the last value (the residual
  * never grows beyond half a unit in the last place). The server widens to
- * float32 on arrival; weights and optimizer state stay float32.
+ * float32 on arrival; weights and optimizer state stay float32. Weights
+ * may travel server → worker in 16 bits too (`cluster.wireWeights`): each
+ * version rounded afresh from the server's float32 weights.
  */
 
 export type WireFormat = 'float32' | 'bfloat16' | 'float16';
@@ -133,6 +135,18 @@ export function encode16WithFeedback(format: Exclude<WireFormat, 'float32'>, val
     // Beyond float16's range the value is sent as ±Infinity (the push is rejected as non-finite): carry nothing.
     residual[i] = Number.isFinite(sent) && Number.isFinite(wanted) ? wanted - sent : 0;
   }
+}
+
+/**
+ * Rounds `values` to the 16-bit `format` into `out` (same length), to
+ * nearest even, without feedback: for weights server → worker
+ * (`cluster.wireWeights`), where the server keeps the float32 weights and
+ * each version is rounded afresh, so no error accumulates.
+ */
+export function encode16(format: Exclude<WireFormat, 'float32'>, values: Float32Array, out: Uint16Array): void {
+  if (values.length !== out.length) throw new RangeError(`encode16: lengths differ (values ${values.length}, out ${out.length})`);
+  if (format === 'bfloat16') for (let i = 0; i < values.length; i += 1) out[i] = toBfloat16(values[i] as number);
+  else for (let i = 0; i < values.length; i += 1) out[i] = toFloat16(values[i] as number);
 }
 
 /** Widens 16-bit `format` elements into float32 `out` (same length). */

@@ -11,8 +11,9 @@
  * nominal rate and the rate raw TCP measured between two lab hosts.
  *
  * Run: `node dist/cluster-lab.js [--short] [--json FILE] [--rate MBIT]
- * [--shards 0,1,2,4] [--steps N] [--wire float32,bfloat16,float16]`. Each
- * 16-bit format in `--wire` runs every K again with `cluster.wire` set and
+ * [--shards 0,1,2,4] [--steps N] [--wire float32,bfloat16,float16,bfloat16/bfloat16]`.
+ * Each entry of `--wire` other than float32 (GRADIENTS or GRADIENTS/WEIGHTS:
+ * cluster.wire and cluster.wireWeights) runs every K again and
  * is reported against the float32 run of the same K (step time, speed-up,
  * bytes a worker host sends per step). `--short` (CI): a small model, 2 workers,
  * K ∈ {0, 2}, a few steps, under 90 s. Exit 0 whatever the ratios (a
@@ -78,7 +79,7 @@ const FULL: Plan = { label: 'full', widths: [2048, 4096, 2048, 10], workers: 4, 
 const SHORT: Plan = { label: 'short', widths: [1024, 1024, 1024, 10], workers: 2, shards: [0, 2], steps: 5, linkRounds: 1, linkSeconds: 1 };
 
 const usage = (message: string): never => {
-  process.stderr.write(`cluster-lab: ${message}\nusage: cluster-lab [--short] [--json FILE] [--rate MBIT] [--shards 0,1,2,4] [--steps N] [--wire float32,bfloat16,float16]\n`);
+  process.stderr.write(`cluster-lab: ${message}\nusage: cluster-lab [--short] [--json FILE] [--rate MBIT] [--shards 0,1,2,4] [--steps N] [--wire float32,bfloat16,float16,bfloat16/bfloat16]\n`);
   process.exit(2);
 };
 const { values: flags } = parseArgs({
@@ -92,9 +93,21 @@ if (shardList.length === 0 || !shardList.every((k) => Number.isInteger(k) && k >
 const steps = flags.steps === undefined ? base.steps : Number(flags.steps);
 if (!Number.isInteger(steps) || steps < 3 || steps > 1000) usage(`--steps: expected a whole number from 3 (one first step, two steady ones) to 1000, got ${JSON.stringify(flags.steps)}`);
 const plan: Plan = { ...base, shards: [...new Set(shardList)].sort((a, b) => a - b), steps };
-const wires = flags.wire === undefined ? ['float32' as const] : flags.wire.split(',').map((w) => w.trim());
-if (!wires.every((w): w is WireFormat => (WIRE_FORMATS as readonly string[]).includes(w))) usage(`--wire: expected a comma-separated list of ${WIRE_FORMATS.join(', ')}, got ${JSON.stringify(flags.wire)}`);
-const wireList = wires as WireFormat[];
+/** Gradients' and weights' formats of one run. */
+interface Wire {
+  readonly gradients: WireFormat;
+  readonly weights: WireFormat;
+}
+const isFormat = (w: string | undefined): w is WireFormat => (WIRE_FORMATS as readonly string[]).includes(w ?? '');
+const wireList: Wire[] = (flags.wire ?? 'float32').split(',').map((entry) => {
+  const [gradients, weights = 'float32', extra] = entry.trim().split('/');
+  if (!isFormat(gradients) || !isFormat(weights) || extra !== undefined) {
+    return usage(`--wire: expected a comma-separated list of GRADIENTS[/WEIGHTS] formats (${WIRE_FORMATS.join(', ')}), got ${JSON.stringify(flags.wire)}`);
+  }
+  return { gradients, weights };
+});
+const wireLabel = (w: Wire): string => (w.weights === 'float32' ? w.gradients : `${w.gradients}/${w.weights}`);
+const isFloat32 = (w: Wire): boolean => w.gradients === 'float32' && w.weights === 'float32';
 
 const say = (text: string): void => void process.stdout.write(`${text}\n`);
 const progress = (text: string): void => void process.stderr.write(`cluster lab: ${text}\n`);
@@ -171,7 +184,7 @@ try {
 
   const linkBefore = await measureLinkRate(lab, workerHosts[0] ?? coordinator, coordinator, { rounds: plan.linkRounds, secondsPerRound: plan.linkSeconds });
   /** One run of the lab job with `shards` shard processes and gradients on the `wire` format. */
-  const runOne = async (shards: number, wire: WireFormat): Promise<{ row: ClusterRow; traffic: TrafficRow }> => {
+  const runOne = async (shards: number, wire: Wire): Promise<{ row: ClusterRow; traffic: TrafficRow }> => {
     const hosts = { coordinator, shards: shardHosts.slice(0, shards), workers: workerHosts };
     const bound = psBoundSeconds({ modelBytes, workers: plan.workers, shards, bytesPerSecond: nominalBytesPerSecond });
     const job = labJob(shards, bound, wire);
@@ -179,7 +192,7 @@ try {
     writeFileSync(configPath, stringify(job));
     const outDir = join(work, job.name);
     const timeoutMs = runTimeoutMs(shards);
-    const what = `K = ${shards}${wire === 'float32' ? '' : `, ${wire} gradients`}`;
+    const what = `K = ${shards}${isFloat32(wire) ? '' : `, ${wireLabel(wire)} (gradients/weights)`}`;
     progress(`${what}: ${plan.steps} steps, bound ${num(bound, 2)} s/step (each process is killed after ${num(timeoutMs / 1000, 0)} s)`);
     const before = counters([coordinator, ...hosts.shards, ...workerHosts]);
     const result = await runLabJob({ lab, cli, configPath, outDir, ...hosts, simulateComputeMs: SIMULATE_COMPUTE_MS, token: TOKEN, timeoutMs });
@@ -217,17 +230,17 @@ try {
       cpu: cpuShares(result.firstCpu, result.lastCpu),
       peakRssBytes: { coordinator: result.coordinator.peakRssBytes, shards: result.shards.map((s) => s.peakRssBytes), workers: result.workers.map((w) => w.peakRssBytes) },
     };
-    runs.push({ ...row, wire, traffic: t, firstReading: result.firstReading, lastReading: result.lastReading, shardsTerminated: result.shardsTerminated });
+    runs.push({ ...row, wire: wireLabel(wire), traffic: t, firstReading: result.firstReading, lastReading: result.lastReading, shardsTerminated: result.shardsTerminated });
     progress(`${what}: steady ${num(steady.periodSeconds, 2)} s/step = ${num(row.ratio, 2)}x the bound`);
     return { row, traffic: t };
   };
   for (const shards of shardCounts) {
-    const { row, traffic: t } = await runOne(shards, 'float32');
+    const { row, traffic: t } = await runOne(shards, { gradients: 'float32', weights: 'float32' });
     rows.push(row);
     traffic.push(t);
   }
   // The 16-bit wire formats, each against the float32 run of the same K.
-  for (const wire of wireList.filter((w) => w !== 'float32')) {
+  for (const wire of wireList.filter((w) => !isFloat32(w))) {
     for (const shards of shardCounts) {
       const { row, traffic: t } = await runOne(shards, wire);
       wireRows.push({ wire, shards, row, traffic: t });
@@ -252,15 +265,16 @@ try {
 }
 
 /** The job every run trains: the plan's MLP, `shards` shard processes, gradients on `wire`, deadlines far above the bound. */
-function labJob(shards: number, boundSeconds: number, wire: WireFormat): Record<string, unknown> & { readonly name: string } {
-  const job = mlpJob({ name: `lab-k${shards}-${wire}`, widths: plan.widths, steps: plan.steps, workers: plan.workers, batchSize: BATCH, optimizer: { name: 'sgd', learningRate: 0.01 } });
+function labJob(shards: number, boundSeconds: number, wire: Wire): Record<string, unknown> & { readonly name: string } {
+  const job = mlpJob({ name: `lab-k${shards}-${wire.gradients}-${wire.weights}`, widths: plan.widths, steps: plan.steps, workers: plan.workers, batchSize: BATCH, optimizer: { name: 'sgd', learningRate: 0.01 } });
   const cluster = job.cluster as Record<string, unknown>;
   return {
     ...job,
     cluster: {
       ...cluster,
       ...(shards === 0 ? {} : { psShards: shards }),
-      ...(wire === 'float32' ? {} : { wire }),
+      ...(wire.gradients === 'float32' ? {} : { wire: wire.gradients }),
+      ...(wire.weights === 'float32' ? {} : { wireWeights: wire.weights }),
       // A slow link is not a dead worker: the step deadline and heartbeat timeout scale with the bound.
       stepTimeoutMs: Math.max(30_000, Math.round(10 * boundSeconds * 1000)),
       heartbeatTimeoutMs: Math.max(10_000, Math.round(4 * boundSeconds * 1000)),
@@ -276,7 +290,7 @@ function runTimeoutMs(shards: number): number {
 
 /** One 16-bit run, beside the float32 run of its K. */
 interface WireRow {
-  readonly wire: WireFormat;
+  readonly wire: Wire;
   readonly shards: number;
   readonly row: ClusterRow;
   readonly traffic: TrafficRow;
@@ -284,27 +298,28 @@ interface WireRow {
 
 function reportWire(float32Rows: readonly ClusterRow[], float32Traffic: readonly TrafficRow[], wireRows: readonly WireRow[]): void {
   const meanSent = (t: TrafficRow): number => t.workerHosts.reduce((n, h) => n + h.sent, 0) / Math.max(1, t.workerHosts.length) / t.steps;
+  const meanReceived = (t: TrafficRow): number => t.workerHosts.reduce((n, h) => n + h.received, 0) / Math.max(1, t.workerHosts.length) / t.steps;
   const lines: string[][] = [];
   for (const shards of [...new Set(wireRows.map((w) => w.shards))]) {
     const base = float32Rows.find((r) => r.shards === shards);
     const baseTraffic = float32Traffic.find((t) => t.shards === shards);
     if (base === undefined || baseTraffic === undefined) continue;
-    lines.push([shardLabel(shards), 'float32', num(base.steadyStepSeconds, 2), num((plan.workers * BATCH) / base.steadyStepSeconds, 0), '1.00x', num(meanSent(baseTraffic) / 1e6, 1), '1.00']);
+    lines.push([shardLabel(shards), 'float32', num(base.steadyStepSeconds, 2), num((plan.workers * BATCH) / base.steadyStepSeconds, 0), '1.00x', num(meanSent(baseTraffic) / 1e6, 1), num(meanReceived(baseTraffic) / 1e6, 1)]);
     for (const w of wireRows.filter((x) => x.shards === shards)) {
       lines.push([
         shardLabel(shards),
-        w.wire,
+        wireLabel(w.wire),
         num(w.row.steadyStepSeconds, 2),
         num((plan.workers * BATCH) / w.row.steadyStepSeconds, 0),
         `${num(base.steadyStepSeconds / w.row.steadyStepSeconds, 2)}x`,
-        num(meanSent(w.traffic) / 1e6, 1),
-        num(meanSent(w.traffic) / meanSent(baseTraffic), 2),
+        `${num(meanSent(w.traffic) / 1e6, 1)} (${num(meanSent(w.traffic) / meanSent(baseTraffic), 2)}x)`,
+        `${num(meanReceived(w.traffic) / 1e6, 1)} (${num(meanReceived(w.traffic) / meanReceived(baseTraffic), 2)}x)`,
       ]);
     }
   }
-  say(`\n4. Gradients on a 16-bit wire (cluster.wire; weights still float32): steady step, samples/s, speed-up over float32 at the same K, MB a worker host sends per step`);
-  say(formatTable(['K shards', 'wire', 'step s', 'samples/s', 'speed-up', 'worker out MB/step', '÷ float32'], lines));
-  figures.wire = wireRows.map((w) => ({ wire: w.wire, shards: w.shards, steadyStepSeconds: w.row.steadyStepSeconds, workerSentBytesPerStep: meanSent(w.traffic) }));
+  say(`\n4. A 16-bit wire: gradients (cluster.wire) or gradients/weights (cluster.wireWeights too): steady step, samples/s, speed-up over float32 at the same K, MB a worker host sends and receives per step`);
+  say(formatTable(['K shards', 'gradients/weights', 'step s', 'samples/s', 'speed-up', 'worker out MB/step', 'worker in MB/step'], lines));
+  figures.wire = wireRows.map((w) => ({ wire: wireLabel(w.wire), shards: w.shards, steadyStepSeconds: w.row.steadyStepSeconds, workerSentBytesPerStep: meanSent(w.traffic), workerReceivedBytesPerStep: meanReceived(w.traffic) }));
 }
 
 function counters(hosts: readonly LabHost[]): Map<string, ShaperCounters> {

@@ -13,6 +13,7 @@ const DEFAULTS = {
   chunkBytes: 4194304,
   psShards: 0,
   wire: 'float32',
+  wireWeights: 'float32',
 };
 
 const MS = 'a positive number of milliseconds, at most 2147483647 (about 24.8 days)';
@@ -33,6 +34,7 @@ describe('cluster', () => {
     { raw: { psShards: 3 }, expected: { ...DEFAULTS, psShards: 3 } },
     { raw: { wire: 'bfloat16' }, expected: { ...DEFAULTS, wire: 'bfloat16' } },
     { raw: { wire: 'float16' }, expected: { ...DEFAULTS, wire: 'float16' } },
+    { raw: { wire: 'bfloat16', wireWeights: 'bfloat16' }, expected: { ...DEFAULTS, wire: 'bfloat16', wireWeights: 'bfloat16' } },
   ])('$raw → $expected', ({ raw, expected }) => {
     expect(parseClusterConfig(raw)).toStrictEqual(expected);
   });
@@ -65,6 +67,7 @@ describe('cluster', () => {
     { raw: { psShards: -1 }, field: 'cluster.psShards', message: 'cluster.psShards: expected an integer from 0 (one shard inside the coordinator) to 256, got -1' },
     { raw: { psShards: 1.5 }, field: 'cluster.psShards', message: 'cluster.psShards: expected an integer from 0 (one shard inside the coordinator) to 256, got 1.5' },
     { raw: { wire: 'fp8' }, field: 'cluster.wire', message: 'cluster.wire: expected one of "float32", "bfloat16", "float16", got "fp8"' },
+    { raw: { wireWeights: 16 }, field: 'cluster.wireWeights', message: 'cluster.wireWeights: expected one of "float32", "bfloat16", "float16", got 16' },
     { raw: { stepTimeout: 1000 }, field: 'cluster.stepTimeout', message: 'cluster.stepTimeout: unknown key (did you mean "stepTimeoutMs"?)' },
     { raw: { heartbeatTimeout: 1000 }, field: 'cluster.heartbeatTimeout', message: 'cluster.heartbeatTimeout: unknown key (did you mean "heartbeatTimeoutMs"?)' },
     { raw: { maxworker: 2 }, field: 'cluster.maxworker', message: 'cluster.maxworker: unknown key (did you mean "maxWorkers"?)' },
@@ -72,7 +75,7 @@ describe('cluster', () => {
       raw: { workers: 2 },
       field: 'cluster.workers',
       message:
-        'cluster.workers: unknown key (expected one of: minWorkers, maxWorkers, stepTimeoutMs, waitTimeoutMs, heartbeatIntervalMs, heartbeatTimeoutMs, stragglerRatio, chunkBytes, psShards, wire)',
+        'cluster.workers: unknown key (expected one of: minWorkers, maxWorkers, stepTimeoutMs, waitTimeoutMs, heartbeatIntervalMs, heartbeatTimeoutMs, stragglerRatio, chunkBytes, psShards, wire, wireWeights)',
     },
   ])('$message', ({ raw, field, message }) => {
     expect(configError(() => parseClusterConfig(raw))).toMatchObject({ code: 'DTRAIN_CONFIG_INVALID', field, message });

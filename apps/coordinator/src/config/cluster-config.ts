@@ -42,6 +42,14 @@ export interface ClusterConfig {
    * checkpoints stay float32.
    */
   wire: WireFormat;
+  /**
+   * Element format of the weights the shards send workers: 'float32'
+   * (default), or 'bfloat16' / 'float16' at half the bytes. Workers then
+   * compute with weights rounded to 16 bits (each version rounded afresh
+   * from the float32 weights the server keeps, so no error accumulates);
+   * the optimizer, checkpoints and the saved model stay float32.
+   */
+  wireWeights: WireFormat;
 }
 
 export const CLUSTER_DEFAULTS = {
@@ -55,6 +63,7 @@ export const CLUSTER_DEFAULTS = {
   chunkBytes: DEFAULT_CHUNK_BYTES,
   psShards: 0,
   wire: 'float32',
+  wireWeights: 'float32',
 } as const;
 
 /** Missed heartbeats tolerated before the default timeout gives up on a worker. */
@@ -81,6 +90,7 @@ const CLUSTER_KEYS = [
   'chunkBytes',
   'psShards',
   'wire',
+  'wireWeights',
 ] as const;
 
 export function parseClusterConfig(raw: unknown): ClusterConfig {
@@ -113,7 +123,8 @@ export function parseClusterConfig(raw: unknown): ClusterConfig {
   );
   const psShards = optionalInt(fields, 'psShards', { integer: true, min: 0, max: 256, expected: 'an integer from 0 (one shard inside the coordinator) to 256' }, CLUSTER_DEFAULTS.psShards);
   const wire = optionalOneOf(fields, 'wire', WIRE_FORMATS, CLUSTER_DEFAULTS.wire);
-  return { minWorkers, maxWorkers, stepTimeoutMs, waitTimeoutMs, heartbeatIntervalMs, heartbeatTimeoutMs, stragglerRatio, chunkBytes, psShards, wire };
+  const wireWeights = optionalOneOf(fields, 'wireWeights', WIRE_FORMATS, CLUSTER_DEFAULTS.wireWeights);
+  return { minWorkers, maxWorkers, stepTimeoutMs, waitTimeoutMs, heartbeatIntervalMs, heartbeatTimeoutMs, stragglerRatio, chunkBytes, psShards, wire, wireWeights };
 }
 
 function atLeast(min: number, name: string): NumberRule {

@@ -74,6 +74,7 @@ export function sampleMessages(): { readonly [K in MessageKind]: MessageOf<K> } 
       optimizer: { name: 'adam', learningRate: 0.001 },
       version: 12,
       optimizerState: { name: 'adam', iterations: 12, learningRate: 0.001, scalars: { accBeta1: 0.5, accBeta2: 0.9 }, arrays: ['m', 'v'] },
+      wireWeights: 'float16',
     },
     shardState: { type: 'shardState', id: 1, slot: 'weights', offset: 0, values: new Float32Array([1, 2, 3]) },
     shardSetupDone: { type: 'shardSetupDone', generation: 1 },
