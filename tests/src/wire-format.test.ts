@@ -4,8 +4,15 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dtrain, syntheticJob, tempDir, writeJob } from './harness.js';
 
+/** The job's 2,692 parameters travel as three chunk frames (1,024 + 1,024 + 644 elements), 32 header bytes each. */
+const FRAMES_BYTES = (elementBytes: number): number => 3 * 32 + 2692 * elementBytes;
+/** Bytes of a 16-bit push or version against a float32 one. */
+const HALF = FRAMES_BYTES(2) / FRAMES_BYTES(4);
+
 interface Summary {
   state: string;
+  steps: number;
+  dataPlane: { wire: string; wireWeights: string; gradientBytes: number; weightBytes: number; bytesPerSample: number };
   final: { valAccuracy: number };
   history: { appliedMin: number; appliedMax: number }[];
 }
@@ -59,6 +66,12 @@ describe('gradients on a 16-bit wire (cluster.wire)', () => {
     expect(bf16.weights).not.toBe(exact.weights);
     expect(f16.weights).not.toBe(exact.weights);
     expect(bf16Sharded.weights).toBe(bf16.weights);
+    // summary.json says what crossed: the same steps, half the gradient bytes (plus the three 32-byte frame headers), the same weights bytes.
+    expect(bf16.summary.steps).toBe(exact.summary.steps);
+    expect(exact.summary.dataPlane).toMatchObject({ wire: 'float32', wireWeights: 'float32' });
+    expect(bf16.summary.dataPlane).toMatchObject({ wire: 'bfloat16', wireWeights: 'float32', gradientBytes: exact.summary.dataPlane.gradientBytes * HALF, weightBytes: exact.summary.dataPlane.weightBytes });
+    expect(bf16Sharded.summary.dataPlane.gradientBytes).toBe(bf16.summary.dataPlane.gradientBytes);
+    expect(bf16.summary.dataPlane.bytesPerSample).toBeLessThan(exact.summary.dataPlane.bytesPerSample);
   }, 240_000);
 
   it('16-bit weights too (cluster.wireWeights): learns, and the same bits with or without shard processes', async () => {
@@ -68,6 +81,8 @@ describe('gradients on a 16-bit wire (cluster.wire)', () => {
     for (const run of [half, halfSharded]) expect(run.summary.state).toBe('done');
     expect(Math.abs(half.summary.final.valAccuracy - exact.summary.final.valAccuracy)).toBeLessThan(0.05);
     expect(halfSharded.weights).toBe(half.weights);
+    expect(half.summary.dataPlane).toMatchObject({ wire: 'bfloat16', wireWeights: 'bfloat16', weightBytes: exact.summary.dataPlane.weightBytes * HALF });
+    expect(half.summary.dataPlane.bytesPerSample / exact.summary.dataPlane.bytesPerSample).toBeCloseTo(HALF, 6);
     // Workers computed on rounded weights: not the bits of float32 weights with 16-bit gradients.
     expect(half.weights).not.toBe((await train('bfloat16', 0)).weights);
   }, 240_000);

@@ -1,5 +1,5 @@
 import type { ChunkOutcome, IncludedPush, ParameterShard, ShardPush, WeightsChunkParts } from '@dtrain/parameter-server';
-import { wireElementBytes, type Chunk, type ChunkPlan, type ShardDescriptor } from '@dtrain/protocol';
+import { chunkFrameBytes, type Chunk, type ChunkPlan, type ShardDescriptor } from '@dtrain/protocol';
 import type { ShardCommit, ShardSet, ShardSetState } from './shard-set.js';
 
 /**
@@ -39,7 +39,7 @@ export class EmbeddedShard implements ShardSet {
 
   acceptChunk(chunk: Chunk): ChunkOutcome {
     const outcome = this.#ps.acceptChunk(chunk);
-    if (outcome === 'accepted' || outcome === 'non-finite') this.#bytesIn += chunk.count * wireElementBytes(chunk.format ?? 'float32');
+    if (outcome === 'accepted' || outcome === 'non-finite') this.#bytesIn += chunkFrameBytes(chunk.count, chunk.format);
     return outcome;
   }
 

@@ -42,6 +42,20 @@ export interface JobSummary {
   /** Batches and samples skipped, not applied, because their step diverged (training.nonFinite.action: skip). */
   readonly skipped: { readonly batches: number; readonly samples: number };
   readonly timing: TimingSummary;
+  /**
+   * What the data plane carried: the element formats (cluster.wire,
+   * cluster.wireWeights) and the payload bytes of the committed steps since
+   * this coordinator started (a resumed run counts from its restart):
+   * gradients the shards summed and weights they sent to the workers.
+   */
+  readonly dataPlane: {
+    readonly wire: string;
+    readonly wireWeights: string;
+    readonly gradientBytes: number;
+    readonly weightBytes: number;
+    /** (gradientBytes + weightBytes) / the samples of those steps; null before the first. */
+    readonly bytesPerSample: number | null;
+  };
 }
 
 /** The sidecar next to model.json that inference needs: how inputs were normalised and shaped. */
@@ -66,6 +80,7 @@ export interface SummaryInput {
     readonly lastLoss: number | undefined;
     readonly history: readonly EpochRecord[];
     readonly skipped: { readonly batches: number; readonly samples: number };
+    readonly dataPlane: { readonly gradientBytes: number; readonly weightBytes: number; readonly samples: number };
   };
   readonly version: number;
   readonly wallSeconds: number;
@@ -114,6 +129,13 @@ export async function writeJobOutput(outDir: string, s: SummaryInput, opts: { mo
     rejected: s.rejected,
     skipped: s.run.skipped,
     timing: s.timing,
+    dataPlane: {
+      wire: s.config.cluster.wire,
+      wireWeights: s.config.cluster.wireWeights,
+      gradientBytes: s.run.dataPlane.gradientBytes,
+      weightBytes: s.run.dataPlane.weightBytes,
+      bytesPerSample: s.run.dataPlane.samples > 0 ? (s.run.dataPlane.gradientBytes + s.run.dataPlane.weightBytes) / s.run.dataPlane.samples : null,
+    },
   };
   await writeJsonAtomic(join(outDir, 'summary.json'), summary);
   return summary;

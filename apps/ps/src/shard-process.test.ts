@@ -228,7 +228,7 @@ describe('ShardProcess over real sockets', () => {
       step: 0,
       version: VERSION + 1,
       sampleCount: 8,
-      bytesIn: 2 * SIZE * 4,
+      bytesIn: 2 * (SIZE / CHUNK) * WEIGHTS_FRAME_BYTES,
       bytesOut: 2 * (SIZE / CHUNK) * WEIGHTS_FRAME_BYTES,
     });
     expect(applied.applySeconds).toBeGreaterThanOrEqual(0);
@@ -274,7 +274,7 @@ describe('ShardProcess over real sockets', () => {
       expect(got.version).toBe(VERSION + 1);
       expectSameBits(got.weights, expected, 'weights after the step that ran again');
     }
-    expect(applied).toMatchObject({ step: 0, version: VERSION + 1, sampleCount: 8, bytesIn: 2 * SIZE * 4 });
+    expect(applied).toMatchObject({ step: 0, version: VERSION + 1, sampleCount: 8, bytesIn: 2 * (SIZE / CHUNK) * WEIGHTS_FRAME_BYTES });
   });
 
   it('closes only the connection of a worker that sends bad input, with an error first; another worker keeps pushing', async () => {
@@ -481,7 +481,7 @@ describe('ShardProcess over real sockets', () => {
 
     const { status, body } = await httpGet(`${url}/metrics`);
     expect(status).toBe(200);
-    expect(body).toContain(`dtrain_shard_bytes_total{shard="0",direction="in"} ${2 * SIZE * 4}`);
+    expect(body).toContain(`dtrain_shard_bytes_total{shard="0",direction="in"} ${2 * (SIZE / CHUNK) * WEIGHTS_FRAME_BYTES}`);
     expect(body).toContain('dtrain_shard_commits_total{shard="0",outcome="committed"} 1');
     expect(metric(body, 'dtrain_shard_commits_total{shard="0",outcome="refused"}')).toBe(0);
     expect(metric(body, 'dtrain_shard_bytes_total{shard="0",direction="out"}')).toBe(applied.bytesOut);

@@ -16,7 +16,6 @@ import {
   stateMessages,
   toErrorMessage,
   tokenMatches,
-  wireElementBytes,
   type ChunkHeader,
   type Message,
   type ShardSetupMessage,
@@ -464,7 +463,8 @@ export class ShardProcess implements DataPlaneHandler {
       );
     }
     if (outcome !== 'accepted' && outcome !== 'non-finite') return;
-    this.#bytesIn += header.count * wireElementBytes(header.format ?? 'float32');
+    // Whole frames, header included, as bytesOut counts the weights.
+    this.#bytesIn += chunkFrameBytes(header.count, header.format);
     const push = shard.push(header.workerId);
     // Only the chunk that completes a push is accepted with it complete: one notice per push.
     if (push?.complete === true && this.#ws?.readyState === WebSocket.OPEN) {
