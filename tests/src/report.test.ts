@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dtrain, syntheticJob, tempDir, writeJob } from './harness.js';
+import { dtrain, freePort, syntheticJob, tempDir, waitFor, writeJob } from './harness.js';
 
 interface Summary {
   name: string;
@@ -123,4 +123,25 @@ describe('dtrain report: the report of a real two-worker run', () => {
     expect(p.stderr.trim().split('\n')).toHaveLength(1);
     expect(p.stderr).toContain(join(tmp.dir, 'summary.json'));
   });
+
+  it('dtrain coordinator --linger --report writes the report when the job ends, while it goes on serving /status', async () => {
+    const config = writeJob(tmp.dir, syntheticJob('linger-report', { training: { epochs: 1 }, dataset: { numSamples: 400 } }), 'linger.yaml');
+    const runDir = join(tmp.dir, 'linger-run');
+    const port = await freePort();
+    const env = { DTRAIN_TOKEN: 'linger-token' };
+    const coordinator = dtrain(['coordinator', '--config', config, '--port', String(port), '--host', '127.0.0.1', '--out', runDir, '--backend', 'cpu', '--linger', '--report', '--quiet'], env);
+    const worker = dtrain(['worker', '--coordinator', `ws://127.0.0.1:${port}`, '--backend', 'cpu', '--quiet'], env);
+    try {
+      await waitFor('report.html while the coordinator lingers', async () => (existsSync(join(runDir, 'report.html')) ? true : undefined), 90_000);
+      expect(coordinator.child.exitCode).toBeNull();
+      const status = await fetch(`http://127.0.0.1:${port}/status`, { headers: { authorization: 'Bearer linger-token' } });
+      expect(((await status.json()) as { state: string }).state).toBe('done');
+      expect(existsSync(join(runDir, 'report.png'))).toBe(true);
+    } finally {
+      coordinator.child.kill('SIGTERM');
+      worker.child.kill('SIGTERM');
+    }
+    expect(await coordinator.exited).toEqual({ code: 0, signal: null });
+    await worker.exited;
+  }, 120_000);
 });

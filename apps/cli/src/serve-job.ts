@@ -25,6 +25,8 @@ export interface ServeJobOptions {
   readonly psShards?: number;
   /** Called once the server listens (embedded mode starts its shards and workers here) with the job's shard count. */
   readonly onListening?: (port: number, psShards: number) => void | Promise<void>;
+  /** Called once the job has ended (summary.json and history.json written), before --linger waits: `dtrain coordinator --report` writes its report here. */
+  readonly onEnded?: (summary: JobSummary, outDir: string) => void | Promise<void>;
 }
 
 /**
@@ -84,6 +86,7 @@ export async function serveJob(o: ServeJobOptions): Promise<{ summary: JobSummar
     await o.onListening?.(port, config.cluster.psShards);
     const { summary, exitCode } = await handle.done;
     progress?.finish(summary);
+    await o.onEnded?.(summary, handle.outDir);
     if (o.linger === true && stoppedBy === undefined) {
       process.stderr.write(`dtrain: job ${summary.state}; serving /status until SIGTERM (--linger)\n`);
       await new Promise<void>((resolve) => {

@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { BACKENDS, choiceFlag, intFlag, parseFlags, required } from '../args.js';
 import { progressMode } from '../progress-mode.js';
 import { serveJob } from '../serve-job.js';
@@ -36,7 +35,7 @@ export async function coordinatorCommand(argv: readonly string[]): Promise<numbe
     }
   };
   const tls = f['tls-cert'] === undefined || f['tls-key'] === undefined ? undefined : { cert: read('tls-cert', f['tls-cert']), key: read('tls-key', f['tls-key']) };
-  const { exitCode, summary } = await serveJob({
+  const { exitCode } = await serveJob({
     configPath,
     outDir: f.out,
     port: intFlag('coordinator', 'port', f.port, 7070, 0, 65535),
@@ -50,10 +49,15 @@ export async function coordinatorCommand(argv: readonly string[]): Promise<numbe
     linger: f.linger === true,
     ...(tls === undefined ? {} : { tls }),
     ...(f.ledger === undefined ? {} : { ledgerPath: f.ledger }),
+    // As soon as the job ends: with --linger the process may serve /status for days before its SIGTERM.
+    ...(f.report === true
+      ? {
+          onEnded: async (_summary: unknown, outDir: string) => {
+            const { writeReportOrWarn } = await import('../report.js');
+            await writeReportOrWarn(outDir, f.quiet === true || f.json === true);
+          },
+        }
+      : {}),
   });
-  if (f.report === true) {
-    const { writeReportOrWarn } = await import('../report.js');
-    await writeReportOrWarn(resolve(f.out ?? `runs/${summary.name}`), f.quiet === true || f.json === true);
-  }
   return exitCode;
 }
