@@ -276,6 +276,8 @@ export class Coordinator implements ConnectionHandler {
       this.#remote?.dispose();
       await this.#ledger?.close();
       this.#shutdownWorkers();
+      // Nothing evaluates after the end (the welcome's topology and layout are plain data).
+      this.#host.dispose();
     }
     return this.#summary;
   }

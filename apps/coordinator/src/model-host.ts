@@ -60,6 +60,15 @@ export class ModelHost {
     }
   }
 
+  /**
+   * Frees the model's tensors (its topology and layout stay readable). The
+   * coordinator calls it once its job has ended: in the process of a `fit`
+   * call, a model left behind would hold a copy of the weights per call.
+   */
+  dispose(): void {
+    this.#model.dispose();
+  }
+
   /** Loss and accuracy of `weights` on a dataset (training = false); accuracy only when training.metrics asks for it. */
   evaluate(weights: Float32Array, data: Dataset): { loss: number; accuracy: number | undefined } {
     writeWeights(this.#model, this.layout, weights);
