@@ -2,6 +2,33 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dtrain, freePort, syntheticJob, tempDir, waitFor, writeJob, getJson } from './harness.js';
 import { FakeWorker } from './fake-worker.js';
+import type { WelcomeMessage } from '@dtrain/protocol';
+
+/**
+ * A real `dtrain coordinator` for `config` and two test-played workers
+ * that joined it (ids 0 and 1); `stop` kills the coordinator.
+ */
+async function coordinatorWithTwoWorkers(config: string, outDir: string, token: string): Promise<{ port: number; a: FakeWorker; b: FakeWorker; welcomes: [WelcomeMessage, WelcomeMessage]; stop: () => Promise<void> }> {
+  const port = await freePort();
+  const coordinator = dtrain(['coordinator', '--config', config, '--port', String(port), '--host', '127.0.0.1', '--out', outDir, '--backend', 'cpu'], { DTRAIN_TOKEN: token });
+  const stop = async (): Promise<void> => {
+    coordinator.child.kill('SIGKILL');
+    await coordinator.exited;
+  };
+  try {
+    await waitFor('readyz', async () => ((await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok ? true : undefined));
+    const a = await FakeWorker.connect(`ws://127.0.0.1:${port}`, token);
+    a.hello(token);
+    const welcomeA = await a.welcome();
+    const b = await FakeWorker.connect(`ws://127.0.0.1:${port}`, token);
+    b.hello(token);
+    const welcomeB = await b.welcome();
+    return { port, a, b, welcomes: [welcomeA, welcomeB], stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
 
 /**
  * Two test-played workers push known gradients for batches of unequal size;
@@ -23,19 +50,10 @@ describe('gradient averaging across workers (real coordinator process)', () => {
         cluster: { minWorkers: 2, stepTimeoutMs: 20_000 },
       }),
     );
-    const port = await freePort();
     const token = 'averaging-token';
-    const coordinator = dtrain(['coordinator', '--config', config, '--port', String(port), '--host', '127.0.0.1', '--out', join(tmp.dir, 'out'), '--backend', 'cpu'], {
-      DTRAIN_TOKEN: token,
-    });
+    const { port, a, b, welcomes, stop } = await coordinatorWithTwoWorkers(config, join(tmp.dir, 'out'), token);
+    const [welcomeA, welcomeB] = welcomes;
     try {
-      await waitFor('readyz', async () => ((await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok ? true : undefined));
-      const a = await FakeWorker.connect(`ws://127.0.0.1:${port}`, token);
-      a.hello(token);
-      const welcomeA = await a.welcome();
-      const b = await FakeWorker.connect(`ws://127.0.0.1:${port}`, token);
-      b.hello(token);
-      const welcomeB = await b.welcome();
       expect([welcomeA.workerId, welcomeB.workerId]).toEqual([0, 1]);
       const w0 = (await a.weights(welcomeA.version)).weights.slice();
       const size = w0.length;
@@ -63,8 +81,7 @@ describe('gradient averaging across workers (real coordinator process)', () => {
       a.close();
       b.close();
     } finally {
-      coordinator.child.kill('SIGKILL');
-      await coordinator.exited;
+      await stop();
     }
   });
 
@@ -88,17 +105,10 @@ describe('gradient averaging across workers (real coordinator process)', () => {
         cluster: { minWorkers: 2, stepTimeoutMs: 20_000 },
       }),
     );
-    const port = await freePort();
     const token = 'accuracy-token';
-    const coordinator = dtrain(['coordinator', '--config', config, '--port', String(port), '--host', '127.0.0.1', '--out', join(tmp.dir, job), '--backend', 'cpu'], { DTRAIN_TOKEN: token });
+    const { port, a, b, welcomes, stop } = await coordinatorWithTwoWorkers(config, join(tmp.dir, job), token);
+    const [welcomeA, welcomeB] = welcomes;
     try {
-      await waitFor('readyz', async () => ((await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok ? true : undefined));
-      const a = await FakeWorker.connect(`ws://127.0.0.1:${port}`, token);
-      a.hello(token);
-      const welcomeA = await a.welcome();
-      const b = await FakeWorker.connect(`ws://127.0.0.1:${port}`, token);
-      b.hello(token);
-      const welcomeB = await b.welcome();
       const size = (await a.weights(welcomeA.version)).weights.length;
       await b.weights(welcomeB.version);
       const [asgA, asgB] = await Promise.all([a.assignment(), b.assignment()]);
@@ -118,8 +128,7 @@ describe('gradient averaging across workers (real coordinator process)', () => {
       a.close();
       b.close();
     } finally {
-      coordinator.child.kill('SIGKILL');
-      await coordinator.exited;
+      await stop();
     }
   });
 });
