@@ -52,9 +52,8 @@ export class Trainer {
   readonly layout: WeightLayout;
   private readonly shapes: SampleShapes;
   /** The step's loss is read through here rather than a new array per step. */
-  private readonly lossValue = new Float32Array(1);
-  /** Likewise the count of samples predicted right. */
-  private readonly correctValue = new Float32Array(1);
+  /** The step's loss, and the count of samples predicted right, read in one go. */
+  private readonly scalars = new Float32Array(2);
 
   constructor(model: tfl.LayersModel, options: TrainerOptions) {
     if (!LOSS_NAMES.includes(options.loss)) {
@@ -99,6 +98,8 @@ export class Trainer {
     );
     try {
       const { loss, grads, correct } = tf.tidy(() => this.compute(x, y, batchSize));
+      // One read of the device for both scalars (each read is a sync point; on wasm a copy out of its heap).
+      const scalars = correct === undefined ? loss : tf.stack([loss, correct]);
       try {
         const gradients = out ?? new Float32Array(this.layout.totalSize);
         const memory = tensorMemory();
@@ -110,11 +111,11 @@ export class Trainer {
           if (source === undefined) gradients.fill(0, entry.offset, entry.offset + entry.size);
           else readTensorInto(source, gradients, entry.offset, memory);
         });
-        readTensorInto(loss, this.lossValue, 0, memory);
-        if (correct !== undefined) readTensorInto(correct, this.correctValue, 0, memory);
-        const accuracy = correct === undefined ? undefined : (this.correctValue[0] as number) / batchSize;
-        return { loss: this.lossValue[0] as number, gradients, accuracy };
+        readTensorInto(scalars, this.scalars, 0, memory);
+        const accuracy = correct === undefined ? undefined : (this.scalars[1] as number) / batchSize;
+        return { loss: this.scalars[0] as number, gradients, accuracy };
       } finally {
+        if (scalars !== loss) scalars.dispose();
         loss.dispose();
         correct?.dispose();
         tf.dispose(grads);
