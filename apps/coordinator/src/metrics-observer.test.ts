@@ -27,6 +27,8 @@ const event: StepEvent = {
   loss: 0.42,
   accuracy: 0.875,
   wallSeconds: 0.25,
+  gradientBytes: 5480,
+  weightBytes: 21728,
   end: 'complete',
   activeWorkers: 3,
   reports: [
@@ -45,6 +47,8 @@ describe('metricsObserver', () => {
     expect(await value('dtrain_epoch')).toBe(1);
     expect(await value('dtrain_loss{split="train"}')).toBe(0.42);
     expect(await value('dtrain_accuracy{split="train"}')).toBe(0.875);
+    expect(await value('dtrain_data_plane_bytes_total{kind="gradients"}')).toBe(5480);
+    expect(await value('dtrain_data_plane_bytes_total{kind="weights"}')).toBe(21728);
     expect(await value('dtrain_step_duration_seconds_sum')).toBe(0.25);
     expect(await value('dtrain_step_wait_seconds_sum{worker="2"}')).toBe(0.03);
     expect(await value('dtrain_worker_compute_seconds_count{worker="1"}')).toBe(1);

@@ -16,6 +16,8 @@ export function metricsObserver(metrics: CoordinatorMetrics): CoordinatorObserve
         loss: e.loss,
         accuracy: e.accuracy,
         wallSeconds: e.wallSeconds,
+        gradientBytes: e.gradientBytes,
+        weightBytes: e.weightBytes,
         workers: e.reports.map((r) => ({
           workerId: r.workerId,
           samples: r.batch.sampleIds.length,

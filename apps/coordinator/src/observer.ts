@@ -13,6 +13,9 @@ export interface StepEvent {
   /** Sample-weighted training accuracy of the applied batches (training mode, before the update); undefined when the job does not report accuracy (regression losses, training.metrics without "accuracy"). */
   readonly accuracy: number | undefined;
   readonly wallSeconds: number;
+  /** Data-plane bytes of the step, all shards: gradient frames summed and weights frames sent, headers included. */
+  readonly gradientBytes: number;
+  readonly weightBytes: number;
   readonly end: RoundEnd;
   readonly reports: readonly RoundReport[];
   readonly activeWorkers: number;

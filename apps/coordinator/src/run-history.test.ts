@@ -11,6 +11,8 @@ function stepEvent(step: number, sampleCount: number, loss = 1 / step): StepEven
     loss,
     accuracy: undefined,
     wallSeconds: 0.1,
+    gradientBytes: 0,
+    weightBytes: 0,
     end: 'complete',
     reports: [
       { workerId: 1, batch: {} as never, accepted: true, sampleCount, loss, accuracy: undefined, dataSeconds: undefined, waitSeconds: 0.01, computeSeconds: 0.04 },

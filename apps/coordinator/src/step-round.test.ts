@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Batch } from '@dtrain/data';
-import { StepRound } from './step-round.js';
+import { StepRound, sampleWeightedAccuracy } from './step-round.js';
 
 const batch = (batchId: number, n = 4): Batch => ({ batchId, epoch: 0, sampleIds: Uint32Array.from({ length: n }, (_, i) => batchId * 10 + i) });
 const assigned = (...ids: number[]): Map<number, Batch> => new Map(ids.map((id) => [id, batch(id)]));
@@ -53,5 +53,16 @@ describe('StepRound', () => {
 
   it('an empty round is complete at once', async () => {
     expect(await new StepRound(0, 0, new Map(), 10_000).ended).toBe('complete');
+  });
+});
+
+describe('sampleWeightedAccuracy', () => {
+  const report = (sampleCount: number, accuracy: number | undefined) => ({ workerId: 0, batch: batch(0, sampleCount), accepted: true, sampleCount, loss: 1, accuracy, dataSeconds: undefined, waitSeconds: 0, computeSeconds: 0.01 });
+
+  it('weights each push by its samples, skips pushes without one, and is undefined when none has one', () => {
+    expect(sampleWeightedAccuracy([report(32, 0.25), report(8, 1)])).toEqual({ value: 0.4, samples: 40 });
+    expect(sampleWeightedAccuracy([report(32, 0.25), report(8, undefined)])).toEqual({ value: 0.25, samples: 32 });
+    expect(sampleWeightedAccuracy([report(8, undefined)])).toBeUndefined();
+    expect(sampleWeightedAccuracy([])).toBeUndefined();
   });
 });

@@ -136,3 +136,25 @@ export class StepRound {
     if (this.#reports.size + this.#gone.size >= this.#assigned.size) this.#finish('complete');
   }
 }
+
+/** A step's sample-weighted training accuracy and the samples it covers. */
+export interface StepAccuracy {
+  readonly value: number;
+  readonly samples: number;
+}
+
+/**
+ * The training accuracy of a step's accepted pushes, weighted by their
+ * samples, over those that carry one (all of them, unless a worker predates
+ * the field); undefined when none does (a regression loss).
+ */
+export function sampleWeightedAccuracy(accepted: readonly RoundReport[]): StepAccuracy | undefined {
+  let sum = 0;
+  let samples = 0;
+  for (const r of accepted) {
+    if (r.accuracy === undefined) continue;
+    sum += r.accuracy * r.sampleCount;
+    samples += r.sampleCount;
+  }
+  return samples === 0 ? undefined : { value: sum / samples, samples };
+}

@@ -9,18 +9,13 @@ import type { Logger } from './logger.js';
 import { WorkerState, type Membership, type WorkerRecord } from './membership.js';
 import type { CoordinatorObserver, EpochRecord, RejectReason } from './observer.js';
 import type { Signal } from './signal.js';
-import { StepRound, type RoundEnd, type RoundReport } from './step-round.js';
+import { StepRound, sampleWeightedAccuracy, type RoundEnd, type StepAccuracy } from './step-round.js';
 import { StragglerPolicy } from './straggler-policy.js';
 import { PushAdmission } from './push-admission.js';
 import type { ShardSet } from './shard-set.js';
 
 /** Where a run starts: fresh, or from a checkpoint. */
 
-/** A step's sample-weighted training accuracy and the samples it covers. */
-interface StepAccuracy {
-  readonly value: number;
-  readonly samples: number;
-}
 export interface RunPosition {
   readonly epoch: number;
   readonly step: number;
@@ -549,6 +544,8 @@ export class TrainingRun {
       sampleCount: commit.sampleCount,
       loss: commit.loss,
       accuracy: commit.accuracy?.value,
+      gradientBytes: commit.gradientBytes,
+      weightBytes: commit.weightBytes,
       wallSeconds: (performance.now() - round.startedAt) / 1000,
       end,
       reports,
@@ -564,7 +561,7 @@ export class TrainingRun {
    * nothing was applied: the round was aborted, nothing was accepted, or the
    * shard refused (a push that is not part of the step reached its sum).
    */
-  async #commit(round: StepRound, end: RoundEnd): Promise<{ version: number; sampleCount: number; loss: number; accuracy: StepAccuracy | undefined } | undefined> {
+  async #commit(round: StepRound, end: RoundEnd): Promise<{ version: number; sampleCount: number; loss: number; accuracy: StepAccuracy | undefined; gradientBytes: number; weightBytes: number } | undefined> {
     const { shards, membership, log } = this.#d;
     const accepted = round.acceptedReports();
     if (end === 'aborted' || accepted.length === 0) {
@@ -575,6 +572,8 @@ export class TrainingRun {
     const recipients = membership.active();
     this.#committing = true;
     let outcome: Awaited<ReturnType<ShardSet['commit']>>['outcome'];
+    let gradientBytes = 0;
+    let weightBytes = 0;
     try {
       const commit = await shards.commit(
         round.step,
@@ -589,8 +588,8 @@ export class TrainingRun {
       // Shard processes serve their own dtrain_shard_* series; counting them here too would double every sum.
       if (!shards.remote) for (const event of commit.shards) this.#d.observer.shardStep?.(event);
       if (commit.outcome.committed) {
-        let gradientBytes = 0;
-        let weightBytes = 0;
+        gradientBytes = 0;
+        weightBytes = 0;
         for (const event of commit.shards) {
           gradientBytes += event.bytesIn;
           weightBytes += event.bytesOut;
@@ -613,24 +612,6 @@ export class TrainingRun {
     }
     let lossSum = 0;
     for (const r of accepted) lossSum += r.sampleCount * r.loss;
-    return { version: outcome.version, sampleCount: outcome.sampleCount, loss: lossSum / outcome.sampleCount, accuracy: this.#accuracyOf(accepted) };
-  }
-
-  /**
-   * The step's training accuracy, weighted by samples, over the accepted
-   * pushes that carry one (all of them, unless a worker predates the
-   * field); undefined when the job does not report accuracy
-   * (training.metrics without "accuracy", or a regression loss).
-   */
-  #accuracyOf(accepted: readonly RoundReport[]): StepAccuracy | undefined {
-    if (!this.#d.config.training.metrics.includes('accuracy')) return undefined;
-    let sum = 0;
-    let samples = 0;
-    for (const r of accepted) {
-      if (r.accuracy === undefined) continue;
-      sum += r.accuracy * r.sampleCount;
-      samples += r.sampleCount;
-    }
-    return samples === 0 ? undefined : { value: sum / samples, samples };
+    return { version: outcome.version, sampleCount: outcome.sampleCount, loss: lossSum / outcome.sampleCount, accuracy: this.#d.config.training.metrics.includes('accuracy') ? sampleWeightedAccuracy(accepted) : undefined, gradientBytes, weightBytes };
   }
 }

@@ -28,6 +28,21 @@ const step = (overrides: Partial<CommittedStep> = {}): CommittedStep => ({
 });
 
 describe('CoordinatorMetrics', () => {
+  it('counts data-plane bytes by kind per committed step, and says the wire formats', async () => {
+    const { metrics, scrape } = setup();
+    let s = await scrape();
+    expect(valueOf(s, 'dtrain_data_plane_bytes_total', { kind: 'gradients' })).toBe(0);
+    expect(valueOf(s, 'dtrain_wire_info', { gradients: 'float32', weights: 'float32' })).toBe(1);
+    metrics.setWire('bfloat16', 'float32');
+    metrics.stepCommitted(step({ gradientBytes: 5480, weightBytes: 21728 }));
+    metrics.stepCommitted(step({ gradientBytes: 5480, weightBytes: 21728 }));
+    s = await scrape();
+    expect(valueOf(s, 'dtrain_data_plane_bytes_total', { kind: 'gradients' })).toBe(10960);
+    expect(valueOf(s, 'dtrain_data_plane_bytes_total', { kind: 'weights' })).toBe(43456);
+    expect(valueOf(s, 'dtrain_wire_info', { gradients: 'bfloat16', weights: 'float32' })).toBe(1);
+    expect(valueOf(s, 'dtrain_wire_info', { gradients: 'float32', weights: 'float32' })).toBeUndefined();
+  });
+
   it('exports every bounded label value from the start, and no loss or accuracy before there is one', async () => {
     const { scrape } = setup();
     const s = await scrape();

@@ -21,6 +21,10 @@ export type RejectReasonLabel = (typeof REJECT_REASONS)[number];
 export const TRANSFER_DIRECTIONS = ['in', 'out'] as const;
 export type TransferDirection = (typeof TRANSFER_DIRECTIONS)[number];
 
+/** `dtrain_data_plane_bytes_total{kind}`: gradient frames the shards summed, weights frames they sent. */
+export const DATA_PLANE_KINDS = ['gradients', 'weights'] as const;
+export type DataPlaneKind = (typeof DATA_PLANE_KINDS)[number];
+
 /** Every metric the coordinator defines, its embedded shard's included (the dashboard and alert rules are checked against this list). */
 export const COORDINATOR_METRIC_NAMES = [
   'dtrain_loss',
@@ -34,6 +38,8 @@ export const COORDINATOR_METRIC_NAMES = [
   'dtrain_worker_samples_total',
   'dtrain_workers',
   'dtrain_transfer_bytes_total',
+  'dtrain_data_plane_bytes_total',
+  'dtrain_wire_info',
   'dtrain_gradients_rejected_total',
   'dtrain_last_step_timestamp_seconds',
   'dtrain_checkpoints_total',
@@ -79,6 +85,9 @@ export interface CommittedStep {
   /** Wall time from the first assignment to the commit, seconds. */
   readonly wallSeconds: number;
   readonly workers: readonly WorkerStepReport[];
+  /** Data-plane bytes of the step: gradient frames the shards summed, weights frames they sent (headers included). */
+  readonly gradientBytes?: number | undefined;
+  readonly weightBytes?: number | undefined;
 }
 
 /** A finished epoch's validation results. */
@@ -124,6 +133,8 @@ export class CoordinatorMetrics {
   readonly #workerSamples: Counter<'worker'>;
   readonly #workers: Gauge<'state'>;
   readonly #transfer: Counter<'direction'>;
+  readonly #dataPlane: Counter<'kind'>;
+  readonly #wire: Gauge<'gradients' | 'weights'>;
   readonly #rejected: Counter<'reason'>;
   readonly #lastStep: Gauge;
   readonly #checkpoints: Counter;
@@ -196,6 +207,18 @@ export class CoordinatorMetrics {
       labelNames: ['direction'],
       registers,
     });
+    this.#dataPlane = new Counter({
+      name: 'dtrain_data_plane_bytes_total',
+      help: 'Data-plane bytes of the committed steps, all shards: gradient frames summed (kind="gradients", on cluster.wire) and weights frames sent to workers (kind="weights", on cluster.wireWeights), headers included. Per sample: rate(this) / rate(dtrain_samples_total).',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.#wire = new Gauge({
+      name: 'dtrain_wire_info',
+      help: 'The element formats of the data plane (cluster.wire for gradients, cluster.wireWeights for weights); always 1.',
+      labelNames: ['gradients', 'weights'],
+      registers,
+    });
     this.#rejected = new Counter({ name: 'dtrain_gradients_rejected_total', help: 'Gradient pushes (and other messages) not applied, by reason.', labelNames: ['reason'], registers });
     this.#lastStep = new Gauge({
       name: 'dtrain_last_step_timestamp_seconds',
@@ -217,8 +240,16 @@ export class CoordinatorMetrics {
     this.jobState('waiting');
     for (const reason of REJECT_REASONS) this.#rejected.inc({ reason }, 0);
     for (const direction of TRANSFER_DIRECTIONS) this.#transfer.inc({ direction }, 0);
+    for (const kind of DATA_PLANE_KINDS) this.#dataPlane.inc({ kind }, 0);
+    this.#wire.set({ gradients: 'float32', weights: 'float32' }, 1);
     this.#lastStep.set(now() / 1000);
     this.#info.set({ ...info }, 1);
+  }
+
+  /** The job's wire formats (`dtrain_wire_info`); float32 both ways until told. */
+  setWire(gradients: string, weights: string): void {
+    this.#wire.reset();
+    this.#wire.set({ gradients, weights }, 1);
   }
 
   /** Changes labels of `dtrain_info` (e.g. the backend, known once the model host is up); the old series goes. */
@@ -245,6 +276,8 @@ export class CoordinatorMetrics {
     if (step.accuracy !== undefined) this.#accuracy.set({ split: 'train' }, step.accuracy);
     if (isDuration(step.wallSeconds)) this.#stepDuration.observe(step.wallSeconds);
     this.#lastStep.set(this.#now() / 1000);
+    if (step.gradientBytes !== undefined && step.gradientBytes > 0) this.#dataPlane.inc({ kind: 'gradients' }, step.gradientBytes);
+    if (step.weightBytes !== undefined && step.weightBytes > 0) this.#dataPlane.inc({ kind: 'weights' }, step.weightBytes);
     for (const report of step.workers) {
       const labels = this.#labelsOf(report.workerId);
       // Values come from workers: a broken one must not be able to throw here.

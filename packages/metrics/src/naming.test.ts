@@ -45,6 +45,10 @@ const LABEL_VALUES: Record<string, readonly string[] | RegExp> = {
   reason: REJECT_REASONS,
   direction: TRANSFER_DIRECTIONS,
   outcome: COMMIT_OUTCOMES,
+  kind: ['gradients', 'weights'],
+  // dtrain_wire_info{gradients, weights}: cluster.wire's formats.
+  gradients: ['float32', 'bfloat16', 'float16'],
+  weights: ['float32', 'bfloat16', 'float16'],
   // Parameter-server shard indices: as many as shards.
   shard: /^\d{1,4}$/,
   worker: /^\d{1,4}$/,

@@ -246,6 +246,30 @@ export function buildDtrainDashboard(): Dashboard {
     .withPanel(
       timeseriesPanel({
         id: next(),
+        title: 'Data-plane bytes per sample',
+        width: 9,
+        height: 8,
+        unit: 'bytes',
+        min: 0,
+        description:
+          'Bytes the data plane moves per training sample, all shards: gradient frames summed and weights frames sent to the workers (cluster.wire and cluster.wireWeights: bfloat16/float16 halve them). The formats are the labels of dtrain_wire_info.',
+        queries: [{ expr: `${sumBy(['kind'], rate('dtrain_data_plane_bytes_total'))} / scalar(${sumBy([], rate('dtrain_samples_total'))})`, legend: '{{kind}}' }],
+      }),
+    )
+    .withPanel(
+      statPanel({
+        id: next(),
+        title: 'Wire',
+        width: 3,
+        height: 8,
+        text: 'name',
+        description: 'Element formats of the data plane: gradients (cluster.wire) / weights (cluster.wireWeights), from dtrain_wire_info.',
+        queries: [{ expr: selector('dtrain_wire_info'), legend: '{{gradients}} / {{weights}}' }],
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
+        id: next(),
         title: 'Rejected gradients',
         width: 12,
         height: 8,

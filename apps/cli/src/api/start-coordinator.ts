@@ -151,6 +151,7 @@ export async function startCoordinator(o: StartCoordinatorOptions): Promise<Coor
     ...(o.initialWeights === undefined ? {} : { initialWeights: o.initialWeights }),
   });
   metrics.setInfo({ backend: coordinator.backend });
+  metrics.setWire(config.cluster.wire, config.cluster.wireWeights);
   metrics.readWorkerStatesFrom(() => coordinator.membership.countByState());
   // A resumed job's finished epochs come from its checkpoint (its steps before the restart are not kept).
   for (const record of coordinator.status().history) history.epochFinished(record);
