@@ -137,9 +137,12 @@ describe.skipIf(chromium === undefined)('live page in a headless Chromium', () =
     expect(grown.throughputPoints).toBeGreaterThan(0);
     // Training accuracy per step (the workers report it with their gradients), and each worker's data wait.
     expect(grown.accuracyPoints).toBeGreaterThan(first.lossPoints);
-    expect(grown.dataWaits).toHaveLength(2);
-    for (const wait of grown.dataWaits) expect(Number(wait)).toBeGreaterThanOrEqual(0);
-    expect(grown.dataWaits.every((w) => w !== '')).toBe(true);
+    // A worker's data wait shows once a push of its own was applied (the second may have joined a moment later).
+    const waits = await waitFor('a data wait in both worker rows', async () => {
+      const v = await view(page);
+      return v.dataWaits.length === 2 && v.dataWaits.every((w) => w !== '') ? v.dataWaits : undefined;
+    }, 30_000);
+    for (const wait of waits) expect(Number(wait)).toBeGreaterThanOrEqual(0);
 
     const status = await cluster.status();
     const rows = (await view(page)).rows;
