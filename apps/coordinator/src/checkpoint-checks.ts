@@ -1,5 +1,6 @@
 import { ParameterServerError, type Checkpoint } from '@dtrain/parameter-server';
 import type { JobConfig } from './config/index.js';
+import { serverOptimizer } from './config/index.js';
 import { ConfigError } from './config/config-error.js';
 import type { ModelHost } from './model-host.js';
 import type { RunPosition } from './training-run.js';
@@ -45,7 +46,9 @@ export function assertSameJob(dir: string, cp: Checkpoint, config: JobConfig, ho
   };
   const t = cp.training as Record<string, unknown>;
   if (t['job'] !== undefined && t['job'] !== config.name) differs('name', t['job'], config.name);
-  if (cp.optimizer.config.name !== config.training.optimizer.name) differs('training.optimizer.name', cp.optimizer.config.name, config.training.optimizer.name);
+  const server = serverOptimizer(config.training);
+  const serverField = config.training.localSteps > 1 ? 'training.outerOptimizer.name' : 'training.optimizer.name';
+  if (cp.optimizer.config.name !== server.name) differs(serverField, cp.optimizer.config.name, server.name);
   if (cp.training.seed !== config.training.seed) differs('training.seed', cp.training.seed, config.training.seed);
   const cursor = t['cursor'] as Record<string, unknown> | null | undefined;
   if (cursor !== null && cursor !== undefined) {

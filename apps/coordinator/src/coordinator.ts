@@ -1,4 +1,4 @@
-import { ParameterShard } from '@dtrain/parameter-server';
+import { ParameterShard, type OptimizerConfig } from '@dtrain/parameter-server';
 import {
   ProtocolError,
   assertCompatibleHello,
@@ -14,6 +14,7 @@ import {
   type ShardHelloMessage,
 } from '@dtrain/protocol';
 import type { JobConfig } from './config/index.js';
+import { checkLocalStepsFit, serverOptimizer } from './config/index.js';
 import { DataShipper } from './data-shipper.js';
 import { JobError, RequestRefusedError, ShardLostError } from './errors.js';
 import { JobState, JobStateMachine } from './job-state.js';
@@ -118,7 +119,7 @@ export class Coordinator implements ConnectionHandler {
           range: { start: 0, end: host.layout.totalSize },
           chunkBytes: cluster.chunkBytes,
           weights: start.weights,
-          optimizer: o.config.training.optimizer,
+          optimizer: serverOptimizer(o.config.training),
           version: start.version,
           ...(start.optimizerState === undefined ? {} : { optimizerState: start.optimizerState }),
           wireWeights: cluster.wireWeights,
@@ -131,7 +132,7 @@ export class Coordinator implements ConnectionHandler {
         layout: host.layout.entries,
         chunkBytes: cluster.chunkBytes,
         wireWeights: cluster.wireWeights,
-        optimizer: o.config.training.optimizer,
+        optimizer: serverOptimizer(o.config.training),
         token: o.token,
         heartbeatIntervalMs: cluster.heartbeatIntervalMs,
         heartbeatTimeoutMs: cluster.heartbeatTimeoutMs,
@@ -185,6 +186,14 @@ export class Coordinator implements ConnectionHandler {
 
   /** Builds the model and the parameter server; resumes from the newest checkpoint in the checkpoint folder if there is one. */
   static async create(o: CoordinatorOptions): Promise<Coordinator> {
+    checkLocalStepsFit(o.config.training, o.data.train.numSamples);
+    const t = o.config.training;
+    if (t.localSteps > 1) {
+      o.log.info(
+        `local SGD: each worker takes ${t.localSteps} steps of ${t.optimizer.name} (learning rate ${t.optimizer.learningRate}, inner state: ${t.innerState}) per round, ` +
+          `then the parameter server applies ${describeOptimizer(t.outerOptimizer)} to the averaged pseudo-gradients; an epoch's last round is shorter when fewer batches are left`,
+      );
+    }
     const host = await ModelHost.create(o.config, o.backend ?? 'auto');
     const { state, position, resumed } = await startRun(host, o.config, o.data.train.numSamples, Coordinator.checkpointDirOf(o), o.resume !== false, o.log, o.initialWeights);
     return new Coordinator(o, host, state, position, resumed);
@@ -625,4 +634,10 @@ export class Coordinator implements ConnectionHandler {
       worker.connection.close(CloseCode.jobFinished, success ? 'done' : 'failed');
     }
   }
+}
+
+/** `momentum 0.9 (Nesterov), learning rate 0.7`: an optimizer in a log line. */
+function describeOptimizer(o: OptimizerConfig): string {
+  const extra = o.name === 'momentum' ? ` ${o.momentum ?? 0.9}${o.useNesterov === true ? ' (Nesterov)' : ''}` : '';
+  return `${o.name}${extra}, learning rate ${o.learningRate}`;
 }

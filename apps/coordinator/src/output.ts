@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { statsToJSON, type NormalisationStats } from '@dtrain/data';
 import { writeCheckpoint, writeTfjsModel } from '@dtrain/parameter-server';
 import type { JobConfig } from './config/index.js';
+import { serverOptimizer } from './config/index.js';
 import type { ModelHost } from './model-host.js';
 import type { EpochRecord } from './observer.js';
 import type { RunPosition } from './training-run.js';
@@ -55,6 +56,10 @@ export interface JobSummary {
     readonly weightBytes: number;
     /** (gradientBytes + weightBytes) / the samples of those steps; null before the first. */
     readonly bytesPerSample: number | null;
+    /** training.localSteps: batches per worker per exchange (1 = synchronous; with more, a step of `timing` is a round). */
+    readonly localSteps: number;
+    /** With local SGD: the outer optimizer the parameter server ran and what became of the inner state between rounds; null for synchronous jobs. */
+    readonly localSgd: { readonly outerOptimizer: unknown; readonly innerState: 'keep' | 'reset'; readonly meanRoundSeconds: number } | null;
   };
 }
 
@@ -135,6 +140,11 @@ export async function writeJobOutput(outDir: string, s: SummaryInput, opts: { mo
       gradientBytes: s.run.dataPlane.gradientBytes,
       weightBytes: s.run.dataPlane.weightBytes,
       bytesPerSample: s.run.dataPlane.samples > 0 ? (s.run.dataPlane.gradientBytes + s.run.dataPlane.weightBytes) / s.run.dataPlane.samples : null,
+      localSteps: s.config.training.localSteps,
+      localSgd:
+        s.config.training.localSteps > 1
+          ? { outerOptimizer: s.config.training.outerOptimizer, innerState: s.config.training.innerState, meanRoundSeconds: s.timing.meanStepSeconds }
+          : null,
     },
   };
   await writeJsonAtomic(join(outDir, 'summary.json'), summary);
@@ -159,7 +169,7 @@ export async function writeJobCheckpoint(
       layout: c.host.layout.entries,
       weights: c.state.weights,
       version: c.state.version,
-      optimizer: { config: c.config.training.optimizer, state: c.state.optimizerState },
+      optimizer: { config: serverOptimizer(c.config.training), state: c.state.optimizerState },
       training: {
         epoch: c.position.epoch,
         step: c.position.step,

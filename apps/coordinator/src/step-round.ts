@@ -9,10 +9,41 @@ export type RoundEnd =
   /** The coordinator is shutting down. */
   | 'aborted';
 
+/**
+ * What one worker computes in a round: one batch (a synchronous step), or
+ * with local SGD up to H of them (`batches`), their sample ids one after
+ * another in `sampleIds` and the first one's id as `batchId`.
+ */
+export interface RoundWork extends Batch {
+  readonly batches?: readonly Batch[];
+}
+
+/** The epoch-plan batches of a worker's work. */
+export function batchesOf(work: RoundWork): readonly Batch[] {
+  return work.batches ?? [work];
+}
+
+/** One worker's work in a round of local SGD: `batches` (at least one) as one piece of work. */
+export function localRoundWork(batches: readonly Batch[]): RoundWork {
+  const first = batches[0];
+  if (first === undefined) throw new RangeError('a round needs at least one batch');
+  if (batches.length === 1) return { ...first, batches };
+  let size = 0;
+  for (const b of batches) size += b.sampleIds.length;
+  const sampleIds = new Uint32Array(size);
+  let at = 0;
+  for (const b of batches) {
+    sampleIds.set(b.sampleIds, at);
+    at += b.sampleIds.length;
+  }
+  return { batchId: first.batchId, epoch: first.epoch, sampleIds, batches };
+}
+
 /** What one worker did in the round. */
 export interface RoundReport {
   readonly workerId: number;
-  readonly batch: Batch;
+  /** Its work: one batch, or a local-SGD round's batches (see RoundWork). */
+  readonly batch: RoundWork;
   /** Push accepted by admission (complete and finite on the shards). */
   readonly accepted: boolean;
   /** Samples in the batch and the batch's mean loss, as the worker reported them. */
@@ -37,7 +68,7 @@ export class StepRound {
   readonly version: number;
   readonly startedAt = performance.now();
   readonly ended: Promise<RoundEnd>;
-  readonly #assigned: Map<number, Batch>;
+  readonly #assigned: Map<number, RoundWork>;
   readonly #reports = new Map<number, RoundReport>();
   /** Assigned workers that left before answering. */
   readonly #gone = new Set<number>();
@@ -46,7 +77,7 @@ export class StepRound {
   #finish!: (why: RoundEnd) => void;
   #endedWith: RoundEnd | undefined;
 
-  constructor(step: number, version: number, assigned: Map<number, Batch>, deadlineMs: number) {
+  constructor(step: number, version: number, assigned: Map<number, RoundWork>, deadlineMs: number) {
     this.step = step;
     this.version = version;
     this.#assigned = assigned;
@@ -62,8 +93,8 @@ export class StepRound {
     if (assigned.size === 0) this.#finish('complete');
   }
 
-  /** The batch assigned to `workerId` in this round, if any. */
-  batchOf(workerId: number): Batch | undefined {
+  /** The work assigned to `workerId` in this round, if any. */
+  batchOf(workerId: number): RoundWork | undefined {
     return this.#assigned.get(workerId);
   }
 
@@ -118,16 +149,17 @@ export class StepRound {
   }
 
   /**
-   * Batches whose gradients were applied, and the ones to hand out again.
+   * Batches whose gradients were applied, and the ones to hand out again
+   * (each batch of the plan, also those of a local-SGD round).
    * `committed` false (the step applied nothing) releases every batch.
    */
   settle(committed = true): { applied: Batch[]; released: Batch[]; reports: RoundReport[] } {
     const applied: Batch[] = [];
     const released: Batch[] = [];
-    for (const [workerId, batch] of this.#assigned) {
+    for (const [workerId, work] of this.#assigned) {
       const report = this.#reports.get(workerId);
-      if (committed && report?.accepted === true) applied.push(batch);
-      else released.push(batch);
+      if (committed && report?.accepted === true) applied.push(...batchesOf(work));
+      else released.push(...batchesOf(work));
     }
     return { applied, released, reports: [...this.#reports.values()] };
   }

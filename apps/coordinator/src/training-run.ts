@@ -1,4 +1,4 @@
-import { BatchQueue, type PlanCursor } from '@dtrain/data';
+import { BatchQueue, type Batch, type PlanCursor } from '@dtrain/data';
 import type { WeightsChunkParts } from '@dtrain/parameter-server';
 import { encodeMessage, type Chunk, type PushReportMessage } from '@dtrain/protocol';
 import type { JobConfig } from './config/index.js';
@@ -9,7 +9,7 @@ import type { Logger } from './logger.js';
 import { WorkerState, type Membership, type WorkerRecord } from './membership.js';
 import type { CoordinatorObserver, EpochRecord, RejectReason } from './observer.js';
 import type { Signal } from './signal.js';
-import { StepRound, sampleWeightedAccuracy, type RoundEnd, type StepAccuracy } from './step-round.js';
+import { StepRound, batchesOf, localRoundWork, sampleWeightedAccuracy, type RoundEnd, type RoundWork, type StepAccuracy } from './step-round.js';
 import { StragglerPolicy } from './straggler-policy.js';
 import { PushAdmission } from './push-admission.js';
 import type { ShardSet } from './shard-set.js';
@@ -460,34 +460,44 @@ export class TrainingRun {
 
   async #runStep(queue: BatchQueue): Promise<{ loss: number; sampleCount: number; accuracy: StepAccuracy | undefined } | undefined> {
     const { shards, shipper, membership, config, observer } = this.#d;
-    const assigned = new Map<number, ReturnType<BatchQueue['take']> & object>();
     const active = membership.active();
     const chosen = new Set(this.#stragglers.select(active.map((w) => w.id), this.#step));
+    const workers: WorkerRecord[] = [];
     for (const worker of active) {
       worker.benched = !chosen.has(worker.id);
-      if (worker.benched) continue;
-      const batch = queue.take();
-      if (batch === undefined) break;
-      assigned.set(worker.id, batch);
-      const shipped = shipper.shipFor(worker, batch.sampleIds);
+      if (!worker.benched) workers.push(worker);
+    }
+    const local = config.training.localSteps > 1;
+    const dealt = dealBatches(queue, workers.length, config.training.localSteps);
+    const assigned = new Map<number, RoundWork>();
+    let mostBatches = 1;
+    workers.forEach((worker, index) => {
+      const batches = dealt[index] as Batch[];
+      if (batches.length === 0) return;
+      const work = local ? localRoundWork(batches) : (batches[0] as Batch);
+      mostBatches = Math.max(mostBatches, batches.length);
+      assigned.set(worker.id, work);
+      const shipped = shipper.shipFor(worker, work.sampleIds);
       const frame = encodeMessage({
         type: 'assignment',
         step: this.#step,
         epoch: this.#epoch,
         version: shards.version,
-        batchId: batch.batchId,
-        sampleIds: batch.sampleIds,
+        batchId: work.batchId,
+        sampleIds: work.sampleIds,
+        ...(local ? { batches: batches.map((b) => ({ batchId: b.batchId, size: b.sampleIds.length })) } : {}),
       });
       worker.connection.send(frame);
       worker.state = WorkerState.training;
       observer.bytes?.('out', shipped + frame.byteLength);
-    }
+    });
     if (config.training.scaleLearningRate === 'linear' && assigned.size > 0) {
       // Linear scaling rule: the effective batch grows with the workers in the step.
       this.#learningRate = (config.training.optimizer.learningRate * assigned.size) / config.cluster.minWorkers;
       shards.setLearningRate(this.#learningRate);
     }
-    const round = new StepRound(this.#step, shards.version, assigned, config.cluster.stepTimeoutMs);
+    // The deadline is per batch: a local-SGD round of H batches gets H of them.
+    const round = new StepRound(this.#step, shards.version, assigned, config.cluster.stepTimeoutMs * mostBatches);
     this.#round = round;
     this.#roundNonFinite = 0;
     this.#pending.clear();
@@ -526,7 +536,7 @@ export class TrainingRun {
     for (const report of reports) {
       if (!report.accepted) continue;
       // Applied even if its worker has left since pushing: the audit records every applied batch.
-      this.#d.onBatchApplied?.(this.#epoch, this.#step, report.batch.batchId, report.workerId, report.batch.sampleIds);
+      for (const batch of batchesOf(report.batch)) this.#d.onBatchApplied?.(this.#epoch, this.#step, batch.batchId, report.workerId, batch.sampleIds);
       const worker = membership.byId(report.workerId);
       if (worker === undefined) continue;
       worker.stepsApplied += 1;
@@ -614,4 +624,22 @@ export class TrainingRun {
     for (const r of accepted) lossSum += r.sampleCount * r.loss;
     return { version: outcome.version, sampleCount: outcome.sampleCount, loss: lossSum / outcome.sampleCount, accuracy: this.#d.config.training.metrics.includes('accuracy') ? sampleWeightedAccuracy(accepted) : undefined, gradientBytes, weightBytes };
   }
+}
+
+/**
+ * Deals up to `perWorker` batches from the queue to each of `workers`, one
+ * round of the table at a time, so that when the epoch runs short the
+ * batches left are spread evenly (a shorter last round) rather than one
+ * worker getting them all. Synchronous steps deal one each.
+ */
+function dealBatches(queue: BatchQueue, workers: number, perWorker: number): Batch[][] {
+  const hands: Batch[][] = Array.from({ length: workers }, () => []);
+  for (let k = 0; k < perWorker; k += 1) {
+    for (const hand of hands) {
+      const batch = queue.take();
+      if (batch === undefined) return hands;
+      hand.push(batch);
+    }
+  }
+  return hands;
 }

@@ -31,6 +31,9 @@ export function buildWelcome(w: {
       chunkBytes: config.cluster.chunkBytes,
       // Absent for float32, so a worker of a version before the field reads the same job.
       ...(config.cluster.wire === 'float32' ? {} : { wire: config.cluster.wire }),
+      ...(config.training.localSteps > 1
+        ? { local: { steps: config.training.localSteps, optimizer: { ...config.training.optimizer }, innerState: config.training.innerState } }
+        : {}),
     },
     modelTopology: w.topology,
     layout: w.layout,

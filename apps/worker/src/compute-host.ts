@@ -76,9 +76,10 @@ export class SimulatedCompute implements ComputeHost {
     return Promise.resolve();
   }
 
-  async compute(): Promise<ThreadComputeResult> {
+  /** `stepMs` per batch: a local-SGD round of H batches takes H times as long. */
+  async compute(assignment: AssignmentMessage): Promise<ThreadComputeResult> {
     const started = performance.now();
-    await new Promise((resolve) => setTimeout(resolve, this.#stepMs));
+    await new Promise((resolve) => setTimeout(resolve, this.#stepMs * (assignment.batches?.length ?? 1)));
     const seconds = (performance.now() - started) / 1000;
     return { loss: 1, accuracy: undefined, seconds, dataSeconds: 0, stepSeconds: seconds, finite: true, tfjsMemory: { numTensors: 0, numBytes: 0 } };
   }

@@ -2,6 +2,7 @@ import { ChunkCache } from '@dtrain/data';
 import {
   createTrainer,
   modelFromTopology,
+  readWeights,
   weightLayout,
   writeWeights,
   type LossName,
@@ -11,6 +12,20 @@ import {
 } from '@dtrain/engine';
 import type { AssignmentMessage, DataChunkMessage, WelcomeMessage } from '@dtrain/protocol';
 import { WorkerError } from './errors.js';
+import { LocalSgd } from './local-sgd.js';
+
+/** One assignment's result: loss and accuracy over its samples, the gradients (or pseudo-gradient), and where the time went. */
+export interface ComputeResult {
+  readonly loss: number;
+  readonly accuracy: number | undefined;
+  readonly gradients: Float32Array;
+  /** In all (what the coordinator is told). */
+  readonly seconds: number;
+  /** Of which gathering batches from the chunk cache. */
+  readonly dataSeconds: number;
+  /** Of which forward and backward passes (and, with local SGD, the inner optimizer). */
+  readonly stepSeconds: number;
+}
 
 /**
  * Everything a worker computes with, built from the coordinator's welcome:
@@ -22,14 +37,19 @@ export class WorkerCompute {
   readonly #layout: WeightLayout;
   readonly #trainer: Trainer;
   readonly #cache: ChunkCache;
+  /** Local SGD's inner optimizer and round buffers; undefined for synchronous jobs. */
+  readonly #local: LocalSgd | undefined;
+  /** A batch's gradients during a local-SGD round. */
+  #batchGradients: Float32Array | undefined;
   #version: number;
 
-  private constructor(model: tfl.LayersModel, layout: WeightLayout, trainer: Trainer, cache: ChunkCache, version: number) {
+  private constructor(model: tfl.LayersModel, layout: WeightLayout, trainer: Trainer, cache: ChunkCache, version: number, local: LocalSgd | undefined) {
     this.#model = model;
     this.#layout = layout;
     this.#trainer = trainer;
     this.#cache = cache;
     this.#version = version;
+    this.#local = local;
   }
 
   /** The model of `welcome`, set to `weights` (welcome.version's, arrived as chunks). */
@@ -49,7 +69,8 @@ export class WorkerCompute {
       featureSize: size(welcome.data.featureShape),
       labelSize: size(welcome.data.labelShape),
     });
-    return new WorkerCompute(model, layout, trainer, cache, welcome.version);
+    const local = welcome.job.local === undefined ? undefined : new LocalSgd(welcome.job.local, welcome.layout);
+    return new WorkerCompute(model, layout, trainer, cache, welcome.version, local);
   }
 
   get version(): number {
@@ -67,21 +88,69 @@ export class WorkerCompute {
 
   /**
    * Loss and gradients (flat, in the shared layout; written into `out` when
-   * given, else a fresh array) for one assignment, with
-   * where the time went: `seconds` in all (what the coordinator is told),
-   * of which `dataSeconds` gathering the batch from the chunk cache and
-   * `stepSeconds` the forward and backward pass.
+   * given, else a fresh array) for one assignment, with where the time went.
+   * A local-SGD round (`assignment.batches`) takes one inner step per batch
+   * and yields the pseudo-gradient instead; its loss and accuracy are the
+   * batches' (before each one's inner step), weighted by their samples.
    */
-  compute(assignment: AssignmentMessage, out?: Float32Array): { loss: number; accuracy: number | undefined; gradients: Float32Array; seconds: number; dataSeconds: number; stepSeconds: number } {
+  compute(assignment: AssignmentMessage, out?: Float32Array): ComputeResult {
     if (assignment.version !== this.#version) {
       throw new WorkerError('DTRAIN_WORKER_VERSION', `assignment for version ${assignment.version} but weights are at ${this.#version}`);
     }
+    if (assignment.batches !== undefined) return this.#round(assignment, assignment.batches, out);
     const started = performance.now();
     const { x, y } = this.#cache.gather(assignment.sampleIds);
     const gathered = performance.now();
     const { loss, gradients, accuracy } = this.#trainer.step(x, y, assignment.sampleIds.length, out);
     const done = performance.now();
     return { loss, accuracy, gradients, seconds: (done - started) / 1000, dataSeconds: (gathered - started) / 1000, stepSeconds: (done - gathered) / 1000 };
+  }
+
+  #round(assignment: AssignmentMessage, batches: readonly { readonly size: number }[], out?: Float32Array): ComputeResult {
+    const local = this.#local;
+    if (local === undefined) throw new WorkerError('DTRAIN_WORKER_REJECTED', 'a local-SGD round, but the job this worker joined has training.localSteps 1');
+    if (batches.length > local.steps) throw new WorkerError('DTRAIN_WORKER_REJECTED', `a round of ${batches.length} batches; the job's training.localSteps is ${local.steps}`);
+    const started = performance.now();
+    const size = this.#layout.totalSize;
+    const gradients = (this.#batchGradients ??= new Float32Array(size));
+    local.begin(readWeights(this.#model, this.#layout));
+    let dataMs = 0;
+    let lossSum = 0;
+    let accuracySum = 0;
+    let accuracySamples = 0;
+    let at = 0;
+    try {
+      for (const batch of batches) {
+        const before = performance.now();
+        const { x, y } = this.#cache.gather(assignment.sampleIds.subarray(at, at + batch.size));
+        dataMs += performance.now() - before;
+        const result = this.#trainer.step(x, y, batch.size, gradients);
+        at += batch.size;
+        lossSum += result.loss * batch.size;
+        if (result.accuracy !== undefined) {
+          accuracySum += result.accuracy * batch.size;
+          accuracySamples += batch.size;
+        }
+        // A diverged batch ends the round: its push is reported non-finite and nothing is sent.
+        if (!Number.isFinite(result.loss)) break;
+        local.step(gradients);
+        writeWeights(this.#model, this.#layout, local.weights);
+      }
+      const result = out ?? new Float32Array(size);
+      local.finish(result);
+      const done = performance.now();
+      return {
+        loss: at === assignment.sampleIds.length ? lossSum / at : Number.NaN,
+        accuracy: accuracySamples === 0 ? undefined : accuracySum / accuracySamples,
+        gradients: result,
+        seconds: (done - started) / 1000,
+        dataSeconds: dataMs / 1000,
+        stepSeconds: (done - started - dataMs) / 1000,
+      };
+    } finally {
+      // Back to the assigned version: the round may not commit, and then the next one starts from it again.
+      writeWeights(this.#model, this.#layout, local.startWeights);
+    }
   }
 
   dispose(): void {

@@ -491,15 +491,20 @@ export class Worker {
     }
     // Recorded before the push report, which is what gets the batch credited: a worker killed
     // between the two leaves a record without a credit (harmless), never a credit without a record.
-    this.#record?.append({
-      step: assignment.step,
-      epoch: assignment.epoch,
-      version: assignment.version,
-      batchId: assignment.batchId,
-      workerId,
-      sampleIds: Array.from(assignment.sampleIds),
-      finite,
-    });
+    // One line per batch of the plan (a local-SGD round has several).
+    let at = 0;
+    for (const batch of assignment.batches ?? [{ batchId: assignment.batchId, size: assignment.sampleIds.length }]) {
+      this.#record?.append({
+        step: assignment.step,
+        epoch: assignment.epoch,
+        version: assignment.version,
+        batchId: batch.batchId,
+        workerId,
+        sampleIds: Array.from(assignment.sampleIds.subarray(at, at + batch.size)),
+        finite,
+      });
+      at += batch.size;
+    }
     ws.send(
       encodeMessage({
         type: 'pushReport',

@@ -135,6 +135,7 @@ export class CoordinatorMetrics {
   readonly #transfer: Counter<'direction'>;
   readonly #dataPlane: Counter<'kind'>;
   readonly #wire: Gauge<'gradients' | 'weights'>;
+  readonly #localSteps: Gauge;
   readonly #rejected: Counter<'reason'>;
   readonly #lastStep: Gauge;
   readonly #checkpoints: Counter;
@@ -173,7 +174,7 @@ export class CoordinatorMetrics {
     this.#epoch = new Gauge({ name: 'dtrain_epoch', help: 'Epochs completed, i.e. the 0-based index of the epoch in progress.', registers });
     this.#stepDuration = new Histogram({
       name: 'dtrain_step_duration_seconds',
-      help: 'Wall time of a step, from the first assignment to the commit.',
+      help: 'Wall time of a step, from the first assignment to the commit; with local SGD (dtrain_local_steps > 1) a step is a round of that many batches per worker.',
       buckets: [...SECONDS_BUCKETS],
       registers,
     });
@@ -219,6 +220,12 @@ export class CoordinatorMetrics {
       labelNames: ['gradients', 'weights'],
       registers,
     });
+    this.#localSteps = new Gauge({
+      name: 'dtrain_local_steps',
+      help: 'Batches each worker trains on locally per round before pushing a pseudo-gradient (training.localSteps); 1 = synchronous steps.',
+      registers,
+    });
+    this.#localSteps.set(1);
     this.#rejected = new Counter({ name: 'dtrain_gradients_rejected_total', help: 'Gradient pushes (and other messages) not applied, by reason.', labelNames: ['reason'], registers });
     this.#lastStep = new Gauge({
       name: 'dtrain_last_step_timestamp_seconds',
@@ -250,6 +257,11 @@ export class CoordinatorMetrics {
   setWire(gradients: string, weights: string): void {
     this.#wire.reset();
     this.#wire.set({ gradients, weights }, 1);
+  }
+
+  /** The job's local steps per round (`dtrain_local_steps`); 1 until told. */
+  setLocalSteps(steps: number): void {
+    this.#localSteps.set(steps);
   }
 
   /** Changes labels of `dtrain_info` (e.g. the backend, known once the model host is up); the old series goes. */

@@ -93,6 +93,30 @@ export interface WorkerJobConfig {
   readonly chunkBytes: number;
   /** Element format of the gradient chunks the worker sends (`cluster.wire`); absent means float32. */
   readonly wire?: WireFormat;
+  /** Local SGD (`training.localSteps` > 1); absent means synchronous steps (one batch, one gradient). */
+  readonly local?: LocalStepsConfig;
+}
+
+/**
+ * Local SGD (DiLoCo): each assignment is a round of up to `steps` batches,
+ * on which the worker takes that many steps of the inner optimizer (the
+ * job's `training.optimizer`, its state on the worker) before pushing its
+ * pseudo-gradient: the weights it was assigned at minus the weights it ends
+ * with (non-trainable entries: their values, as in a synchronous push).
+ */
+export interface LocalStepsConfig {
+  /** H, the most batches in a round (a round at the end of an epoch may have fewer). */
+  readonly steps: number;
+  /** The inner optimizer as `training.optimizer` gives it ({ name, learningRate, … }); the worker checks it. */
+  readonly optimizer: Readonly<Record<string, unknown>>;
+  /** `keep`: the inner optimizer's state carries over from round to round; `reset`: each round starts it afresh. */
+  readonly innerState: 'keep' | 'reset';
+}
+
+/** One batch of a local-SGD round: its id in the epoch plan and how many of the assignment's sample ids are its. */
+export interface AssignedBatch {
+  readonly batchId: number;
+  readonly size: number;
 }
 
 /** One parameter-server shard: the flat range it owns. */
@@ -129,8 +153,15 @@ export interface AssignmentMessage {
   readonly step: number;
   readonly epoch: number;
   readonly version: number;
+  /** The batch (with local SGD: the round's first batch). */
   readonly batchId: number;
+  /** The batch's samples (with local SGD: the round's batches one after another). */
   readonly sampleIds: Uint32Array;
+  /**
+   * Local SGD only: the round's batches in order; their sizes add up to
+   * `sampleIds.length` and the first is `batchId`. Absent: one synchronous step.
+   */
+  readonly batches?: readonly AssignedBatch[];
 }
 
 /** coordinator → worker: samples [start, start+count) of the training set. */

@@ -30,7 +30,7 @@ import {
 } from './field-checks.js';
 import { MIN_CHUNK_BYTES } from './chunk-plan.js';
 import { WIRE_FORMATS } from './wire-format.js';
-import { MessageType, type DataDescriptor, type Message, type MessageKind, type OptimizerStateHeader, type ShardDescriptor, type WeightEntry } from './messages.js';
+import { MessageType, type DataDescriptor, type Message, type MessageKind, type AssignedBatch, type LocalStepsConfig, type OptimizerStateHeader, type ShardDescriptor, type WeightEntry } from './messages.js';
 
 type MessageOf<K extends MessageKind> = Extract<Message, { type: K }>;
 
@@ -64,6 +64,28 @@ function checkLayout(layout: readonly WeightEntry[], path: string): void {
     if (entry.offset !== offset) malformed(`${path}[${index}].offset`, `${offset} (entries lie back to back)`, entry.offset);
     offset += entry.size;
   });
+}
+
+function readLocalSteps(r: FieldReader): LocalStepsConfig {
+  return {
+    steps: r.get('steps', positiveInteger),
+    optimizer: r.get('optimizer', plainObject),
+    innerState: r.get('innerState', oneOf(['keep', 'reset'] as const)),
+  };
+}
+
+const readAssignedBatch = objectCheck(
+  (r): AssignedBatch => ({
+    batchId: r.get('batchId', nonNegativeInteger),
+    size: r.get('size', positiveInteger),
+  }),
+);
+
+/** A round's batches start with the assignment's batch and share out its sample ids exactly. */
+function checkRoundBatches(batches: readonly AssignedBatch[], batchId: number, samples: number, path: string): void {
+  if ((batches[0] as AssignedBatch).batchId !== batchId) malformed(`${path}[0].batchId`, `${batchId} (the assignment's batchId)`, (batches[0] as AssignedBatch).batchId);
+  const total = batches.reduce((sum, b) => sum + b.size, 0);
+  if (total !== samples) malformed(path, `sizes adding up to the ${samples} sample ids`, `sizes adding up to ${total}`);
 }
 
 const readShard = objectCheck(
@@ -136,6 +158,7 @@ const GUARDS: { readonly [K in MessageKind]: (r: FieldReader) => MessageOf<K> } 
       workerId: r.get('workerId', nonNegativeInteger),
       job: r.object('job', (j) => {
         const wire = j.optional('wire', oneOf(WIRE_FORMATS));
+        const local = j.optional('local', objectCheck(readLocalSteps));
         return {
           name: j.get('name', string),
           loss: j.get('loss', string),
@@ -144,6 +167,7 @@ const GUARDS: { readonly [K in MessageKind]: (r: FieldReader) => MessageOf<K> } 
           heartbeatIntervalMs: j.get('heartbeatIntervalMs', positiveFiniteNumber),
           chunkBytes: j.get('chunkBytes', chunkBytes),
           ...(wire === undefined ? {} : { wire }),
+          ...(local === undefined ? {} : { local }),
         };
       }),
       // A tfjs Layers topology is a JSON object; its inside is tfjs's to judge.
@@ -157,14 +181,20 @@ const GUARDS: { readonly [K in MessageKind]: (r: FieldReader) => MessageOf<K> } 
     checkShards(message.shards, layoutSize(message.layout), message.job.chunkBytes / 4, `${r.path}.shards`);
     return message;
   },
-  assignment: (r) => ({
-    type: 'assignment',
-    step: r.get('step', nonNegativeInteger),
-    epoch: r.get('epoch', nonNegativeInteger),
-    version: r.get('version', nonNegativeInteger),
-    batchId: r.get('batchId', nonNegativeInteger),
-    sampleIds: r.get('sampleIds', uint32Array(1)),
-  }),
+  assignment: (r) => {
+    const message = {
+      type: 'assignment' as const,
+      step: r.get('step', nonNegativeInteger),
+      epoch: r.get('epoch', nonNegativeInteger),
+      version: r.get('version', nonNegativeInteger),
+      batchId: r.get('batchId', nonNegativeInteger),
+      sampleIds: r.get('sampleIds', uint32Array(1)),
+    };
+    const batches = r.optional('batches', arrayOf(readAssignedBatch, 1));
+    if (batches === undefined) return message;
+    checkRoundBatches(batches, message.batchId, message.sampleIds.length, `${r.path}.batches`);
+    return { ...message, batches };
+  },
   dataChunk: (r) => ({
     type: 'dataChunk',
     chunkId: r.get('chunkId', nonNegativeInteger),

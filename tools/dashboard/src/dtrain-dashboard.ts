@@ -178,12 +178,13 @@ export function buildDtrainDashboard(): Dashboard {
     .withPanel(
       timeseriesPanel({
         id: next(),
-        title: 'Step time',
+        title: 'Step (round) time',
         width: 12,
         height: 8,
         unit: 's',
         min: 0,
-        description: 'Wall time of one synchronous step (assign, compute on every worker, aggregate, apply, broadcast): p50, p95, p99 over 1 minute.',
+        description:
+          'Wall time of one step (assign, compute on every worker, aggregate, apply, broadcast): p50, p95, p99 over 1 minute. With local SGD (training.localSteps > 1, the "Wire" stat says how many) a step is a round: each worker trains on that many batches before one exchange.',
         queries: [
           { expr: histogramQuantile(0.5, 'dtrain_step_duration_seconds'), legend: 'p50' },
           { expr: histogramQuantile(0.95, 'dtrain_step_duration_seconds'), legend: 'p95' },
@@ -247,7 +248,7 @@ export function buildDtrainDashboard(): Dashboard {
       timeseriesPanel({
         id: next(),
         title: 'Data-plane bytes per sample',
-        width: 9,
+        width: 6,
         height: 8,
         unit: 'bytes',
         min: 0,
@@ -265,6 +266,17 @@ export function buildDtrainDashboard(): Dashboard {
         text: 'name',
         description: 'Element formats of the data plane: gradients (cluster.wire) / weights (cluster.wireWeights), from dtrain_wire_info.',
         queries: [{ expr: selector('dtrain_wire_info'), legend: '{{gradients}} / {{weights}}' }],
+      }),
+    )
+    .withPanel(
+      statPanel({
+        id: next(),
+        title: 'Local steps',
+        width: 3,
+        height: 8,
+        description:
+          'Batches each worker trains on per exchange with the parameter server (training.localSteps, dtrain_local_steps): 1 = synchronous steps; H > 1 = local SGD (DiLoCo), about 1/H of the bytes per sample, and a step in the other panels is a round.',
+        queries: [{ expr: `max(${selector('dtrain_local_steps')})` }],
       }),
     )
     .withPanel(

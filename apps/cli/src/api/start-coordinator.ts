@@ -152,6 +152,7 @@ export async function startCoordinator(o: StartCoordinatorOptions): Promise<Coor
   });
   metrics.setInfo({ backend: coordinator.backend });
   metrics.setWire(config.cluster.wire, config.cluster.wireWeights);
+  metrics.setLocalSteps(config.training.localSteps);
   metrics.readWorkerStatesFrom(() => coordinator.membership.countByState());
   // A resumed job's finished epochs come from its checkpoint (its steps before the restart are not kept).
   for (const record of coordinator.status().history) history.epochFinished(record);

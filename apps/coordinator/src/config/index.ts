@@ -6,7 +6,7 @@ export type { JobConfig } from './job-config.js';
 export type { ModelConfig } from './model-config.js';
 export type { DataFormat, DataSourceConfig, FileDataFormat } from './data-source-config.js';
 export type { DatasetConfig } from './dataset-config.js';
-export { LOSS_NAMES, parseTrainingConfig } from './training-config.js';
+export { DEFAULT_OUTER_OPTIMIZER, LOSS_NAMES, checkLocalStepsFit, parseTrainingConfig, serverOptimizer } from './training-config.js';
 export type { MetricName, TrainingConfig } from './training-config.js';
 export { parseClusterConfig } from './cluster-config.js';
 export type { ClusterConfig } from './cluster-config.js';

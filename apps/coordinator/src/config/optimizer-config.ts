@@ -30,9 +30,9 @@ const HYPER_PARAMETERS: Readonly<Record<OptimizerName, readonly string[]>> = {
   rmsprop: ['decay', 'momentum', 'epsilon', 'centered'],
 };
 
-const FIELD = 'training.optimizer';
-
-export function parseOptimizerConfig(raw: unknown): OptimizerConfig {
+/** `field`: where the optimizer sits in the job config (`training.optimizer`, `training.outerOptimizer`). */
+export function parseOptimizerConfig(raw: unknown, field = 'training.optimizer'): OptimizerConfig {
+  const FIELD = field;
   if (raw === undefined || raw === null) throw invalidField(FIELD, 'required');
   if (!isPlainObject(raw)) {
     throw expectedGot(FIELD, `an object { name, learningRate, … } with name one of ${OPTIMIZER_NAMES.join(', ')}`, raw);

@@ -52,6 +52,30 @@ export interface TrainingConfig {
   scaleLearningRate: 'linear' | 'none';
   /** What a diverging job does; see NonFiniteConfig. */
   nonFinite: NonFiniteConfig;
+  /**
+   * H: batches each worker trains on locally per round (local SGD, DiLoCo);
+   * default 1, synchronous data parallelism. With H > 1 a worker takes H
+   * steps of `optimizer` (the inner optimizer, its state on the worker) on
+   * H batches of its own, then pushes its pseudo-gradient (weights at the
+   * round's start minus weights now); the parameter server averages them
+   * (sample weighted) and applies `outerOptimizer`. A step of the job
+   * (metrics, checkpoint.everySteps, deadlines) is then a round. The last
+   * round of an epoch is shorter when too few batches are left to give every
+   * worker H.
+   */
+  localSteps: number;
+  /** The parameter server's optimizer when localSteps > 1; default momentum 0.9 with Nesterov, learning rate 0.7 (DiLoCo's). Unused when localSteps is 1. */
+  outerOptimizer: OptimizerConfig;
+  /** localSteps > 1: 'keep' (default) carries the inner optimizer's state over from round to round on each worker, 'reset' starts it afresh every round. */
+  innerState: 'keep' | 'reset';
+}
+
+/** DiLoCo's outer optimizer (Douillard et al. 2023): SGD with Nesterov momentum 0.9 at learning rate 0.7. */
+export const DEFAULT_OUTER_OPTIMIZER: OptimizerConfig = { name: 'momentum', learningRate: 0.7, momentum: 0.9, useNesterov: true };
+
+/** The optimizer the parameter server runs: the job's, or with local SGD the outer one. */
+export function serverOptimizer(training: Pick<TrainingConfig, 'localSteps' | 'optimizer' | 'outerOptimizer'>): OptimizerConfig {
+  return training.localSteps > 1 ? training.outerOptimizer : training.optimizer;
 }
 
 /**
@@ -84,7 +108,7 @@ const REGRESSION_LOSSES: readonly LossName[] = ['meanSquaredError'];
 
 export const DEFAULT_SEED = 42;
 
-const TRAINING_KEYS = ['epochs', 'batchSize', 'optimizer', 'loss', 'metrics', 'seed', 'shuffle', 'scaleLearningRate', 'nonFinite'] as const;
+const TRAINING_KEYS = ['epochs', 'batchSize', 'optimizer', 'loss', 'metrics', 'seed', 'shuffle', 'scaleLearningRate', 'nonFinite', 'localSteps', 'outerOptimizer', 'innerState'] as const;
 const NON_FINITE_KEYS = ['maxConsecutiveSteps', 'action'] as const;
 
 export function isRegressionLoss(loss: LossName): boolean {
@@ -102,7 +126,30 @@ export function parseTrainingConfig(raw: unknown): TrainingConfig {
   const shuffle = optionalBoolean(fields, 'shuffle', true);
   const scaleLearningRate = optionalOneOf(fields, 'scaleLearningRate', ['none', 'linear'], 'none');
   const nonFinite = parseNonFinite(get(fields, 'nonFinite'));
-  return { epochs, batchSize, optimizer, loss, metrics, seed, shuffle, scaleLearningRate, nonFinite };
+  const localSteps = optionalInt(fields, 'localSteps', POSITIVE_INT, 1);
+  const outerOptimizer = has(fields, 'outerOptimizer') ? parseOptimizerConfig(get(fields, 'outerOptimizer'), 'training.outerOptimizer') : DEFAULT_OUTER_OPTIMIZER;
+  const innerState = optionalOneOf(fields, 'innerState', ['keep', 'reset'], 'keep');
+  if (localSteps > 1 && scaleLearningRate === 'linear') {
+    // The rule scales a synchronous step's rate with its global batch; a round's inner steps see one worker's batch whatever the job's size.
+    throw invalidField('training.scaleLearningRate', `"linear" scales a synchronous step's learning rate; with training.localSteps ${localSteps} > 1 leave it "none"`);
+  }
+  return { epochs, batchSize, optimizer, loss, metrics, seed, shuffle, scaleLearningRate, nonFinite, localSteps, outerOptimizer, innerState };
+}
+
+/**
+ * With local SGD a round hands each worker up to `localSteps` batches; an
+ * epoch with fewer batches than that cannot fill even one worker's round.
+ * (An epoch that merely does not divide evenly ends with a shorter round.)
+ * @throws ConfigError naming training.localSteps.
+ */
+export function checkLocalStepsFit(training: Pick<TrainingConfig, 'localSteps' | 'batchSize'>, numTrainSamples: number): void {
+  const batches = Math.ceil(numTrainSamples / training.batchSize);
+  if (training.localSteps > 1 && training.localSteps > batches) {
+    throw invalidField(
+      'training.localSteps',
+      `${training.localSteps} batches per round, but an epoch has only ${batches} (${numTrainSamples} training samples in batches of ${training.batchSize}); use at most ${batches}`,
+    );
+  }
 }
 
 function parseNonFinite(raw: unknown): NonFiniteConfig {
