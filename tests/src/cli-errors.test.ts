@@ -24,6 +24,14 @@ describe('dtrain CLI: bad flags and configs', () => {
     ['unknown key', { training: { epochs: 1, batchSize: 8, optimizer: { name: 'sgd', learningRate: 0.1 }, loss: 'meanSquaredError', epocs: 3 } }, /training\.epocs: unknown key/],
     ['wrong type', { training: { epochs: 'three', batchSize: 8, optimizer: { name: 'sgd', learningRate: 0.1 }, loss: 'meanSquaredError' } }, /training\.epochs: expected .*integer/],
     ['fewer samples than one batch', { dataset: { numSamples: 40 }, training: { epochs: 1, batchSize: 64, optimizer: { name: 'sgd', learningRate: 0.1 }, loss: 'sparseCategoricalCrossentropy' } }, /training\.batchSize: 64 is more than the 36 training samples/],
+    ['localSteps 0', { training: { localSteps: 0 } }, /^dtrain: training\.localSteps: expected a positive integer, got 0$/],
+    ['outer optimizer without a learning rate', { training: { localSteps: 4, outerOptimizer: { name: 'sgd' } } }, /^dtrain: training\.outerOptimizer\.learningRate: required$/],
+    // Checked once the dataset is loaded: 2000 samples less the 10% validation split is 1800, 4 batches of 450.
+    [
+      'more local steps than an epoch has batches',
+      { training: { batchSize: 450, localSteps: 5 } },
+      /^dtrain: training\.localSteps: 5 batches per round, but an epoch has only 4 \(1800 training samples in batches of 450\); use at most 4$/,
+    ],
   ])('%s → exit 2 naming the field', async (_name, override, message) => {
     const job = syntheticJob('bad', override);
     const { code, stderr } = await run(['train', '--config', writeJob(tmp.dir, job, `${_name.replace(/ /g, '-')}.yaml`), '--port', '0']);

@@ -43,6 +43,16 @@ describe('CoordinatorMetrics', () => {
     expect(valueOf(s, 'dtrain_wire_info', { gradients: 'float32', weights: 'float32' })).toBeUndefined();
   });
 
+  it('exports the local steps per round: 1 (synchronous) until told, then the job’s H', async () => {
+    const { metrics, scrape } = setup();
+    expect(valueOf(await scrape(), 'dtrain_local_steps')).toBe(1);
+    metrics.setLocalSteps(16);
+    expect(valueOf(await scrape(), 'dtrain_local_steps')).toBe(16);
+    // A committed round leaves it alone: it is the job's setting, not a counter.
+    metrics.stepCommitted(step());
+    expect(valueOf(await scrape(), 'dtrain_local_steps')).toBe(16);
+  });
+
   it('exports every bounded label value from the start, and no loss or accuracy before there is one', async () => {
     const { scrape } = setup();
     const s = await scrape();

@@ -40,6 +40,7 @@ export const COORDINATOR_METRIC_NAMES = [
   'dtrain_transfer_bytes_total',
   'dtrain_data_plane_bytes_total',
   'dtrain_wire_info',
+  'dtrain_local_steps',
   'dtrain_gradients_rejected_total',
   'dtrain_last_step_timestamp_seconds',
   'dtrain_checkpoints_total',

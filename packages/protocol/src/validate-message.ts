@@ -85,7 +85,7 @@ const readAssignedBatch = objectCheck(
 function checkRoundBatches(batches: readonly AssignedBatch[], batchId: number, samples: number, path: string): void {
   if ((batches[0] as AssignedBatch).batchId !== batchId) malformed(`${path}[0].batchId`, `${batchId} (the assignment's batchId)`, (batches[0] as AssignedBatch).batchId);
   const total = batches.reduce((sum, b) => sum + b.size, 0);
-  if (total !== samples) malformed(path, `sizes adding up to the ${samples} sample ids`, `sizes adding up to ${total}`);
+  if (total !== samples) throw new ProtocolError(ProtocolErrorCode.MALFORMED, `${path}: expected sizes adding up to the ${samples} sample ids, got sizes adding up to ${total}`);
 }
 
 const readShard = objectCheck(

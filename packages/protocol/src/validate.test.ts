@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeMessage } from './decode.js';
 import { encodeMessage } from './encode.js';
 import { describeValue, ProtocolError, ProtocolErrorCode } from './errors.js';
-import { MessageType, type MessageKind } from './messages.js';
+import { MessageType, type LocalStepsConfig, type MessageKind } from './messages.js';
 import { peerFrame, splitMessage } from './testing/raw-frame.js';
 import { sampleMessages } from './testing/messages.js';
 import { validateMessage } from './validate-message.js';
@@ -12,7 +12,7 @@ type Path = readonly (string | number)[];
 /** Fields whose inside the protocol does not judge (tfjs does). */
 // optimizer: the parameter server validates a job's optimizer config; scalars: an open record of numbers.
 const OPAQUE = new Set(['modelTopology', 'optimizer', 'scalars']);
-const OPTIONAL = new Set(['previousWorkerId', 'optimizerState', 'accuracy', 'dataSeconds', 'wire', 'wireWeights']);
+const OPTIONAL = new Set(['previousWorkerId', 'optimizerState', 'accuracy', 'dataSeconds', 'wire', 'wireWeights', 'local', 'batches']);
 
 function formatPath(kind: string, path: Path): string {
   return path.reduce<string>((out, key) => (typeof key === 'number' ? `${out}[${key}]` : `${out}.${key}`), kind);
@@ -204,6 +204,83 @@ describe('validateMessage on in-memory values', () => {
     expect(malformedError(() => validateMessage(v1)).message).toBe('welcome.shards: expected an array, got undefined');
     const valid = validateMessage({ ...sampleMessages().welcome, weights: new Float32Array(9) });
     expect(Object.hasOwn(valid, 'weights')).toBe(false);
+  });
+});
+
+describe('assignment.batches: a local-SGD round', () => {
+  const assignmentWith = (batchId: number, sampleIds: readonly number[], batches: readonly { batchId: number; size: number }[]) => ({
+    ...sampleMessages().assignment,
+    batchId,
+    sampleIds: Uint32Array.from(sampleIds),
+    batches,
+  });
+
+  it('accepts a round whose batches start with the assignment\'s and share out its sample ids, through the wire too', () => {
+    const round = assignmentWith(12, [5, 6, 7, 8, 9, 10, 11], [
+      { batchId: 12, size: 3 },
+      { batchId: 13, size: 3 },
+      { batchId: 14, size: 1 },
+    ]);
+    expect(validateMessage(round)).toStrictEqual(round);
+    const decoded = decodeMessage(encodeMessage(round));
+    expect(decoded.type === 'assignment' && [decoded.batchId, [...decoded.sampleIds], decoded.batches]).toEqual([12, [5, 6, 7, 8, 9, 10, 11], round.batches]);
+  });
+
+  it('leaves batches out of a synchronous assignment (absent stays absent)', () => {
+    const { batches: _batches, ...synchronous } = sampleMessages().assignment;
+    const decoded = decodeMessage(encodeMessage(synchronous));
+    expect(Object.hasOwn(decoded, 'batches')).toBe(false);
+  });
+
+  it.each([
+    ['a first batch other than the assignment\'s', [{ batchId: 13, size: 2 }, { batchId: 12, size: 1 }], "assignment.batches[0].batchId: expected 12 (the assignment's batchId), got 13"],
+    ['sizes adding up to fewer than the sample ids', [{ batchId: 12, size: 1 }, { batchId: 13, size: 1 }], 'assignment.batches: expected sizes adding up to the 3 sample ids, got sizes adding up to 2'],
+    ['sizes adding up to more than the sample ids', [{ batchId: 12, size: 2 }, { batchId: 13, size: 2 }], 'assignment.batches: expected sizes adding up to the 3 sample ids, got sizes adding up to 4'],
+    ['an empty list', [], 'assignment.batches: expected an array of at least 1 elements, got an array of length 0'],
+    ['a batch of size 0', [{ batchId: 12, size: 3 }, { batchId: 13, size: 0 }], 'assignment.batches[1].size: expected a positive integer, got 0'],
+    ['a negative batch id', [{ batchId: 12, size: 2 }, { batchId: -1, size: 1 }], 'assignment.batches[1].batchId: expected a non-negative integer, got -1'],
+  ])('rejects %s as MALFORMED, naming the field', (_label, batches, message) => {
+    const round = assignmentWith(12, [1, 2, 3], batches);
+    expect(malformedError(() => validateMessage(round)).message).toBe(message);
+    // The same from the wire, as a peer would send it.
+    const { fields, tensors } = splitMessage(round);
+    expect(malformedError(() => decodeMessage(peerFrame(MessageType.assignment, fields, tensors))).message).toBe(message);
+  });
+});
+
+describe('welcome.job.local: local SGD', () => {
+  /** The sample welcome with `local` (possibly a bad one, as a peer could send it). */
+  const welcomeWith = (local: unknown) => {
+    const welcome = sampleMessages().welcome;
+    return { ...welcome, job: { ...welcome.job, local: local as LocalStepsConfig } };
+  };
+
+  it('accepts steps, an inner optimizer the worker judges, and keep or reset', () => {
+    for (const innerState of ['keep', 'reset'] as const) {
+      const local = { steps: 16, optimizer: { name: 'momentum', learningRate: 0.1, momentum: 0.9 }, innerState };
+      const decoded = decodeMessage(encodeMessage(welcomeWith(local)));
+      expect(decoded.type === 'welcome' && decoded.job.local).toStrictEqual(local);
+    }
+  });
+
+  it('leaves local out of a synchronous job\'s welcome', () => {
+    const { local: _local, ...job } = sampleMessages().welcome.job;
+    const decoded = decodeMessage(encodeMessage({ ...sampleMessages().welcome, job }));
+    expect(decoded.type === 'welcome' && Object.hasOwn(decoded.job, 'local')).toBe(false);
+  });
+
+  it.each([
+    ['steps 0', { steps: 0, optimizer: { name: 'sgd', learningRate: 0.1 }, innerState: 'keep' }, 'welcome.job.local.steps: expected a positive integer, got 0'],
+    ['steps 2.5', { steps: 2.5, optimizer: { name: 'sgd', learningRate: 0.1 }, innerState: 'keep' }, 'welcome.job.local.steps: expected a positive integer, got 2.5'],
+    ['innerState "sometimes"', { steps: 4, optimizer: { name: 'sgd', learningRate: 0.1 }, innerState: 'sometimes' }],
+    ['an optimizer that is not an object', { steps: 4, optimizer: 'sgd', innerState: 'keep' }, 'welcome.job.local.optimizer: expected an object, got "sgd"'],
+    ['no innerState', { steps: 4, optimizer: { name: 'sgd', learningRate: 0.1 } }],
+  ])('rejects %s as MALFORMED, naming the field', (_label, local, message?: string) => {
+    const error = malformedError(() => validateMessage(welcomeWith(local)));
+    if (message !== undefined) expect(error.message).toBe(message);
+    else expect(error.message).toMatch(/^welcome\.job\.local\.innerState: expected .*"keep".*"reset".*, got /);
+    const { fields } = splitMessage(welcomeWith(local));
+    expect(malformedError(() => decodeMessage(peerFrame(MessageType.welcome, fields))).message).toBe(error.message);
   });
 });
 

@@ -88,7 +88,7 @@ describe('dtrain dashboard', () => {
     expect(exprOf('Throughput')).toContain('rate(dtrain_samples_total{job="$job"}[1m])');
     expect(exprOf('Throughput')).toMatch(/sum by \(worker\) \(rate\(dtrain_worker_samples_total\{[^}]*\}\[1m\]\)\)/);
     for (const q of ['0.5', '0.95', '0.99']) {
-      expect(exprOf('Step time')).toContain(`histogram_quantile(${q}, sum by (le) (rate(dtrain_step_duration_seconds_bucket{job="$job"}[1m])))`);
+      expect(exprOf('Step (round) time')).toContain(`histogram_quantile(${q}, sum by (le) (rate(dtrain_step_duration_seconds_bucket{job="$job"}[1m])))`);
     }
     expect(exprOf('Straggler wait (p95)')).toContain('histogram_quantile(0.95, sum by (worker, le) (rate(dtrain_step_wait_seconds_bucket');
     expect(exprOf('Worker compute time (p95)')).toContain('sum by (worker, le) (rate(dtrain_worker_compute_seconds_bucket');
@@ -103,6 +103,7 @@ describe('dtrain dashboard', () => {
     expect(exprOf('Refused commits')).toContain('sum by (shard) (increase(dtrain_shard_commits_total{job="$job", outcome="refused"}[1m]))');
     expect(exprOf('Seconds since last step')).toContain('time() - max(dtrain_last_step_timestamp_seconds{');
     expect(exprOf('Epochs done')).toContain('dtrain_epoch{');
+    expect(exprOf('Local steps')).toBe('max(dtrain_local_steps{job="$job"})');
   });
 
   it('builds the same model every time (no ids or times that drift)', () => {

@@ -184,7 +184,7 @@ export function buildDtrainDashboard(): Dashboard {
         unit: 's',
         min: 0,
         description:
-          'Wall time of one step (assign, compute on every worker, aggregate, apply, broadcast): p50, p95, p99 over 1 minute. With local SGD (training.localSteps > 1, the "Wire" stat says how many) a step is a round: each worker trains on that many batches before one exchange.',
+          'Wall time of one step (assign, compute on every worker, aggregate, apply, broadcast): p50, p95, p99 over 1 minute. With local SGD (training.localSteps > 1, the "Local steps" stat says how many) a step is a round: each worker trains on that many batches before one exchange.',
         queries: [
           { expr: histogramQuantile(0.5, 'dtrain_step_duration_seconds'), legend: 'p50' },
           { expr: histogramQuantile(0.95, 'dtrain_step_duration_seconds'), legend: 'p95' },

@@ -75,6 +75,9 @@ const MNIST_MLP_EXPECTED: JobConfig = {
     shuffle: true,
     scaleLearningRate: 'none',
     nonFinite: { maxConsecutiveSteps: 10, action: 'fail' },
+    localSteps: 1,
+    outerOptimizer: { name: 'momentum', learningRate: 0.7, momentum: 0.9, useNesterov: true },
+    innerState: 'keep',
   },
   cluster: {
     minWorkers: 2,

@@ -1,5 +1,5 @@
 import { describe, expect, it, test } from 'vitest';
-import { parseTrainingConfig } from './training-config.js';
+import { DEFAULT_OUTER_OPTIMIZER, checkLocalStepsFit, parseTrainingConfig, serverOptimizer } from './training-config.js';
 import { configError } from './config-error.testkit.js';
 
 const BASE = { epochs: 2, batchSize: 32, optimizer: { name: 'sgd', learningRate: 0.1 }, loss: 'sparseCategoricalCrossentropy' };
@@ -21,6 +21,9 @@ describe('training', () => {
       shuffle: true,
       scaleLearningRate: 'none',
       nonFinite: { maxConsecutiveSteps: 10, action: 'fail' },
+      localSteps: 1,
+      outerOptimizer: { name: 'momentum', learningRate: 0.7, momentum: 0.9, useNesterov: true },
+      innerState: 'keep',
     });
   });
 
@@ -61,7 +64,7 @@ describe('training', () => {
     {
       raw: training({ lr: 0.1 }),
       field: 'training.lr',
-      message: 'training.lr: unknown key (expected one of: epochs, batchSize, optimizer, loss, metrics, seed, shuffle, scaleLearningRate, nonFinite)',
+      message: 'training.lr: unknown key (expected one of: epochs, batchSize, optimizer, loss, metrics, seed, shuffle, scaleLearningRate, nonFinite, localSteps, outerOptimizer, innerState)',
     },
     { raw: training({ loss: undefined }), field: 'training.loss', message: 'training.loss: required' },
     {
@@ -178,5 +181,81 @@ describe('training.optimizer', () => {
     const raw: Record<string, unknown> = { ...BASE, optimizer };
     if (optimizer === undefined) delete raw['optimizer'];
     expect(configError(() => parseTrainingConfig(raw))).toMatchObject({ code: 'DTRAIN_CONFIG_INVALID', field: at, message });
+  });
+});
+
+describe('training: local SGD (localSteps, outerOptimizer, innerState)', () => {
+  it('defaults to synchronous steps, DiLoCo\'s outer optimizer and keeping the inner state', () => {
+    const config = parseTrainingConfig(BASE);
+    expect([config.localSteps, config.outerOptimizer, config.innerState]).toStrictEqual([1, DEFAULT_OUTER_OPTIMIZER, 'keep']);
+    expect(DEFAULT_OUTER_OPTIMIZER).toStrictEqual({ name: 'momentum', learningRate: 0.7, momentum: 0.9, useNesterov: true });
+  });
+
+  it('keeps given values, the outer optimizer with only the keys given', () => {
+    const config = parseTrainingConfig(training({ localSteps: 8, outerOptimizer: { name: 'sgd', learningRate: 1 }, innerState: 'reset' }));
+    expect([config.localSteps, config.outerOptimizer, config.innerState]).toStrictEqual([8, { name: 'sgd', learningRate: 1 }, 'reset']);
+    // The inner optimizer stays the job's.
+    expect(config.optimizer).toStrictEqual({ name: 'sgd', learningRate: 0.1 });
+  });
+
+  it('allows linear learning-rate scaling with synchronous steps only', () => {
+    expect(parseTrainingConfig(training({ localSteps: 1, scaleLearningRate: 'linear' })).scaleLearningRate).toBe('linear');
+    const error = configError(() => parseTrainingConfig(training({ localSteps: 4, scaleLearningRate: 'linear' })));
+    expect(error).toMatchObject({ code: 'DTRAIN_CONFIG_INVALID', field: 'training.scaleLearningRate' });
+    expect(error.message).toContain('training.localSteps 4 > 1');
+  });
+
+  const outer = (key: string) => `training.outerOptimizer.${key}`;
+  test.each([
+    { change: { localSteps: 0 }, field: 'training.localSteps', message: 'training.localSteps: expected a positive integer, got 0' },
+    { change: { localSteps: 1.5 }, field: 'training.localSteps', message: 'training.localSteps: expected a positive integer, got 1.5' },
+    { change: { localSteps: '4' }, field: 'training.localSteps', message: 'training.localSteps: expected a positive integer, got "4"' },
+    { change: { outerOptimizer: { name: 'sgd' } }, field: outer('learningRate'), message: 'training.outerOptimizer.learningRate: required' },
+    {
+      change: { outerOptimizer: { name: 'lamb', learningRate: 0.7 } },
+      field: outer('name'),
+      message: 'training.outerOptimizer.name: expected one of "sgd", "momentum", "adam", "rmsprop", got "lamb"',
+    },
+    {
+      change: { outerOptimizer: { name: 'sgd', learningRate: 0.7, momentum: 0.9 } },
+      field: outer('momentum'),
+      message: 'training.outerOptimizer.momentum: not a hyper-parameter of optimizer "sgd" (it takes learningRate)',
+    },
+    {
+      change: { outerOptimizer: 'nesterov' },
+      field: 'training.outerOptimizer',
+      message: 'training.outerOptimizer: expected an object { name, learningRate, … } with name one of sgd, momentum, adam, rmsprop, got "nesterov"',
+    },
+    { change: { innerState: 'sometimes' }, field: 'training.innerState', message: 'training.innerState: expected one of "keep", "reset", got "sometimes"' },
+    { change: { localStep: 4 }, field: 'training.localStep', message: 'training.localStep: unknown key (did you mean "localSteps"?)' },
+  ])('$message', ({ change, field, message }) => {
+    expect(configError(() => parseTrainingConfig(training(change)))).toMatchObject({ code: 'DTRAIN_CONFIG_INVALID', field, message });
+  });
+
+  it('serverOptimizer: the job\'s optimizer for synchronous steps, the outer one with local SGD', () => {
+    const optimizer = { name: 'adam', learningRate: 0.001 } as const;
+    const outerOptimizer = { name: 'sgd', learningRate: 1 } as const;
+    expect(serverOptimizer({ localSteps: 1, optimizer, outerOptimizer })).toBe(optimizer);
+    expect(serverOptimizer({ localSteps: 2, optimizer, outerOptimizer })).toBe(outerOptimizer);
+  });
+
+  describe('checkLocalStepsFit', () => {
+    test.each([
+      { localSteps: 1, batchSize: 450, samples: 100, why: 'synchronous steps fit any epoch, even one short batch' },
+      { localSteps: 4, batchSize: 450, samples: 1800, why: 'exactly an epoch of batches' },
+      { localSteps: 5, batchSize: 450, samples: 1801, why: 'a short last batch counts' },
+      { localSteps: 3, batchSize: 450, samples: 1800, why: 'an epoch that does not divide evenly ends with a shorter round' },
+    ])('fits: $why', ({ localSteps, batchSize, samples }) => {
+      expect(() => checkLocalStepsFit({ localSteps, batchSize }, samples)).not.toThrow();
+    });
+
+    it('names training.localSteps with the numbers when an epoch has fewer batches than a round', () => {
+      const error = configError(() => checkLocalStepsFit({ localSteps: 5, batchSize: 450 }, 1800));
+      expect(error).toMatchObject({
+        code: 'DTRAIN_CONFIG_INVALID',
+        field: 'training.localSteps',
+        message: 'training.localSteps: 5 batches per round, but an epoch has only 4 (1800 training samples in batches of 450); use at most 4',
+      });
+    });
   });
 });

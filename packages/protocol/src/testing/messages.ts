@@ -21,7 +21,16 @@ export function sampleMessages(): { readonly [K in MessageKind]: MessageOf<K> } 
     welcome: {
       type: 'welcome',
       workerId: 2,
-      job: { name: 'mnist', loss: 'categoricalCrossentropy', batchSize: 128, seed: 42, heartbeatIntervalMs: 1000, chunkBytes: 4096, wire: 'bfloat16' },
+      job: {
+        name: 'mnist',
+        loss: 'categoricalCrossentropy',
+        batchSize: 128,
+        seed: 42,
+        heartbeatIntervalMs: 1000,
+        chunkBytes: 4096,
+        wire: 'bfloat16',
+        local: { steps: 4, optimizer: { name: 'adam', learningRate: 0.001 }, innerState: 'keep' },
+      },
       modelTopology: { class_name: 'Sequential', config: { name: 'm', layers: [] } },
       layout: [
         { name: 'dense/kernel', shape: [2, 3], offset: 0, size: 6, trainable: true },
@@ -32,7 +41,19 @@ export function sampleMessages(): { readonly [K in MessageKind]: MessageOf<K> } 
       shards: [{ start: 0, end: 9, url: '' }],
       data: { numSamples: 60000, featureShape: [784], labelShape: [10], chunkSize: 1024 },
     },
-    assignment: { type: 'assignment', step: 5, epoch: 1, version: 5, batchId: 9, sampleIds: new Uint32Array([4, 8, 15]) },
+    // A local-SGD round of two batches: 9 (two samples), then 10 (one).
+    assignment: {
+      type: 'assignment',
+      step: 5,
+      epoch: 1,
+      version: 5,
+      batchId: 9,
+      sampleIds: new Uint32Array([4, 8, 15]),
+      batches: [
+        { batchId: 9, size: 2 },
+        { batchId: 10, size: 1 },
+      ],
+    },
     dataChunk: {
       type: 'dataChunk',
       chunkId: 1,
@@ -183,6 +204,8 @@ export class RandomMessages {
             seed: this.int(1) ? this.uint() : -1 - this.int(2 ** 31),
             heartbeatIntervalMs: 1 + this.int(10_000),
             chunkBytes,
+            // Local SGD now and then.
+            ...(this.int(1) === 0 ? {} : { local: { steps: 1 + this.int(64), optimizer: { name: this.string(), learningRate: Math.abs(this.finite()) }, innerState: this.int(1) ? 'keep' : 'reset' } }),
           },
           modelTopology: { class_name: this.string(), config: { layers: [{ units: this.int(100) }] } },
           layout,
@@ -191,8 +214,20 @@ export class RandomMessages {
           data: { numSamples: this.uint(), featureShape: [this.int(1000)], labelShape: [this.int(10), 1], chunkSize: 1 + this.int(4096) },
         };
       }
-      case 'assignment':
-        return { type: 'assignment', step: this.uint(), epoch: this.uint(), version: this.uint(), batchId: this.uint(), sampleIds: this.uint32(1 + this.length(maxLength)) };
+      case 'assignment': {
+        const batchId = this.uint();
+        const sampleIds = this.uint32(1 + this.length(maxLength));
+        const message = { type: 'assignment' as const, step: this.uint(), epoch: this.uint(), version: this.uint(), batchId, sampleIds };
+        if (this.int(1) === 0) return message;
+        // A local-SGD round: the sample ids shared out among up to 4 batches, the first the assignment's.
+        const batches: { batchId: number; size: number }[] = [];
+        for (let left = sampleIds.length; left > 0; ) {
+          const size = batches.length === 3 ? left : 1 + this.int(left - 1);
+          batches.push({ batchId: batches.length === 0 ? batchId : this.uint(), size });
+          left -= size;
+        }
+        return { ...message, batches };
+      }
       case 'dataChunk':
         return { type: 'dataChunk', chunkId: this.uint(), start: this.uint(), count: this.uint(), features: this.float32(this.length(maxLength)), labels: this.float32(this.length(maxLength)) };
       case 'pushReport': {
