@@ -11,11 +11,17 @@
  * nominal rate and the rate raw TCP measured between two lab hosts.
  *
  * Run: `node dist/cluster-lab.js [--short] [--json FILE] [--rate MBIT]
- * [--shards 0,1,2,4] [--steps N] [--wire float32,bfloat16,float16,bfloat16/bfloat16]`.
+ * [--shards 0,1,2,4] [--steps N] [--workers N] [--wire float32,bfloat16,float16,bfloat16/bfloat16]
+ * [--local-steps 1,4,16]`.
  * Each entry of `--wire` other than float32 (GRADIENTS or GRADIENTS/WEIGHTS:
  * cluster.wire and cluster.wireWeights) runs every K again and
  * is reported against the float32 run of the same K (step time, speed-up,
- * bytes a worker host sends per step). `--short` (CI): a small model, 2 workers,
+ * bytes a worker host sends per step). Each entry H > 1 of `--local-steps`
+ * (training.localSteps: local SGD, float32) runs every K again with `--steps`
+ * rounds of H batches per worker, reported against the synchronous float32
+ * run of the same K in samples/s (a round trains on H times a step's
+ * samples). `--workers N` replaces the plan's worker hosts (4; 2 with
+ * `--short`). `--short` (CI): a small model, 2 workers,
  * K ∈ {0, 2}, a few steps, under 90 s. Exit 0 whatever the ratios (a
  * benchmark reports, it does not assert); 1 when the lab or a run breaks;
  * 0 with a loud SKIPPED line when namespaces cannot be made here (not root,
@@ -30,7 +36,7 @@ import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { CLUSTER_TARGET, clusterRow, psBoundSeconds, shardLabel, steadySteps, type ClusterRow } from './cluster-bound.js';
 import { cpuShares } from './cpu-times.js';
-import { boundTable, trafficTable, type SkippedShards, type TrafficRow } from './cluster-table.js';
+import { boundTable, localStepsSamplesPerSecond, localStepsTable, trafficTable, type LocalStepsRun, type SkippedShards, type TrafficRow } from './cluster-table.js';
 import { measureLinkRate, type LinkRate } from './lab-link-rate.js';
 import { runLabJob } from './lab-job.js';
 import { mlpJob, mlpParams, type MlpWidths } from './mlp-jobs.js';
@@ -79,11 +85,22 @@ const FULL: Plan = { label: 'full', widths: [2048, 4096, 2048, 10], workers: 4, 
 const SHORT: Plan = { label: 'short', widths: [1024, 1024, 1024, 10], workers: 2, shards: [0, 2], steps: 5, linkRounds: 1, linkSeconds: 1 };
 
 const usage = (message: string): never => {
-  process.stderr.write(`cluster-lab: ${message}\nusage: cluster-lab [--short] [--json FILE] [--rate MBIT] [--shards 0,1,2,4] [--steps N] [--wire float32,bfloat16,float16,bfloat16/bfloat16]\n`);
+  process.stderr.write(
+    `cluster-lab: ${message}\nusage: cluster-lab [--short] [--json FILE] [--rate MBIT] [--shards 0,1,2,4] [--steps N] [--workers N] [--wire float32,bfloat16,float16,bfloat16/bfloat16] [--local-steps 1,4,16]\n`,
+  );
   process.exit(2);
 };
 const { values: flags } = parseArgs({
-  options: { short: { type: 'boolean' }, json: { type: 'string' }, rate: { type: 'string' }, shards: { type: 'string' }, steps: { type: 'string' }, wire: { type: 'string' } },
+  options: {
+    short: { type: 'boolean' },
+    json: { type: 'string' },
+    rate: { type: 'string' },
+    shards: { type: 'string' },
+    steps: { type: 'string' },
+    workers: { type: 'string' },
+    wire: { type: 'string' },
+    'local-steps': { type: 'string' },
+  },
 });
 const base = flags.short === true ? SHORT : FULL;
 const rateMbit = flags.rate === undefined ? DEFAULT_RATE_MBIT : Number(flags.rate);
@@ -92,7 +109,15 @@ const shardList = flags.shards === undefined ? base.shards : flags.shards.split(
 if (shardList.length === 0 || !shardList.every((k) => Number.isInteger(k) && k >= 0 && k <= 8)) usage(`--shards: expected a comma-separated list of shard counts 0..8, got ${JSON.stringify(flags.shards)}`);
 const steps = flags.steps === undefined ? base.steps : Number(flags.steps);
 if (!Number.isInteger(steps) || steps < 3 || steps > 1000) usage(`--steps: expected a whole number from 3 (one first step, two steady ones) to 1000, got ${JSON.stringify(flags.steps)}`);
-const plan: Plan = { ...base, shards: [...new Set(shardList)].sort((a, b) => a - b), steps };
+const workerCount = flags.workers === undefined ? base.workers : Number(flags.workers);
+if (!Number.isInteger(workerCount) || workerCount < 1 || workerCount > 16) usage(`--workers: expected a whole number of worker hosts from 1 to 16, got ${JSON.stringify(flags.workers)}`);
+const plan: Plan = { ...base, shards: [...new Set(shardList)].sort((a, b) => a - b), steps, workers: workerCount };
+const localStepsList = (flags['local-steps'] ?? '1').split(',').map((h) => Number(h.trim()));
+if (!localStepsList.every((h) => Number.isInteger(h) && h >= 1 && h <= 64)) usage(`--local-steps: expected a comma-separated list of whole numbers 1..64 (training.localSteps), got ${JSON.stringify(flags['local-steps'])}`);
+/** The H > 1 to run; H = 1 is the synchronous float32 run every K makes anyway. */
+const localStepsRuns = [...new Set(localStepsList.filter((h) => h > 1))].sort((a, b) => a - b);
+/** The issue's target for local SGD on a slow link: H = 16 trains at least 8 times the samples/s of synchronous float32 at 100 Mbit/s. */
+const LOCAL_STEPS_TARGET = { localSteps: 16, speedUp: 8, rateMbit: 100 } as const;
 /** Gradients' and weights' formats of one run. */
 interface Wire {
   readonly gradients: WireFormat;
@@ -120,7 +145,7 @@ const started = performance.now();
 const rateBitsPerSecond = rateMbit * 1e6;
 const nominalBytesPerSecond = rateBitsPerSecond / 8;
 const modelBytes = mlpParams(plan.widths) * 4;
-figures.plan = { ...plan, rateMbit, simulateComputeMs: SIMULATE_COMPUTE_MS, batchSize: BATCH, modelBytes, target: CLUSTER_TARGET };
+figures.plan = { ...plan, rateMbit, simulateComputeMs: SIMULATE_COMPUTE_MS, batchSize: BATCH, modelBytes, target: CLUSTER_TARGET, localSteps: localStepsRuns };
 
 const unavailable = labUnavailable();
 if (unavailable !== undefined) {
@@ -151,7 +176,9 @@ const cleanUp = (): void => {
 };
 process.once('exit', cleanUp);
 // Every process and command has a time limit already; this one bounds the whole, whatever hangs in between.
-const deadlineSeconds = 60 + 2 * plan.linkRounds * (plan.linkSeconds + 30) + shardCounts.reduce((t, k) => t + runTimeoutMs(k) / 1000, 0);
+// Every K runs once in float32, again per other wire format and again per H > 1.
+const runsPerK = [1, ...wireList.filter((w) => !isFloat32(w)).map(() => 1), ...localStepsRuns];
+const deadlineSeconds = 60 + 2 * plan.linkRounds * (plan.linkSeconds + 30) + shardCounts.reduce((t, k) => t + runsPerK.reduce((u, h) => u + runTimeoutMs(k, h) / 1000, 0), 0);
 setTimeout(() => {
   say(`*** THE CLUSTER LAB BROKE: still running after its time limit of ${num(deadlineSeconds, 0)} s; torn down ***`);
   cleanUp();
@@ -168,6 +195,7 @@ for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
 const rows: ClusterRow[] = [];
 const traffic: TrafficRow[] = [];
 const wireRows: WireRow[] = [];
+const localRuns: LocalStepsRun[] = [];
 const runs: Record<string, unknown>[] = [];
 try {
   say(
@@ -183,17 +211,17 @@ try {
   progress(`${lab.namespaces.length} namespaces up (a bridge, ${lab.hosts.size} hosts); measuring the link`);
 
   const linkBefore = await measureLinkRate(lab, workerHosts[0] ?? coordinator, coordinator, { rounds: plan.linkRounds, secondsPerRound: plan.linkSeconds });
-  /** One run of the lab job with `shards` shard processes and gradients on the `wire` format. */
-  const runOne = async (shards: number, wire: Wire): Promise<{ row: ClusterRow; traffic: TrafficRow }> => {
+  /** One run of the lab job with `shards` shard processes, gradients on the `wire` format and `localSteps` batches per worker per round. */
+  const runOne = async (shards: number, wire: Wire, localSteps = 1): Promise<{ row: ClusterRow; traffic: TrafficRow }> => {
     const hosts = { coordinator, shards: shardHosts.slice(0, shards), workers: workerHosts };
     const bound = psBoundSeconds({ modelBytes, workers: plan.workers, shards, bytesPerSecond: nominalBytesPerSecond });
-    const job = labJob(shards, bound, wire);
+    const job = labJob(shards, bound, wire, localSteps);
     const configPath = join(work, `${job.name}.yaml`);
     writeFileSync(configPath, stringify(job));
     const outDir = join(work, job.name);
-    const timeoutMs = runTimeoutMs(shards);
-    const what = `K = ${shards}${isFloat32(wire) ? '' : `, ${wireLabel(wire)} (gradients/weights)`}`;
-    progress(`${what}: ${plan.steps} steps, bound ${num(bound, 2)} s/step (each process is killed after ${num(timeoutMs / 1000, 0)} s)`);
+    const timeoutMs = runTimeoutMs(shards, localSteps);
+    const what = `K = ${shards}${isFloat32(wire) ? '' : `, ${wireLabel(wire)} (gradients/weights)`}${localSteps === 1 ? '' : `, H = ${localSteps} local steps`}`;
+    progress(`${what}: ${plan.steps} ${localSteps === 1 ? 'steps' : 'rounds'}, bound ${num(bound, 2)} s/step (each process is killed after ${num(timeoutMs / 1000, 0)} s)`);
     const before = counters([coordinator, ...hosts.shards, ...workerHosts]);
     const result = await runLabJob({ lab, cli, configPath, outDir, ...hosts, simulateComputeMs: SIMULATE_COMPUTE_MS, token: TOKEN, timeoutMs });
     const after = counters([coordinator, ...hosts.shards, ...workerHosts]);
@@ -230,7 +258,7 @@ try {
       cpu: cpuShares(result.firstCpu, result.lastCpu),
       peakRssBytes: { coordinator: result.coordinator.peakRssBytes, shards: result.shards.map((s) => s.peakRssBytes), workers: result.workers.map((w) => w.peakRssBytes) },
     };
-    runs.push({ ...row, wire: wireLabel(wire), traffic: t, firstReading: result.firstReading, lastReading: result.lastReading, shardsTerminated: result.shardsTerminated });
+    runs.push({ ...row, wire: wireLabel(wire), localSteps, traffic: t, firstReading: result.firstReading, lastReading: result.lastReading, shardsTerminated: result.shardsTerminated });
     progress(`${what}: steady ${num(steady.periodSeconds, 2)} s/step = ${num(row.ratio, 2)}x the bound`);
     return { row, traffic: t };
   };
@@ -246,9 +274,19 @@ try {
       wireRows.push({ wire, shards, row, traffic: t });
     }
   }
+  // Local SGD (float32), each H against the synchronous float32 run of the same K.
+  for (const localSteps of localStepsRuns) {
+    for (const shards of shardCounts) {
+      const { row, traffic: t } = await runOne(shards, { gradients: 'float32', weights: 'float32' }, localSteps);
+      localRuns.push(localStepsRun(localSteps, row, t));
+    }
+  }
   const linkAfter = await measureLinkRate(lab, workerHosts[0] ?? coordinator, coordinator, { rounds: plan.linkRounds, secondsPerRound: plan.linkSeconds });
   report(linkBefore, linkAfter, rows, traffic);
   if (wireRows.length > 0) reportWire(rows, traffic, wireRows);
+  if (localRuns.length > 0) reportLocalSteps(rows.map((r, i) => localStepsRun(1, r, traffic[i])), localRuns);
+  // After every table: the wire and local-steps runs are part of what the lab took.
+  say(`\n(the lab took ${num((performance.now() - started) / 1000, 0)} s)`);
   figures.link = { nominalBytesPerSecond, before: linkBefore, after: linkAfter };
   figures.skippedShards = skipped;
 } catch (error) {
@@ -264,12 +302,27 @@ try {
   writeJson();
 }
 
-/** The job every run trains: the plan's MLP, `shards` shard processes, gradients on `wire`, deadlines far above the bound. */
-function labJob(shards: number, boundSeconds: number, wire: Wire): Record<string, unknown> & { readonly name: string } {
-  const job = mlpJob({ name: `lab-k${shards}-${wire.gradients}-${wire.weights}`, widths: plan.widths, steps: plan.steps, workers: plan.workers, batchSize: BATCH, optimizer: { name: 'sgd', learningRate: 0.01 } });
+/**
+ * The job every run trains: the plan's MLP, `shards` shard processes,
+ * gradients on `wire`, deadlines far above the bound. With local SGD the
+ * dataset holds `plan.steps` full rounds (H batches per worker each), so
+ * every round trains on H × workers × batch samples and the coordinator's
+ * check that an epoch has at least H batches always passes.
+ */
+function labJob(shards: number, boundSeconds: number, wire: Wire, localSteps: number): Record<string, unknown> & { readonly name: string } {
+  const job = mlpJob({
+    name: `lab-k${shards}-${wire.gradients}-${wire.weights}-h${localSteps}`,
+    widths: plan.widths,
+    steps: plan.steps * localSteps,
+    workers: plan.workers,
+    batchSize: BATCH,
+    optimizer: { name: 'sgd', learningRate: 0.01 },
+  });
   const cluster = job.cluster as Record<string, unknown>;
+  const training = job.training as Record<string, unknown>;
   return {
     ...job,
+    training: { ...training, ...(localSteps === 1 ? {} : { localSteps }) },
     cluster: {
       ...cluster,
       ...(shards === 0 ? {} : { psShards: shards }),
@@ -282,10 +335,54 @@ function labJob(shards: number, boundSeconds: number, wire: Wire): Record<string
   };
 }
 
-/** Each process of a run is killed after this long: start-up, the first step (data, initial weights), then steps at up to 4x the bound. */
-function runTimeoutMs(shards: number): number {
+/**
+ * Each process of a run is killed after this long: start-up, the first step
+ * (data, initial weights), then steps at up to 4x the bound; a round adds its
+ * H simulated batches (and its share of an H-times larger dataset, shipped
+ * as the rounds need it).
+ */
+function runTimeoutMs(shards: number, localSteps: number): number {
   const bound = psBoundSeconds({ modelBytes, workers: plan.workers, shards, bytesPerSecond: nominalBytesPerSecond });
-  return Math.round(60_000 + (plan.steps + 2) * 4 * bound * 1000);
+  const dataBytes = plan.steps * localSteps * plan.workers * BATCH * ((plan.widths[0] ?? 0) + 1) * 4;
+  const dataSeconds = (plan.workers * dataBytes) / nominalBytesPerSecond;
+  return Math.round(60_000 + (plan.steps + 2) * (4 * bound * 1000 + localSteps * SIMULATE_COMPUTE_MS) + 4 * dataSeconds * 1000);
+}
+
+/** A run's figures for the local-steps table (its rounds are all full: see labJob). */
+function localStepsRun(localSteps: number, row: ClusterRow, t: TrafficRow | undefined): LocalStepsRun {
+  const perWorkerRound = (pick: (h: { sent: number; received: number }) => number): number =>
+    t === undefined ? Number.NaN : t.workerHosts.reduce((n, h) => n + pick(h), 0) / Math.max(1, t.workerHosts.length) / t.steps;
+  return {
+    shards: row.shards,
+    localSteps,
+    roundSeconds: row.steadyStepSeconds,
+    samplesPerRound: localSteps * plan.workers * BATCH,
+    workerSentBytesPerRound: perWorkerRound((h) => h.sent),
+    workerReceivedBytesPerRound: perWorkerRound((h) => h.received),
+  };
+}
+
+function reportLocalSteps(syncRuns: readonly LocalStepsRun[], local: readonly LocalStepsRun[]): void {
+  const all = [...syncRuns.filter((r) => local.some((l) => l.shards === r.shards)), ...local];
+  say(
+    `\n5. Local SGD (training.localSteps H, float32, the default outer optimizer): ${plan.workers} workers at ${rateMbit} Mbit/s, ` +
+      `${plan.steps} rounds of H batches of ${BATCH} per worker (${SIMULATE_COMPUTE_MS} ms simulated compute each); steady round, samples/s and the speed-up ` +
+      `over synchronous float32 at the same K, MB a worker host sends and receives per round (the first, with the data, included) and its bytes per sample against synchronous`,
+  );
+  say(localStepsTable(all));
+  const at = rateMbit === LOCAL_STEPS_TARGET.rateMbit ? '' : ` (the target is stated at ${LOCAL_STEPS_TARGET.rateMbit} Mbit/s; this run's links were ${rateMbit} Mbit/s)`;
+  const verdicts = local
+    .filter((r) => r.localSteps === LOCAL_STEPS_TARGET.localSteps)
+    .map((r) => {
+      const sync = syncRuns.find((s) => s.shards === r.shards);
+      const speedUp = sync === undefined ? Number.NaN : localStepsSamplesPerSecond(r) / localStepsSamplesPerSecond(sync);
+      return `K = ${r.shards}: ${num(speedUp, 2)}x, ${speedUp >= LOCAL_STEPS_TARGET.speedUp ? 'met' : 'NOT met'}`;
+    });
+  say(
+    `\nTarget: H = ${LOCAL_STEPS_TARGET.localSteps} ≥ ${LOCAL_STEPS_TARGET.speedUp}x the samples/s of synchronous float32 at ${LOCAL_STEPS_TARGET.rateMbit} Mbit/s${at}: ` +
+      `${verdicts.length === 0 ? `not run (--local-steps has no ${LOCAL_STEPS_TARGET.localSteps})` : verdicts.join('; ')}`,
+  );
+  figures.localSteps = local.map((r) => ({ ...r, samplesPerSecond: localStepsSamplesPerSecond(r) }));
 }
 
 /** One 16-bit run, beside the float32 run of its K. */
@@ -348,5 +445,4 @@ function report(linkBefore: LinkRate, linkAfter: LinkRate, rows: readonly Cluste
       `CPU: share of the machine's ${availableParallelism()} cores over the steady steps, busy (any work) / used by the job's processes; peak RSS`,
   );
   say(trafficTable(traffic));
-  say(`\n(the lab took ${num((performance.now() - started) / 1000, 0)} s)`);
 }

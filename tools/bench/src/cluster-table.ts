@@ -76,3 +76,51 @@ export function trafficTable(rows: readonly TrafficRow[]): string {
     ]),
   );
 }
+
+/** One run of the lab job with H local steps per round; H = 1 is the synchronous float32 run its K is set against. */
+export interface LocalStepsRun {
+  readonly shards: number;
+  /** training.localSteps, H. */
+  readonly localSteps: number;
+  /** Steady rounds (steps when H = 1), commit to commit, seconds. */
+  readonly roundSeconds: number;
+  /** Samples a round trains on: H × workers × batch size (the lab's job is sized so that every round is full). */
+  readonly samplesPerRound: number;
+  /** Mean bytes one worker host sent and received per round, all rounds (the first, with the data, included). */
+  readonly workerSentBytesPerRound: number;
+  readonly workerReceivedBytesPerRound: number;
+}
+
+/** Steady samples per second of a run. */
+export function localStepsSamplesPerSecond(run: LocalStepsRun): number {
+  return run.samplesPerRound / run.roundSeconds;
+}
+
+/**
+ * Each K's local-SGD runs beside its synchronous run: round time, samples/s
+ * and the speed-up in samples/s (a round trains on H times the samples of a
+ * step), MB a worker host sends and receives per round, and the bytes it
+ * sends per sample against synchronous. A K without an H = 1 run is left out.
+ */
+export function localStepsTable(runs: readonly LocalStepsRun[]): string {
+  const lines: string[][] = [];
+  for (const shards of [...new Set(runs.map((r) => r.shards))]) {
+    const mine = runs.filter((r) => r.shards === shards).sort((a, b) => a.localSteps - b.localSteps);
+    const sync = mine.find((r) => r.localSteps === 1);
+    if (sync === undefined) continue;
+    const sentPerSample = (r: LocalStepsRun): number => r.workerSentBytesPerRound / r.samplesPerRound;
+    for (const r of mine) {
+      lines.push([
+        shardLabel(shards),
+        r.localSteps === 1 ? '1 (synchronous)' : String(r.localSteps),
+        num(r.roundSeconds, 2),
+        String(r.samplesPerRound),
+        num(localStepsSamplesPerSecond(r), 0),
+        `${num(localStepsSamplesPerSecond(r) / localStepsSamplesPerSecond(sync), 2)}x`,
+        `${num(r.workerSentBytesPerRound / MB, 1)} / ${num(r.workerReceivedBytesPerRound / MB, 1)}`,
+        `${num(sentPerSample(r) / sentPerSample(sync), 3)}x`,
+      ]);
+    }
+  }
+  return formatTable(['K shards', 'H local steps', 'round s', 'samples/round', 'samples/s', 'speed-up', 'worker out / in MB per round', 'worker out bytes/sample'], lines);
+}
