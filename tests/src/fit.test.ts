@@ -212,6 +212,29 @@ describe('fit(model, x, y, args) with 2 local worker processes', () => {
   });
 });
 
+describe('fit with local SGD and a 16-bit wire', () => {
+  it('localSteps 4 with bfloat16 gradients: trains, each epoch of 2 workers a quarter of the exchanges, and leaves no process', async () => {
+    const model = mlp();
+    const steps: number[] = [];
+    const history = await fit(model, data.x, data.y, {
+      epochs: 3,
+      batchSize: BATCH,
+      backend: 'wasm',
+      localSteps: 4,
+      innerState: 'reset',
+      wire: 'bfloat16',
+      callbacks: { onBatchEnd: (batch) => void steps.push(batch) },
+    });
+    expect(history.history['loss']).toHaveLength(3);
+    const loss = history.history['loss'] as number[];
+    expect(loss[2]).toBeLessThan(loss[0] as number);
+    expect(await accuracyOf(model, heldOut.x, heldOut.y)).toBeGreaterThan(0.8);
+    // 2,000 samples in batches of BATCH per worker: a round takes 4 batches from each of the 2 workers.
+    expect(steps.length).toBe(3 * Math.ceil(Math.ceil(N / BATCH) / 8));
+    expect(childPids()).toEqual([]);
+  });
+});
+
 describe('fit({ workers: { listen } }) serves workers started elsewhere', () => {
   it('trains with a `dtrain worker` that connects with the token, keeps outDir, and resumes from it', async () => {
     const tmp = tempDir('fit-listen');
@@ -285,6 +308,10 @@ describe('fit refuses bad input before any worker process starts', () => {
     },
     { name: 'resume without outDir', code: FitErrorCode.RESUME_NEEDS_OUT_DIR, message: /outDir/, run: () => fit(mlp(), data.x, data.y, { resume: true }) },
     { name: 'shuffle not a boolean', code: FitErrorCode.ARGUMENT, message: /shuffle must be true or false/, run: () => fit(mlp(), data.x, data.y, { shuffle: 'no' as unknown as boolean }) },
+    { name: 'localSteps 0', code: FitErrorCode.ARGUMENT, message: /^fit: localSteps: expected a positive integer, got 0$/, run: () => fit(mlp(), data.x, data.y, { localSteps: 0 }) },
+    { name: 'an outer optimizer without a learning rate', code: FitErrorCode.ARGUMENT, message: /^fit: outerOptimizer\.learningRate: required$/, run: () => fit(mlp(), data.x, data.y, { localSteps: 4, outerOptimizer: { name: 'sgd' } }) },
+    { name: 'localSteps beyond an epoch', code: FitErrorCode.ARGUMENT, message: /^fit: localSteps: 100 batches per round, but an epoch has only 63/, run: () => fit(mlp(), data.x, data.y, { localSteps: 100 }) },
+    { name: 'an unknown wire format', code: FitErrorCode.ARGUMENT, message: /^fit: wire: expected one of/, run: () => fit(mlp(), data.x, data.y, { wire: 'int8' }) },
   ];
 
   for (const c of cases) {

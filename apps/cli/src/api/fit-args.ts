@@ -62,6 +62,24 @@ export interface FitCommonArgs {
    * fit rejects with FitError DTRAIN_FIT_ABORTED. Default: none.
    */
   readonly signal?: AbortSignal;
+  /**
+   * Local SGD (DiLoCo, the job config's training.localSteps): each worker
+   * trains on this many batches with the model's optimizer before one
+   * exchange with the parameter server; integer ≥ 1. Default 1 (synchronous).
+   */
+  readonly localSteps?: number;
+  /**
+   * With localSteps > 1: the parameter server's optimizer over the averaged
+   * pseudo-gradients, as training.outerOptimizer ({ name, learningRate, … }).
+   * Default momentum 0.9 with Nesterov at learning rate 0.7 (DiLoCo's).
+   */
+  readonly outerOptimizer?: Readonly<Record<string, unknown>>;
+  /** With localSteps > 1: keep (default) or reset the inner optimizer's state between rounds (training.innerState). */
+  readonly innerState?: 'keep' | 'reset';
+  /** Element format of the gradients on the wire (cluster.wire): 'float32' (default), 'bfloat16' or 'float16'. */
+  readonly wire?: string;
+  /** Element format of the weights sent back (cluster.wireWeights); default 'float32'. */
+  readonly wireWeights?: string;
 }
 
 /** `fit(model, x, y, args)`. */

@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import {
   ConfigError,
   DATASET_DEFAULTS,
+  checkLocalStepsFit,
   combineObservers,
   parseCheckpointConfig,
   parseClusterConfig,
@@ -101,7 +102,7 @@ async function train_(model: tfl.LayersModel, bridge: ModelBridge, train: Datase
   const layout = await engineLayout(bridge.topology);
   const initialWeights = flatWeightsByName(layout, model.weights);
   const outDir = args.outDir === undefined ? undefined : resolve(args.outDir);
-  const config = jobConfig(bridge, train, o, outDir ?? tmpdir());
+  const config = jobConfig(bridge, train, o, outDir ?? tmpdir(), args);
   if (args.signal?.aborted === true) throw aborted('before training started');
   const workDir = outDir ?? (await mkdtemp(join(tmpdir(), 'dtrain-fit-')));
   // The coordinator picks its backend in this process; the user's tfjs gets theirs back afterwards.
@@ -211,7 +212,7 @@ function aborted(where: string): FitError {
  * parsers so every default and range check is the CLI's.
  * @throws FitError OPTIMIZER for an out-of-range hyper-parameter, ARGUMENT for the rest.
  */
-function jobConfig(bridge: ModelBridge, train: Dataset, o: Resolved, dir: string): JobConfig {
+function jobConfig(bridge: ModelBridge, train: Dataset, o: Resolved, dir: string, args: FitCommonArgs): JobConfig {
   try {
     const training = parseTrainingConfig({
       epochs: o.epochs,
@@ -221,7 +222,10 @@ function jobConfig(bridge: ModelBridge, train: Dataset, o: Resolved, dir: string
       metrics: bridge.metrics,
       seed: o.seed,
       shuffle: o.shuffle,
+      // Absent keys take the config's defaults; present ones get its checks (a bad one is a FitError naming it).
+      ...defined({ localSteps: args.localSteps, outerOptimizer: args.outerOptimizer, innerState: args.innerState }),
     });
+    checkLocalStepsFit(training, train.numSamples);
     const minWorkers = o.workers.kind === 'local' ? o.workers.count : o.workers.minWorkers;
     return {
       name: 'fit',
@@ -235,13 +239,18 @@ function jobConfig(bridge: ModelBridge, train: Dataset, o: Resolved, dir: string
       },
       training,
       // Local workers all join before the first step, so a step is batchSize × workers from the start.
-      cluster: parseClusterConfig({ minWorkers }),
+      cluster: parseClusterConfig({ minWorkers, ...defined({ wire: args.wire, wireWeights: args.wireWeights }) }),
       checkpoint: parseCheckpointConfig(undefined, dir),
     };
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     const field = error.field ?? '';
     const code = field.startsWith('training.optimizer') ? FitErrorCode.OPTIMIZER : FitErrorCode.ARGUMENT;
-    throw new FitError(code, `fit: ${error.message.replace(/^training\.(optimizer\.)?/, field.startsWith('training.optimizer') ? 'optimizer ' : '')}`, { cause: error });
+    throw new FitError(code, `fit: ${error.message.replace(/^(training|cluster)\.(optimizer\.)?/, field.startsWith('training.optimizer') ? 'optimizer ' : '')}`, { cause: error });
   }
+}
+
+/** The entries of `o` that are not undefined. */
+function defined(o: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 }
