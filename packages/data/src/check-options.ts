@@ -71,3 +71,15 @@ export function checkColumnRef(value: unknown, where: string, field: string): st
   if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
   return fail(where, field, 'a header name or a 0-based column index', value);
 }
+
+/** Class names for labels given as words: class id = position in the list. */
+export function checkClassNames(value: unknown, where: string): readonly string[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || value.length === 0 || !value.every((v) => typeof v === 'string')) {
+    fail(where, 'classNames', 'a non-empty array of strings', value);
+  }
+  const names = value.map((v: string) => v.trim());
+  const twice = names.find((name, i) => names.indexOf(name) !== i);
+  if (twice !== undefined) fail(where, 'classNames', 'distinct names', value);
+  return names;
+}

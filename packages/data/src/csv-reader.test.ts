@@ -117,4 +117,26 @@ describe('csv reader', () => {
     expect(ds.featureShape).toEqual([1]);
     await expectDataError(() => csvReader.read({ path, labelColumn: 'b' }), 'DTRAIN_DATA_OPTIONS', `${path}: no samples to infer numClasses from; set numClasses`);
   });
+
+  it('reads sharded files as one dataset, each with its own header', async () => {
+    await temp.write('part-b.csv', 'y,x\n1,3\n');
+    await temp.write('part-a.csv', 'x,y\n1,0\n2,0\n', true);
+    const ds = await csvReader.read({ path: temp.path('part-*.csv'), labelColumn: 'y' });
+    expect(Array.from(ds.features)).toEqual([1, 2, 3]);
+    expect(Array.from(ds.labels)).toEqual([0, 0, 1]);
+    expect(ds.source).toBe(`${temp.path('part-a.csv')} (+1 more shards)`);
+    const listed = await csvReader.read({ path: [temp.path('part-b.csv'), temp.path('part-a.csv')], labelColumn: 'y' });
+    expect(Array.from(listed.features)).toEqual([3, 1, 2]);
+  });
+
+  it('rejects a shard with a different number of feature columns, naming it', async () => {
+    const wide = await temp.write('wide.csv', 'x,z,y\n1,2,0\n');
+    await expectDataError(
+      () => csvReader.read({ path: [temp.path('part-a.csv'), wide], labelColumn: 'y' }),
+      'DTRAIN_DATA_SHAPE',
+      `${wide}: line 1: has 2 feature columns but ${temp.path('part-a.csv')} has 1; every shard must share one sample shape`,
+    );
+    const none = temp.path('nothing-*.csv');
+    await expectDataError(() => csvReader.read({ path: none, labelColumn: 'y' }), 'DTRAIN_DATA_NOT_FOUND', `${none}: no files match this pattern`);
+  });
 });

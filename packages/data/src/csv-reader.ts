@@ -3,20 +3,28 @@ import type { DataPosition } from './data-error.js';
 import type { Dataset, LabelEncoding } from './dataset.js';
 import {
   checkBoolean,
+  checkClassNames,
   checkColumnRef,
   checkObject,
   checkOneOf,
-  checkString,
 } from './check-options.js';
 import { parseCsv, parseNumberCell } from './csv-parse.js';
 import { checkNumClasses, classLabelProblem, encodeLabels, inferNumClasses } from './labels.js';
 import { readDataFile } from './read-data-file.js';
+import { GrowableFloat32 } from './growable-float32.js';
 import type { DatasetReader } from './reader-registry.js';
+import { checkShardPaths, describeShards, expandShardPaths } from './shard-paths.js';
+import type { ShardPaths } from './shard-paths.js';
 
 /** Options of the `csv` reader: one sample per row, numeric cells. */
 export interface CsvReaderOptions {
-  /** Path of the CSV file (UTF-8), raw or gzip-compressed (detected from content). */
-  readonly path: string;
+  /**
+   * The CSV file (UTF-8), raw or gzip-compressed (detected from content): a
+   * path, a glob (`data/train-*.csv`, matches read in sorted order) or a list
+   * of paths read in list order as one dataset. Each shard has its own header
+   * (when `header`); all must yield the same number of feature columns.
+   */
+  readonly path: ShardPaths;
   /** The label column: a header name, or a 0-based column index. */
   readonly labelColumn: string | number;
   /** Whether the first non-blank row names the columns. Default: true. */
@@ -47,73 +55,86 @@ export const csvReader: DatasetReader<CsvReaderOptions> = {
   format: 'csv',
   async read(input: CsvReaderOptions): Promise<Dataset> {
     const options = checkObject(input, WHERE);
-    const path = checkString(options['path'], WHERE, 'path');
+    const pathSpec = checkShardPaths(options['path'], WHERE, 'path');
     const labelRef = checkColumnRef(options['labelColumn'], WHERE, 'labelColumn');
     const header = checkBoolean(options['header'], WHERE, 'header', true);
     const labelEncoding = checkOneOf(options['labelEncoding'], WHERE, 'labelEncoding', ['index', 'onehot', 'value'] as const, 'index');
-    const classNames = checkClassNames(options['classNames']);
+    const classNames = checkClassNames(options['classNames'], WHERE);
     let numClasses = checkNumClasses(options['numClasses'], WHERE) ?? classNames?.length;
     if (labelEncoding === 'value' && (numClasses !== undefined || classNames !== undefined)) {
       throw new DataError('DTRAIN_DATA_OPTIONS', `${WHERE}: numClasses and classNames apply to 'index'/'onehot' labels, not 'value'`);
     }
     const featureRefs = options['featureColumns'] === undefined ? undefined : checkFeatureRefs(options['featureColumns']);
 
-    const { bytes } = await readDataFile(path);
-    const text = new TextDecoder('utf-8').decode(bytes);
-
-    let names: string[] | undefined;
-    let layout: ColumnLayout | undefined;
+    const files = await expandShardPaths(pathSpec);
     const features = new GrowableFloat32();
     const labels = new GrowableFloat32();
-    parseCsv(text, path, (fields, line) => {
-      if (layout === undefined) {
-        if (header) names = fields.map((f) => f.trim());
-        layout = resolveColumns(path, fields.length, names, labelRef, featureRefs);
-        if (header) return;
-      }
-      if (fields.length !== layout.width) {
-        const expected = header ? `${layout.width} cells as in the header` : `${layout.width} cells as in the first row`;
-        throw dataErrorAt('DTRAIN_DATA_SHAPE', path, { line }, `expected ${expected}, found ${fields.length}`);
-      }
-      const at = (index: number): DataPosition => ({
-        line,
-        column: index + 1,
-        ...(names?.[index] === undefined ? {} : { columnName: names[index] }),
-      });
-      for (const index of layout.features) {
-        const cell = fields[index] as string;
-        const value = parseNumberCell(cell);
-        if (value === undefined) {
-          throw dataErrorAt('DTRAIN_DATA_CSV_CELL', path, at(index), `expected a number, found ${JSON.stringify(cell)}`);
+    let firstLayout: { readonly file: string; readonly featureCount: number } | undefined;
+    for (const path of files) {
+      const { bytes } = await readDataFile(path);
+      const text = new TextDecoder('utf-8').decode(bytes);
+
+      let names: string[] | undefined;
+      let layout: ColumnLayout | undefined;
+      parseCsv(text, path, (fields, line) => {
+        if (layout === undefined) {
+          if (header) names = fields.map((f) => f.trim());
+          layout = resolveColumns(path, fields.length, names, labelRef, featureRefs);
+          firstLayout ??= { file: path, featureCount: layout.features.length };
+          if (layout.features.length !== firstLayout.featureCount) {
+            throw dataErrorAt(
+              'DTRAIN_DATA_SHAPE',
+              path,
+              { line },
+              `has ${layout.features.length} feature columns but ${firstLayout.file} has ${firstLayout.featureCount}; every shard must share one sample shape`,
+            );
+          }
+          if (header) return;
         }
-        features.push(value);
-      }
-      const cell = fields[layout.label] as string;
-      const named = classNames?.indexOf(cell.trim());
-      const value = named === undefined ? parseNumberCell(cell) : named < 0 ? undefined : named;
-      if (value === undefined) {
-        const expected = classNames === undefined ? 'a number' : `one of the classNames ${JSON.stringify(classNames)}`;
-        throw dataErrorAt('DTRAIN_DATA_CSV_CELL', path, at(layout.label), `expected ${expected}, found ${JSON.stringify(cell)}`);
-      }
-      const problem = labelEncoding === 'value' ? undefined : classLabelProblem(value, numClasses);
-      if (problem !== undefined) {
-        throw dataErrorAt('DTRAIN_DATA_LABEL_RANGE', path, at(layout.label), `${problem}; expected a class id`);
-      }
-      labels.push(value);
-    });
+        if (fields.length !== layout.width) {
+          const expected = header ? `${layout.width} cells as in the header` : `${layout.width} cells as in the first row`;
+          throw dataErrorAt('DTRAIN_DATA_SHAPE', path, { line }, `expected ${expected}, found ${fields.length}`);
+        }
+        const at = (index: number): DataPosition => ({
+          line,
+          column: index + 1,
+          ...(names?.[index] === undefined ? {} : { columnName: names[index] }),
+        });
+        for (const index of layout.features) {
+          const cell = fields[index] as string;
+          const value = parseNumberCell(cell);
+          if (value === undefined) {
+            throw dataErrorAt('DTRAIN_DATA_CSV_CELL', path, at(index), `expected a number, found ${JSON.stringify(cell)}`);
+          }
+          features.push(value);
+        }
+        const cell = fields[layout.label] as string;
+        const named = classNames?.indexOf(cell.trim());
+        const value = named === undefined ? parseNumberCell(cell) : named < 0 ? undefined : named;
+        if (value === undefined) {
+          const expected = classNames === undefined ? 'a number' : `one of the classNames ${JSON.stringify(classNames)}`;
+          throw dataErrorAt('DTRAIN_DATA_CSV_CELL', path, at(layout.label), `expected ${expected}, found ${JSON.stringify(cell)}`);
+        }
+        const problem = labelEncoding === 'value' ? undefined : classLabelProblem(value, numClasses);
+        if (problem !== undefined) {
+          throw dataErrorAt('DTRAIN_DATA_LABEL_RANGE', path, at(layout.label), `${problem}; expected a class id`);
+        }
+        labels.push(value);
+      });
+    }
 
     const labelValues = labels.toArray();
-    if (labelEncoding !== 'value') numClasses ??= inferNumClasses(labelValues, path);
+    if (labelEncoding !== 'value') numClasses ??= inferNumClasses(labelValues, describeShards(files));
     const encoded = encodeLabels(labelValues, labelEncoding, numClasses);
     return {
       numSamples: labelValues.length,
-      featureShape: [layout?.features.length ?? featureRefs?.length ?? 0],
+      featureShape: [firstLayout?.featureCount ?? featureRefs?.length ?? 0],
       labelShape: encoded.labelShape,
       labelEncoding,
       numClasses,
       features: features.toArray(),
       labels: encoded.labels,
-      source: path,
+      source: describeShards(files),
     };
   },
 };
@@ -164,31 +185,4 @@ function checkFeatureRefs(value: unknown): (string | number)[] {
     throw new DataError('DTRAIN_DATA_OPTIONS', `${WHERE}: featureColumns: expected an array of header names or 0-based indices, got ${JSON.stringify(value)}`);
   }
   return value.map((ref, i) => checkColumnRef(ref, WHERE, `featureColumns[${i}]`));
-}
-
-function checkClassNames(value: unknown): readonly string[] | undefined {
-  if (value === undefined) return undefined;
-  if (!Array.isArray(value) || value.length === 0 || !value.every((v) => typeof v === 'string')) {
-    throw new DataError('DTRAIN_DATA_OPTIONS', `${WHERE}: classNames: expected a non-empty array of strings, got ${JSON.stringify(value)}`);
-  }
-  return value.map((v: string) => v.trim());
-}
-
-/** A Float32Array that grows by doubling: CSV row counts are unknown until the end. */
-class GrowableFloat32 {
-  #data = new Float32Array(1024);
-  #length = 0;
-
-  push(value: number): void {
-    if (this.#length === this.#data.length) {
-      const next = new Float32Array(this.#data.length * 2);
-      next.set(this.#data);
-      this.#data = next;
-    }
-    this.#data[this.#length++] = value;
-  }
-
-  toArray(): Float32Array {
-    return this.#data.slice(0, this.#length);
-  }
 }

@@ -12,18 +12,26 @@ export const DataErrorCode = {
   READ: 'DTRAIN_DATA_READ',
   /** A gzip-compressed file is corrupt: fail the job; the user replaces the file. */
   GZIP: 'DTRAIN_DATA_GZIP',
-  /** An IDX file does not start with a valid magic number: fail the job. */
+  /** An IDX or .npy file does not start with a valid magic number: fail the job. */
   MAGIC: 'DTRAIN_DATA_MAGIC',
   /** A file ends before its header or body does: fail the job. */
   TRUNCATED: 'DTRAIN_DATA_TRUNCATED',
-  /** An IDX file has bytes after its declared body: fail the job. */
+  /** An IDX or .npy file has bytes after its declared body: fail the job. */
   TRAILING: 'DTRAIN_DATA_TRAILING',
-  /** A file's structure is not what the reader needs (a CSV row with too few cells, a labels file that is not 1-D, images and labels of different counts): fail the job. */
+  /** A file's structure is not what the reader needs (a CSV row with too few cells, a labels file that is not 1-D, images and labels of different counts, shards or images whose sample shapes disagree): fail the job. */
   SHAPE: 'DTRAIN_DATA_SHAPE',
   /** A CSV cell that must be a number is not one: fail the job; the message names line and column. */
   CSV_CELL: 'DTRAIN_DATA_CSV_CELL',
   /** A CSV quote is not closed or is followed by stray characters: fail the job. */
   CSV_SYNTAX: 'DTRAIN_DATA_CSV_SYNTAX',
+  /** A JSONL line is not valid JSON or not an object: fail the job; the message names file and line. */
+  JSON: 'DTRAIN_DATA_JSON',
+  /** A JSONL record lacks a configured feature or label field, or holds a value of the wrong type there: fail the job; the message names file and line. */
+  FIELD: 'DTRAIN_DATA_FIELD',
+  /** A .npy header is malformed or describes an array the reader cannot take (Fortran order, big-endian, an unsupported dtype, an int64 beyond ±2^53): fail the job; the user re-saves the array. */
+  NPY: 'DTRAIN_DATA_NPY',
+  /** An image file does not decode (corrupt, truncated, or not PNG/JPEG inside): fail the job; the user replaces the file. */
+  IMAGE: 'DTRAIN_DATA_IMAGE',
   /** A class label is negative, not an integer, or ≥ numClasses: fail the job. */
   LABEL_RANGE: 'DTRAIN_DATA_LABEL_RANGE',
   /** Reader, split, encoding or normalisation options are invalid: fail the job; the user fixes the config. */

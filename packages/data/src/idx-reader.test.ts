@@ -148,6 +148,42 @@ describe('idx reader', () => {
     await expectDataError(() => idxReader.read({ images: imagesPath, labels: labelsPath }), 'DTRAIN_DATA_TRUNCATED', /cut\.gz: gzip stream ends early/);
   });
 
+  it('reads sharded images and labels, globs paired in sorted order and lists in list order', async () => {
+    for (const shard of [1, 0]) {
+      const values = Array.from({ length: 2 * 3 }, (_, i) => shard * 100 + i);
+      await temp.write(`train-images-${shard}.idx`, encodeIdx(0x08, [2, 3], values), shard === 1);
+      await temp.write(`train-labels-${shard}.idx`, encodeIdx(0x08, [2], [shard * 2, shard * 2 + 1]));
+    }
+    const ds = await idxReader.read({ images: temp.path('train-images-*.idx'), labels: temp.path('train-labels-*.idx') });
+    expect(ds.numSamples).toBe(4);
+    expect(ds.featureShape).toEqual([3]);
+    expect(Array.from(ds.labels)).toEqual([0, 1, 2, 3]);
+    expect(Array.from(ds.features)).toEqual([0, 1, 2, 3, 4, 5, 100, 101, 102, 103, 104, 105]);
+    expect(ds.numClasses).toBe(4);
+    const listed = await idxReader.read({
+      images: [temp.path('train-images-1.idx'), temp.path('train-images-0.idx')],
+      labels: [temp.path('train-labels-1.idx'), temp.path('train-labels-0.idx')],
+    });
+    expect(Array.from(listed.labels)).toEqual([2, 3, 0, 1]);
+  });
+
+  it('rejects shards whose shapes disagree and unequal file counts, naming the file', async () => {
+    const odd = await temp.write('odd-images.idx', encodeIdx(0x08, [1, 4], [1, 2, 3, 4]));
+    const oddLabels = await temp.write('odd-labels.idx', encodeIdx(0x08, [1], [0]));
+    await expectDataError(
+      () => idxReader.read({ images: [temp.path('train-images-0.idx'), odd], labels: [temp.path('train-labels-0.idx'), oddLabels] }),
+      'DTRAIN_DATA_SHAPE',
+      `${odd}: samples have shape [4] but ${temp.path('train-images-0.idx')} has [3]; every shard must share one sample shape`,
+    );
+    await expectDataError(
+      () => idxReader.read({ images: temp.path('train-images-*.idx'), labels: temp.path('train-labels-0.idx') }),
+      'DTRAIN_DATA_SHAPE',
+      `${temp.path('train-labels-0.idx')}: names 1 labels files but images ${temp.path('train-images-*.idx')} names 2; expected one labels file per images file`,
+    );
+    const none = temp.path('test-images-*.idx');
+    await expectDataError(() => idxReader.read({ images: none, labels: none }), 'DTRAIN_DATA_NOT_FOUND', `${none}: no files match this pattern`);
+  });
+
   it('reads the real MNIST test set', async () => {
     const ds = await idxReader.read({
       images: `${MNIST}t10k-images-idx3-ubyte.gz`,

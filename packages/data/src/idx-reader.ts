@@ -1,18 +1,29 @@
 import { dataErrorAt } from './data-error.js';
 import type { Dataset } from './dataset.js';
-import { checkObject, checkOneOf, checkString } from './check-options.js';
+import { checkObject, checkOneOf } from './check-options.js';
 import { IDX_TYPES, parseIdx } from './idx-format.js';
 import type { IdxArray } from './idx-format.js';
 import { checkNumClasses, classLabelProblem, encodeLabels, findBadClassLabel, inferNumClasses } from './labels.js';
 import { readDataFile } from './read-data-file.js';
 import type { DatasetReader } from './reader-registry.js';
+import { joinShards } from './shard-join.js';
+import type { ShardPart } from './shard-join.js';
+import { checkShardPaths, describeShards, expandShardPaths } from './shard-paths.js';
+import type { ShardPaths } from './shard-paths.js';
 
-/** Options of the `idx` reader: an images file and a labels file of the MNIST family. */
+/** Options of the `idx` reader: images and labels files of the MNIST family. */
 export interface IdxReaderOptions {
-  /** Path of the images (features) IDX file, raw or gzip-compressed (detected from content). */
-  readonly images: string;
-  /** Path of the labels IDX file: one class id per image (1-D, or N×1). */
-  readonly labels: string;
+  /**
+   * The images (features) IDX file, raw or gzip-compressed (detected from
+   * content): a path, a glob (`shards/images-*.idx.gz`, matches read in sorted
+   * order) or a list of paths read in list order as one dataset.
+   */
+  readonly images: ShardPaths;
+  /**
+   * The labels IDX file(s): one class id per image (1-D, or N×1). As many
+   * files as `images`, paired in order (a glob's sorted order).
+   */
+  readonly labels: ShardPaths;
   /** How labels are encoded in the dataset. Default: 'index'. */
   readonly labelEncoding?: 'index' | 'onehot';
   /**
@@ -28,57 +39,84 @@ const WHERE = 'idx reader';
  * Reads IDX image/label pairs. featureShape is the images' dimensions after the
  * first (e.g. [28, 28]); callers reshape (e.g. to [28, 28, 1] or [784]) as the
  * model needs. Values are the file's values as float32, not normalised.
+ * Shards must share one image shape (DTRAIN_DATA_SHAPE naming the first that
+ * differs).
  */
 export const idxReader: DatasetReader<IdxReaderOptions> = {
   format: 'idx',
   async read(input: IdxReaderOptions): Promise<Dataset> {
     const options = checkObject(input, WHERE);
-    const imagesPath = checkString(options['images'], WHERE, 'images');
-    const labelsPath = checkString(options['labels'], WHERE, 'labels');
+    const imagesSpec = checkShardPaths(options['images'], WHERE, 'images');
+    const labelsSpec = checkShardPaths(options['labels'], WHERE, 'labels');
     const labelEncoding = checkOneOf(options['labelEncoding'], WHERE, 'labelEncoding', ['index', 'onehot'] as const, 'index');
     const givenClasses = checkNumClasses(options['numClasses'], WHERE);
 
-    const [imagesFile, labelsFile] = await Promise.all([readDataFile(imagesPath), readDataFile(labelsPath)]);
-    const images = parseIdx(imagesFile.bytes, imagesPath, imagesFile.gzipped);
-    const labels = parseIdx(labelsFile.bytes, labelsPath, labelsFile.gzipped);
-    const at = (byteOffset: number) => ({ byteOffset, ...(labelsFile.gzipped ? { gunzipped: true } : {}) });
-
-    const numSamples = images.dims[0] as number;
-    checkLabelShape(labels, labelsPath, at);
-    const numLabels = labels.dims[0] as number;
-    if (numLabels !== numSamples) {
+    const [imageFiles, labelFiles] = await Promise.all([expandShardPaths(imagesSpec), expandShardPaths(labelsSpec)]);
+    if (imageFiles.length !== labelFiles.length) {
+      const name = (spec: ShardPaths): string => (typeof spec === 'string' ? spec : JSON.stringify(spec));
       throw dataErrorAt(
         'DTRAIN_DATA_SHAPE',
-        labelsPath,
+        name(labelsSpec),
         undefined,
-        `holds ${numLabels} labels but ${imagesPath} holds ${numSamples} images; expected one label per image`,
+        `names ${labelFiles.length} labels files but images ${name(imagesSpec)} names ${imageFiles.length}; expected one labels file per images file`,
       );
     }
-
-    const bad = findBadClassLabel(labels.data, givenClasses);
-    if (bad >= 0) {
-      const problem = classLabelProblem(labels.data[bad] as number, givenClasses) as string;
-      throw dataErrorAt(
-        'DTRAIN_DATA_LABEL_RANGE',
-        labelsPath,
-        at(labels.headerBytes + bad * labels.elementBytes),
-        `${problem} (sample ${bad}); expected a class id`,
-      );
+    // One pair at a time: a pair's raw bytes are dropped before the next is read.
+    const parts: ShardPart[] = [];
+    for (const [i, imagesPath] of imageFiles.entries()) {
+      parts.push(await readPair(imagesPath, labelFiles[i] as string, givenClasses));
     }
-    const numClasses = givenClasses ?? inferNumClasses(labels.data, labelsPath);
-    const encoded = encodeLabels(labels.data, labelEncoding, numClasses);
+    const joined = joinShards(parts);
+    const numClasses = givenClasses ?? inferNumClasses(joined.rawLabels, labelFiles[0] as string);
+    const encoded = encodeLabels(joined.rawLabels, labelEncoding, numClasses);
     return {
-      numSamples,
-      featureShape: images.dims.length > 1 ? images.dims.slice(1) : [1],
+      numSamples: joined.rawLabels.length,
+      featureShape: joined.featureShape,
       labelShape: encoded.labelShape,
       labelEncoding,
       numClasses,
-      features: images.data,
+      features: joined.features,
       labels: encoded.labels,
-      source: imagesPath,
+      source: describeShards(imageFiles),
     };
   },
 };
+
+/** Reads one images/labels pair and checks that they fit each other. */
+async function readPair(imagesPath: string, labelsPath: string, givenClasses: number | undefined): Promise<ShardPart> {
+  const [imagesFile, labelsFile] = await Promise.all([readDataFile(imagesPath), readDataFile(labelsPath)]);
+  const images = parseIdx(imagesFile.bytes, imagesPath, imagesFile.gzipped);
+  const labels = parseIdx(labelsFile.bytes, labelsPath, labelsFile.gzipped);
+  const at = (byteOffset: number) => ({ byteOffset, ...(labelsFile.gzipped ? { gunzipped: true } : {}) });
+
+  const numSamples = images.dims[0] as number;
+  checkLabelShape(labels, labelsPath, at);
+  const numLabels = labels.dims[0] as number;
+  if (numLabels !== numSamples) {
+    throw dataErrorAt(
+      'DTRAIN_DATA_SHAPE',
+      labelsPath,
+      undefined,
+      `holds ${numLabels} labels but ${imagesPath} holds ${numSamples} images; expected one label per image`,
+    );
+  }
+  const bad = findBadClassLabel(labels.data, givenClasses);
+  if (bad >= 0) {
+    const problem = classLabelProblem(labels.data[bad] as number, givenClasses) as string;
+    throw dataErrorAt(
+      'DTRAIN_DATA_LABEL_RANGE',
+      labelsPath,
+      at(labels.headerBytes + bad * labels.elementBytes),
+      `${problem} (sample ${bad}); expected a class id`,
+    );
+  }
+  return {
+    file: imagesPath,
+    featureShape: images.dims.length > 1 ? images.dims.slice(1) : [1],
+    features: images.data,
+    rawLabels: labels.data,
+  };
+}
 
 function checkLabelShape(labels: IdxArray, file: string, at: (offset: number) => { byteOffset: number }): void {
   const perSample = labels.dims.slice(1).reduce((a, b) => a * b, 1);

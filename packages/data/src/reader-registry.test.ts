@@ -8,7 +8,7 @@ import { expectDataError } from './test-support.testkit.js';
 describe('ReaderRegistry', () => {
   it('holds the built-in readers under their format names', () => {
     const registry = createReaderRegistry();
-    expect(registry.formats()).toEqual(['csv', 'idx', 'synthetic']);
+    expect(registry.formats()).toEqual(['csv', 'idx', 'images', 'jsonl', 'npy', 'synthetic']);
     for (const format of registry.formats()) expect(registry.get(format).format).toBe(format);
   });
 
@@ -40,7 +40,7 @@ describe('ReaderRegistry', () => {
   });
 
   it('names the known formats when asked for an unknown one', async () => {
-    const error = await expectDataError(() => createReaderRegistry().get('parquet'), 'DTRAIN_DATA_FORMAT', "unknown dataset format 'parquet'; expected one of 'csv', 'idx', 'synthetic'");
+    const error = await expectDataError(() => createReaderRegistry().get('parquet'), 'DTRAIN_DATA_FORMAT', "unknown dataset format 'parquet'; expected one of 'csv', 'idx', 'images', 'jsonl', 'npy', 'synthetic'");
     expect(error).toBeInstanceOf(DataError);
     expect(error.name).toBe('DataError');
   });

@@ -3,6 +3,12 @@ import type { Dataset } from './dataset.js';
 import { csvReader } from './csv-reader.js';
 import type { CsvReaderOptions } from './csv-reader.js';
 import { idxReader } from './idx-reader.js';
+import { imageFolderReader } from './image-folder-reader.js';
+import type { ImageFolderReaderOptions } from './image-folder-reader.js';
+import { jsonlReader } from './jsonl-reader.js';
+import type { JsonlReaderOptions } from './jsonl-reader.js';
+import { npyReader } from './npy-reader.js';
+import type { NpyReaderOptions } from './npy-reader.js';
 import type { IdxReaderOptions } from './idx-reader.js';
 import { syntheticReader } from './synthetic-reader.js';
 import type { SyntheticReaderOptions } from './synthetic-reader.js';
@@ -22,6 +28,9 @@ export interface DatasetReader<Options> {
 export interface BuiltinReaderOptions {
   idx: IdxReaderOptions;
   csv: CsvReaderOptions;
+  jsonl: JsonlReaderOptions;
+  npy: NpyReaderOptions;
+  images: ImageFolderReaderOptions;
   synthetic: SyntheticReaderOptions;
 }
 
@@ -69,7 +78,13 @@ export class ReaderRegistry {
   }
 }
 
-/** A registry holding the built-in readers: idx, csv and synthetic. */
+/** A registry holding the built-in readers: idx, csv, jsonl, npy, images and synthetic. */
 export function createReaderRegistry(): ReaderRegistry {
-  return new ReaderRegistry().register(idxReader).register(csvReader).register(syntheticReader);
+  return new ReaderRegistry()
+    .register(idxReader)
+    .register(csvReader)
+    .register(jsonlReader)
+    .register(npyReader)
+    .register(imageFolderReader)
+    .register(syntheticReader);
 }

@@ -48,6 +48,20 @@ describe('relocateJobConfig', () => {
     expect(relocateJobConfig(json, DIR).document['dataset']).toEqual({ format: 'idx', images: '/job/a/i.gz', labels: '/job/a/l.gz' });
   });
 
+  it('moves globs, lists of shard files and npy features too', () => {
+    const text = `name: j\ndataset: { format: npy, features: [shards/x-0.npy, ./shards/x-1.npy], labels: 'shards/y-*.npy', test: { format: jsonl, path: test/*.jsonl, featureField: x, labelField: y } }\n`;
+    const { document, files } = relocateJobConfig(text, DIR);
+    expect(document['dataset']).toMatchObject({
+      features: ['/job/shards/x-0.npy', '/job/shards/x-1.npy'],
+      labels: '/job/shards/y-*.npy',
+      test: { path: '/job/test/*.jsonl' },
+    });
+    expect(files).toEqual(['shards/y-*.npy', 'shards/x-0.npy', 'shards/x-1.npy', 'test/*.jsonl']);
+    expect(() => relocateJobConfig('name: j\ndataset: { format: csv, path: [a.csv, ../b.csv], labelColumn: y }\n', DIR)).toThrow(
+      expect.objectContaining({ field: 'dataset.path[1]' }),
+    );
+  });
+
   it.each([
     ['../shared/table.csv', 'dataset.path'],
     ['/data/table.csv', 'dataset.path'],

@@ -9,7 +9,7 @@
  * included.
  */
 import { isAbsolute, posix, relative, resolve, sep } from 'node:path';
-import { isMap, parseDocument } from 'yaml';
+import { isMap, isSeq, parseDocument } from 'yaml';
 import { K8sError, K8sErrorCode } from './k8s-error.js';
 import { CHECKPOINT_DIR, JOB_ROOT } from './pod-layout.js';
 
@@ -19,9 +19,11 @@ const FILE_FIELDS: readonly (readonly string[])[] = [
   ['dataset', 'images'],
   ['dataset', 'labels'],
   ['dataset', 'path'],
+  ['dataset', 'features'],
   ['dataset', 'test', 'images'],
   ['dataset', 'test', 'labels'],
   ['dataset', 'test', 'path'],
+  ['dataset', 'test', 'features'],
 ];
 
 export interface RelocateOptions {
@@ -47,10 +49,8 @@ export function relocateJobConfig(text: string, configDir: string, options: Relo
   const doc = parseDocument(text);
   if (doc.errors.length > 0 || !isMap(doc.contents)) throw new K8sError(K8sErrorCode.CONFIG_PATH, 'expected the job config to be a YAML or JSON object');
   const files: string[] = [];
-  for (const path of FILE_FIELDS) {
-    const value: unknown = doc.getIn(path);
-    if (typeof value !== 'string') continue;
-    const field = path.join('.');
+  /** The path under JOB_ROOT for one configured path (or glob: a pattern relocates like a path). */
+  const relocate = (value: string, field: string): string => {
     const rel = relative(configDir, resolve(configDir, value));
     if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
       throw new K8sError(
@@ -60,8 +60,20 @@ export function relocateJobConfig(text: string, configDir: string, options: Relo
       );
     }
     const portable = rel.split(sep).join('/');
-    doc.setIn(path, posix.join(JOB_ROOT, portable));
     files.push(portable);
+    return posix.join(JOB_ROOT, portable);
+  };
+  for (const path of FILE_FIELDS) {
+    const value: unknown = doc.getIn(path);
+    const field = path.join('.');
+    if (typeof value === 'string') doc.setIn(path, relocate(value, field));
+    // A sharded source may list its files.
+    else if (isSeq(value)) {
+      const items: unknown = value.toJSON();
+      if (Array.isArray(items) && items.every((v) => typeof v === 'string')) {
+        doc.setIn(path, doc.createNode(items.map((v: string, i) => relocate(v, `${field}[${i}]`))));
+      }
+    }
   }
   doc.setIn(['checkpoint', 'dir'], CHECKPOINT_DIR);
   if (options.psShards !== undefined) doc.setIn(['cluster', 'psShards'], options.psShards);

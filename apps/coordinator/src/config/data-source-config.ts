@@ -5,7 +5,7 @@
  */
 import type { LabelEncoding } from '@dtrain/data';
 import { invalidField } from './config-error.js';
-import { requireFile } from './config-paths.js';
+import { requireFolder, requireShardPaths } from './config-paths.js';
 import {
   ANY_INT,
   NON_NEGATIVE_INT,
@@ -27,6 +27,7 @@ import {
   optionalNumber,
   optionalOneOf,
   requireInt,
+  requireString,
   type Fields,
 } from './validators.js';
 
@@ -34,10 +35,10 @@ export type DataSourceConfig =
   | {
       /** IDX files (the MNIST family). */
       format: 'idx';
-      /** Absolute path of the IDX images file (gzipped or not). */
-      images: string;
-      /** Absolute path of the IDX labels file (gzipped or not). */
-      labels: string;
+      /** The IDX images file(s), gzipped or not: an absolute path, an absolute glob (read in sorted order) or a list of them (read in list order). */
+      images: ShardPathsConfig;
+      /** The IDX labels file(s), as many as the images files and paired with them in order. */
+      labels: ShardPathsConfig;
       /** Default 'index'. */
       labelEncoding: 'index' | 'onehot';
       /** Default: max label + 1, found by the reader. */
@@ -46,8 +47,8 @@ export type DataSourceConfig =
   | {
       /** A CSV table, one sample per row. */
       format: 'csv';
-      /** Absolute path of the CSV file. */
-      path: string;
+      /** The CSV file(s): an absolute path, an absolute glob (read in sorted order) or a list of them (read in list order). */
+      path: ShardPathsConfig;
       /** Header name, or 0-based column index. */
       labelColumn: string | number;
       /** Whether the first line holds column names; default true. */
@@ -60,6 +61,48 @@ export type DataSourceConfig =
       classNames?: string[];
       /** Default: every column but the label. */
       featureColumns?: (string | number)[];
+    }
+  | {
+      /** JSON Lines: one object per line. */
+      format: 'jsonl';
+      /** The JSONL file(s): an absolute path, an absolute glob (read in sorted order) or a list of them (read in list order). */
+      path: ShardPathsConfig;
+      /** A field holding the features as an array of numbers; exactly one of featureField and featureFields is set. */
+      featureField?: string;
+      /** Numeric fields that make the features, in this order. */
+      featureFields?: string[];
+      /** The label field: a class id, a regression target, or a class name when classNames is set. */
+      labelField: string;
+      /** Default 'value' when the loss is meanSquaredError, else 'index'. */
+      labelEncoding: LabelEncoding;
+      /** Default: classNames.length if given, else max label + 1, found by the reader; not used with 'value'. */
+      numClasses?: number;
+      /** For a label field of words: class id = position in this list. Default: labels are class ids. */
+      classNames?: string[];
+    }
+  | {
+      /** NumPy .npy arrays, samples along the first axis. */
+      format: 'npy';
+      /** The features .npy file(s): an absolute path, an absolute glob (read in sorted order) or a list of them. */
+      features: ShardPathsConfig;
+      /** The labels .npy file(s), shape [N] or [N, 1]; as many as the features files, paired in order. */
+      labels: ShardPathsConfig;
+      /** Default 'value' when the loss is meanSquaredError, else 'index'. */
+      labelEncoding: LabelEncoding;
+      /** Default: max label + 1, found by the reader; not used with 'value'. */
+      numClasses?: number;
+    }
+  | {
+      /** A folder with one subfolder of PNG/JPEG images per class. */
+      format: 'images';
+      /** Absolute path of the root folder. */
+      path: string;
+      /** [height, width, channels] (channels 1 or 3) every image is converted and resized to; default: the images' own size, which must then agree. */
+      featureShape?: number[];
+      /** The classes in class-id order; default: the subfolder names, sorted. */
+      classNames?: string[];
+      /** Default 'index'. */
+      labelEncoding: 'index' | 'onehot';
     }
   | {
       /** Generated samples, for tests and benchmarks. */
@@ -94,17 +137,23 @@ export type DataSourceConfig =
       description: string;
     };
 
+/** Where a sharded source's files are: one absolute path or glob, or a list of them. */
+export type ShardPathsConfig = string | string[];
+
 export type DataFormat = DataSourceConfig['format'];
 
 /** The formats a config file may name: every one but 'memory', which only code can hand over. */
 export type FileDataFormat = Exclude<DataFormat, 'memory'>;
 
-export const DATA_FORMATS: readonly FileDataFormat[] = ['idx', 'csv', 'synthetic'];
+export const DATA_FORMATS: readonly FileDataFormat[] = ['idx', 'csv', 'jsonl', 'npy', 'images', 'synthetic'];
 
 /** The keys each format reads, beside `format` itself. */
 export const SOURCE_KEYS: Readonly<Record<FileDataFormat, readonly string[]>> = {
   idx: ['images', 'labels', 'labelEncoding', 'numClasses'],
   csv: ['path', 'labelColumn', 'header', 'labelEncoding', 'numClasses', 'classNames', 'featureColumns'],
+  jsonl: ['path', 'featureField', 'featureFields', 'labelField', 'labelEncoding', 'numClasses', 'classNames'],
+  npy: ['features', 'labels', 'labelEncoding', 'numClasses'],
+  images: ['path', 'featureShape', 'classNames', 'labelEncoding'],
   synthetic: ['numSamples', 'featureShape', 'numClasses', 'labelEncoding', 'seed', 'noise', 'firstSample'],
 };
 
@@ -124,24 +173,18 @@ export interface SourceContext {
 export function parseDataSource(fields: Fields, format: FileDataFormat, context: SourceContext): DataSourceConfig {
   switch (format) {
     case 'idx': {
-      const images = requireFile(fields, 'images', context.configDir);
-      const labels = requireFile(fields, 'labels', context.configDir);
+      const images = requireShardPaths(fields, 'images', context.configDir);
+      const labels = requireShardPaths(fields, 'labels', context.configDir);
       const labelEncoding = optionalOneOf(fields, 'labelEncoding', ['index', 'onehot'], 'index');
       const numClasses = optionalInt(fields, 'numClasses', POSITIVE_INT);
       return { format, images, labels, labelEncoding, ...(numClasses === undefined ? {} : { numClasses }) };
     }
     case 'csv': {
-      const path = requireFile(fields, 'path', context.configDir);
+      const path = requireShardPaths(fields, 'path', context.configDir);
       const header = optionalBoolean(fields, 'header', true);
       const labelColumn = requireColumn(fields, 'labelColumn', header);
       const labelEncoding = optionalOneOf(fields, 'labelEncoding', ['index', 'onehot', 'value'], context.regression ? 'value' : 'index');
-      const numClasses = optionalInt(fields, 'numClasses', POSITIVE_INT);
-      const classNames = has(fields, 'classNames') ? checkClassNames(fields) : undefined;
-      for (const key of ['numClasses', 'classNames'] as const) {
-        if (labelEncoding === 'value' && has(fields, key)) {
-          throw invalidField(fieldPath(fields, key), 'not used with labelEncoding "value" (regression targets have no classes)');
-        }
-      }
+      const { numClasses, classNames } = parseClasses(fields, labelEncoding);
       const featureColumns = has(fields, 'featureColumns') ? checkFeatureColumns(fields, header, labelColumn) : undefined;
       return {
         format,
@@ -152,6 +195,45 @@ export function parseDataSource(fields: Fields, format: FileDataFormat, context:
         ...(numClasses === undefined ? {} : { numClasses }),
         ...(classNames === undefined ? {} : { classNames }),
         ...(featureColumns === undefined ? {} : { featureColumns }),
+      };
+    }
+    case 'jsonl': {
+      const path = requireShardPaths(fields, 'path', context.configDir);
+      const labelField = requireString(fields, 'labelField');
+      const features = parseJsonlFeatures(fields, labelField);
+      const labelEncoding = optionalOneOf(fields, 'labelEncoding', ['index', 'onehot', 'value'], context.regression ? 'value' : 'index');
+      const { numClasses, classNames } = parseClasses(fields, labelEncoding);
+      return {
+        format,
+        path,
+        ...features,
+        labelField,
+        labelEncoding,
+        ...(numClasses === undefined ? {} : { numClasses }),
+        ...(classNames === undefined ? {} : { classNames }),
+      };
+    }
+    case 'npy': {
+      const features = requireShardPaths(fields, 'features', context.configDir);
+      const labels = requireShardPaths(fields, 'labels', context.configDir);
+      const labelEncoding = optionalOneOf(fields, 'labelEncoding', ['index', 'onehot', 'value'], context.regression ? 'value' : 'index');
+      if (labelEncoding === 'value' && has(fields, 'numClasses')) {
+        throw invalidField(fieldPath(fields, 'numClasses'), 'not used with labelEncoding "value" (regression targets have no classes)');
+      }
+      const numClasses = optionalInt(fields, 'numClasses', POSITIVE_INT);
+      return { format, features, labels, labelEncoding, ...(numClasses === undefined ? {} : { numClasses }) };
+    }
+    case 'images': {
+      const path = requireFolder(fields, 'path', context.configDir);
+      const featureShape = has(fields, 'featureShape') ? checkImageShape(fields) : undefined;
+      const classNames = has(fields, 'classNames') ? checkClassNames(fields) : undefined;
+      const labelEncoding = optionalOneOf(fields, 'labelEncoding', ['index', 'onehot'], 'index');
+      return {
+        format,
+        path,
+        ...(featureShape === undefined ? {} : { featureShape }),
+        ...(classNames === undefined ? {} : { classNames }),
+        labelEncoding,
       };
     }
     case 'synthetic': {
@@ -172,6 +254,55 @@ export function parseDataSource(fields: Fields, format: FileDataFormat, context:
       return { format, numSamples, featureShape, ...classes, seed, noise, firstSample };
     }
   }
+}
+
+/** numClasses and classNames, which regression targets cannot have. */
+function parseClasses(fields: Fields, labelEncoding: LabelEncoding): { numClasses?: number; classNames?: string[] } {
+  for (const key of ['numClasses', 'classNames'] as const) {
+    if (labelEncoding === 'value' && has(fields, key)) {
+      throw invalidField(fieldPath(fields, key), 'not used with labelEncoding "value" (regression targets have no classes)');
+    }
+  }
+  const numClasses = optionalInt(fields, 'numClasses', POSITIVE_INT);
+  const classNames = has(fields, 'classNames') ? checkClassNames(fields) : undefined;
+  return { ...(numClasses === undefined ? {} : { numClasses }), ...(classNames === undefined ? {} : { classNames }) };
+}
+
+/** Exactly one of featureField (an array field) and featureFields (numeric fields), never naming the label. */
+function parseJsonlFeatures(fields: Fields, labelField: string): { featureField: string } | { featureFields: string[] } {
+  const single = has(fields, 'featureField');
+  const list = has(fields, 'featureFields');
+  if (single === list) {
+    throw invalidField(
+      fieldPath(fields, single ? 'featureFields' : 'featureField'),
+      single ? 'give featureField or featureFields, not both' : 'required (or featureFields: a list of numeric fields)',
+    );
+  }
+  if (single) {
+    const featureField = requireString(fields, 'featureField');
+    if (featureField === labelField) throw invalidField(fieldPath(fields, 'featureField'), `"${featureField}" is the label field`);
+    return { featureField };
+  }
+  const seen = new Set<string>();
+  const featureFields = arrayOf(get(fields, 'featureFields'), fieldPath(fields, 'featureFields'), { of: 'field names', nonEmpty: true }, (value, at) => {
+    const name = checkString(value, at);
+    // Training on the label is a silent 100% accuracy; say so instead.
+    if (name === labelField) throw invalidField(at, `"${name}" is the label field`);
+    if (seen.has(name)) throw invalidField(at, `duplicate field "${name}"`);
+    seen.add(name);
+    return name;
+  });
+  return { featureFields };
+}
+
+/** [height, width, channels]: images are grayscale (1) or RGB (3). */
+function checkImageShape(fields: Fields): number[] {
+  const field = fieldPath(fields, 'featureShape');
+  const shape = checkShape(get(fields, 'featureShape'), field);
+  if (shape.length !== 3 || (shape[2] !== 1 && shape[2] !== 3)) {
+    throw invalidField(field, `expected [height, width, channels] with channels 1 (grayscale) or 3 (RGB), got [${shape.join(', ')}]`);
+  }
+  return shape;
 }
 
 /** A header name needs a header line to look it up in. */

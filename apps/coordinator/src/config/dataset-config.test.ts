@@ -141,15 +141,15 @@ describe('dataset errors', () => {
   test.each([
     // the section and its format
     { raw: 'mnist', field: 'dataset', message: 'dataset: expected an object, got "mnist"' },
-    { raw: { images: 'data/images.gz' }, field: 'dataset.format', message: 'dataset.format: required (one of "idx", "csv", "synthetic")' },
+    { raw: { images: 'data/images.gz' }, field: 'dataset.format', message: 'dataset.format: required (one of "idx", "csv", "jsonl", "npy", "images", "synthetic")' },
     { raw: { fromat: 'idx' }, field: 'dataset.fromat', message: 'dataset.fromat: unknown key (did you mean "format"?)' },
-    { raw: { ...CSV, format: 'cvs' }, field: 'dataset.format', message: 'dataset.format: expected one of "idx", "csv", "synthetic", got "cvs" (did you mean "csv"?)' },
-    { raw: { ...IDX, format: 3 }, field: 'dataset.format', message: 'dataset.format: expected one of "idx", "csv", "synthetic", got 3' },
+    { raw: { ...CSV, format: 'cvs' }, field: 'dataset.format', message: 'dataset.format: expected one of "idx", "csv", "jsonl", "npy", "images", "synthetic", got "cvs" (did you mean "csv"?)' },
+    { raw: { ...IDX, format: 3 }, field: 'dataset.format', message: 'dataset.format: expected one of "idx", "csv", "jsonl", "npy", "images", "synthetic", got 3' },
     // idx
     { raw: { ...IDX, images: undefined }, field: 'dataset.images', message: 'dataset.images: required' },
     { raw: { ...IDX, images: 'data/missing.gz' }, field: 'dataset.images', message: `dataset.images: file not found: ${abs('data/missing.gz')}` },
     { raw: { ...IDX, labels: 'data' }, field: 'dataset.labels', message: `dataset.labels: not a file: ${abs('data')}` },
-    { raw: { ...IDX, labels: ['data/labels.gz'] }, field: 'dataset.labels', message: 'dataset.labels: expected a non-empty string, got an array of 1' },
+    { raw: { ...IDX, labels: 3 }, field: 'dataset.labels', message: 'dataset.labels: expected a path, a glob or a non-empty list of paths, got 3' },
     { raw: { ...IDX, image: 'x' }, field: 'dataset.image', message: 'dataset.image: unknown key (did you mean "images"?)' },
     {
       raw: { ...IDX, path: 'data/table.csv' },
@@ -257,7 +257,7 @@ describe('dataset errors', () => {
     { raw: { ...IDX, normalisation: 'scale' }, field: 'dataset.normalisation', message: 'dataset.normalisation: unknown key (did you mean "normalise"?)' },
     // the test source
     { raw: { ...IDX, test: 'data/test.csv' }, field: 'dataset.test', message: 'dataset.test: expected an object, got "data/test.csv"' },
-    { raw: { ...IDX, test: { images: 'data/test-images.gz' } }, field: 'dataset.test.format', message: 'dataset.test.format: required (one of "idx", "csv", "synthetic")' },
+    { raw: { ...IDX, test: { images: 'data/test-images.gz' } }, field: 'dataset.test.format', message: 'dataset.test.format: required (one of "idx", "csv", "jsonl", "npy", "images", "synthetic")' },
     {
       raw: { ...IDX, test: { ...IDX, images: 'data/test-missing.gz' } },
       field: 'dataset.test.images',

@@ -15,7 +15,8 @@ export interface DatasetConfig {
    * Reshape each sample's features to this (e.g. [28, 28, 1] for a CNN, [784]
    * for an MLP); the element count must match the data's. Default: the
    * data's own shape. For `format: synthetic`, `featureShape` under
-   * `dataset:` is the generated shape and lives in `source` instead.
+   * `dataset:` is the generated shape, and for `format: images` the size
+   * images are resized to; both live in `source` instead.
    */
   featureShape?: number[];
   /** Fraction of the data held out for validation, in [0, 1); default 0.1. */
@@ -35,8 +36,8 @@ const DATASET_KEYS = ['featureShape', 'validationSplit', 'normalise', 'normalize
 export function parseDatasetConfig(raw: unknown, context: SourceContext): DatasetConfig {
   const { fields, format } = sourceFields(raw, 'dataset', DATASET_KEYS);
   const source = parseDataSource(fields, format, context);
-  // For synthetic data the key was the generated shape, read with the source.
-  const reshape = format !== 'synthetic' && has(fields, 'featureShape');
+  // For synthetic data the key was the generated shape, for images the size to resize to: read with the source.
+  const reshape = format !== 'synthetic' && format !== 'images' && has(fields, 'featureShape');
   const featureShape = reshape ? checkShape(get(fields, 'featureShape'), fieldPath(fields, 'featureShape')) : undefined;
   const validationSplit = optionalNumber(fields, 'validationSplit', FRACTION, DATASET_DEFAULTS.validationSplit);
   const test = has(fields, 'test') ? parseTestSource(get(fields, 'test'), source, context) : undefined;
@@ -58,6 +59,10 @@ function parseTestSource(raw: unknown, train: DataSourceConfig, context: SourceC
   // Same seed, same hidden task: without this the test set would replay the first training samples.
   if (test.format === 'synthetic' && train.format === 'synthetic' && test.seed === train.seed && !has(fields, 'firstSample')) {
     return { ...test, firstSample: train.firstSample + train.numSamples };
+  }
+  // Test images must reach the model at the training size; saying it twice is easy to forget.
+  if (test.format === 'images' && train.format === 'images' && test.featureShape === undefined && train.featureShape !== undefined) {
+    return { ...test, featureShape: train.featureShape };
   }
   return test;
 }
