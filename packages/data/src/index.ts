@@ -31,6 +31,14 @@ export type { SyntheticReaderOptions } from './synthetic-reader.js';
 export { readDataFile, isGzip } from './read-data-file.js';
 export type { DataFileBytes } from './read-data-file.js';
 
+export { openByteSource } from './byte-source.js';
+export type { ByteSource, ByteSourceFactory } from './byte-source.js';
+export { FileByteSource } from './file-byte-source.js';
+export { HttpByteSource, isHttpUrl } from './http-byte-source.js';
+export type { HttpByteSourceOptions } from './http-byte-source.js';
+export { ByteLru } from './byte-lru.js';
+export type { ByteLruStats } from './byte-lru.js';
+
 export { applyNormalisation, fitNormalisation, normaliseFeatures, statsFromJSON, statsToJSON } from './normalisation.js';
 export type { NormalisationStatsJSON } from './normalisation.js';
 

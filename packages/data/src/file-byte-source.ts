@@ -1,0 +1,80 @@
+import { open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import type { ByteSource } from './byte-source.js';
+import { DataError, dataErrorAt } from './data-error.js';
+
+/**
+ * A local file read by position: opened once, so a batch of scattered
+ * samples costs one `pread` each and no re-open; nothing is read ahead.
+ */
+export class FileByteSource implements ByteSource {
+  readonly name: string;
+  readonly #handle: FileHandle;
+  #size: number | undefined;
+
+  private constructor(name: string, handle: FileHandle) {
+    this.name = name;
+    this.#handle = handle;
+  }
+
+  /** Opens `path` for reading: DTRAIN_DATA_NOT_FOUND or DTRAIN_DATA_READ naming it when that fails. */
+  static async open(path: string): Promise<FileByteSource> {
+    try {
+      const handle = await open(path, 'r');
+      const stat = await handle.stat().catch(async (error: unknown) => {
+        await handle.close();
+        throw error;
+      });
+      if (stat.isDirectory()) {
+        await handle.close();
+        throw new DataError('DTRAIN_DATA_READ', `${path}: is a directory, expected a file`, { file: path });
+      }
+      const source = new FileByteSource(path, handle);
+      source.#size = stat.size;
+      return source;
+    } catch (error) {
+      if (error instanceof DataError) throw error;
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') {
+        throw new DataError('DTRAIN_DATA_NOT_FOUND', `${path}: file not found`, { file: path, cause: error });
+      }
+      const reason = code === 'EISDIR' ? 'is a directory, expected a file' : `cannot be read (${code ?? String(error)})`;
+      throw new DataError('DTRAIN_DATA_READ', `${path}: ${reason}`, { file: path, cause: error });
+    }
+  }
+
+  async size(): Promise<number> {
+    // The size at open: a shard that changes under a running job is not supported.
+    this.#size ??= (await this.#handle.stat()).size;
+    return this.#size;
+  }
+
+  async read(offset: number, length: number): Promise<Uint8Array> {
+    const out = new Uint8Array(length);
+    let filled = 0;
+    // A positioned read may return fewer bytes than asked (large reads, some file systems): loop.
+    while (filled < length) {
+      let bytesRead: number;
+      try {
+        ({ bytesRead } = await this.#handle.read(out, filled, length - filled, offset + filled));
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        throw new DataError('DTRAIN_DATA_READ', `${this.name}: cannot be read (${code ?? String(error)})`, { file: this.name, cause: error });
+      }
+      if (bytesRead === 0) {
+        throw dataErrorAt(
+          'DTRAIN_DATA_TRUNCATED',
+          this.name,
+          { byteOffset: offset + filled },
+          `file ends early; expected ${length} bytes from byte ${offset}, found ${filled}`,
+        );
+      }
+      filled += bytesRead;
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await this.#handle.close();
+  }
+}
