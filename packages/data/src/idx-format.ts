@@ -33,6 +33,15 @@ function isTypeCode(code: number): code is IdxTypeCode {
 
 const EXPECTED_MAGIC = 'an IDX magic number (00 00, type 08/09/0b/0c/0d/0e, dimension count ≥ 1)';
 
+/** An IDX header: what the elements are and where they start. */
+export interface IdxHeader {
+  readonly typeCode: IdxTypeCode;
+  readonly dims: readonly number[];
+  /** Size of the header in bytes; element i sits at headerBytes + i * elementBytes. */
+  readonly headerBytes: number;
+  readonly elementBytes: number;
+}
+
 /**
  * Decodes an IDX file (the MNIST family): a 4-byte magic `00 00 <type> <ndims>`,
  * ndims big-endian uint32 sizes, then the elements big-endian.
@@ -40,6 +49,18 @@ const EXPECTED_MAGIC = 'an IDX magic number (00 00, type 08/09/0b/0c/0d/0e, dime
  * @param gunzipped says the bytes were decompressed, so offsets say so.
  */
 export function parseIdx(bytes: Uint8Array, file: string, gunzipped = false): IdxArray {
+  const header = parseIdxHeader(bytes, file, bytes.length, gunzipped);
+  const count = header.dims.reduce((a, b) => a * b, 1);
+  return { ...header, data: decodeIdxElements(bytes, header.typeCode, header.headerBytes, count) };
+}
+
+/**
+ * Decodes an IDX header from the file's first bytes (all of the header, when
+ * the file has it: at most 4 + 4 × 255 bytes) and checks the file's size
+ * against it, so a truncated file is found without reading its body.
+ * @param fileSize the size of the whole file (of the gunzipped bytes when `gunzipped`).
+ */
+export function parseIdxHeader(bytes: Uint8Array, file: string, fileSize: number, gunzipped = false): IdxHeader {
   const at = (byteOffset: number) => ({ byteOffset, ...(gunzipped ? { gunzipped } : {}) });
   const head = bytes.subarray(0, 4);
   const typeCode = bytes[2];
@@ -77,27 +98,37 @@ export function parseIdx(bytes: Uint8Array, file: string, gunzipped = false): Id
   const type = IDX_TYPES[typeCode];
   const expected = headerBytes + count * type.bytes;
   const described = `${dims.join('×')} ${type.name}`;
-  if (bytes.length < expected) {
+  if (fileSize < expected) {
     throw dataErrorAt(
       'DTRAIN_DATA_TRUNCATED',
       file,
-      at(bytes.length),
-      `file ends inside the data; expected ${expected} bytes for ${described}, found ${bytes.length}`,
+      at(fileSize),
+      `file ends inside the data; expected ${expected} bytes for ${described}, found ${fileSize}`,
     );
   }
-  if (bytes.length > expected) {
+  if (fileSize > expected) {
     throw dataErrorAt(
       'DTRAIN_DATA_TRAILING',
       file,
       at(expected),
-      `${bytes.length - expected} bytes after the data; expected the file to end at byte ${expected} for ${described}`,
+      `${fileSize - expected} bytes after the data; expected the file to end at byte ${expected} for ${described}`,
     );
   }
-  return { typeCode, dims, data: decodeElements(bytes, view, typeCode, headerBytes, count), headerBytes, elementBytes: type.bytes };
+  return { typeCode, dims, headerBytes, elementBytes: type.bytes };
 }
 
-function decodeElements(bytes: Uint8Array, view: DataView, typeCode: IdxTypeCode, offset: number, count: number): Float32Array {
-  const out = new Float32Array(count);
+/** The longest IDX header: 4 magic bytes and 255 dimension sizes. */
+export const IDX_MAX_HEADER_BYTES = 4 + 4 * 255;
+
+/** `count` elements of `typeCode` from `bytes` at `offset`, as float32 (into `out` when given). */
+export function decodeIdxElements(
+  bytes: Uint8Array,
+  typeCode: IdxTypeCode,
+  offset: number,
+  count: number,
+  out: Float32Array = new Float32Array(count),
+): Float32Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   // Single-byte types convert in one native TypedArray.set; wider ones are big-endian, so DataView.
   switch (typeCode) {
     case 0x08:

@@ -118,7 +118,8 @@ async function readPair(imagesPath: string, labelsPath: string, givenClasses: nu
   };
 }
 
-function checkLabelShape(labels: IdxArray, file: string, at: (offset: number) => { byteOffset: number }): void {
+/** DTRAIN_DATA_SHAPE unless `labels` holds one value per sample (N or N×1). */
+export function checkLabelShape(labels: IdxArray, file: string, at: (offset: number) => { byteOffset: number }): void {
   const perSample = labels.dims.slice(1).reduce((a, b) => a * b, 1);
   if (perSample !== 1) {
     throw dataErrorAt(

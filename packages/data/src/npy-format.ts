@@ -48,6 +48,28 @@ function isDtype(code: string): code is NpyDtype {
  * @param gunzipped says the bytes were decompressed, so offsets say so.
  */
 export function parseNpy(bytes: Uint8Array, file: string, gunzipped = false): NpyArray {
+  const header = parseNpyHeader(bytes, file, bytes.length, gunzipped);
+  const count = header.shape.reduce((a, b) => a * b, 1);
+  const data = decodeNpyElements(bytes, header.dataOffset, count, header, file, gunzipped ? { gunzipped } : {});
+  return { ...header, data };
+}
+
+/** A .npy header: what the elements are and where they start. */
+export interface NpyHeader {
+  readonly dtype: NpyDtype;
+  readonly shape: readonly number[];
+  /** Bytes before the first element; element i sits at dataOffset + i * elementBytes. */
+  readonly dataOffset: number;
+  readonly elementBytes: number;
+}
+
+/**
+ * Decodes a .npy header from the file's first bytes (all of the preamble and
+ * header, when the file has them) and checks the file's size against it, so
+ * a truncated file is found without reading its body.
+ * @param fileSize the size of the whole file (of the gunzipped bytes when `gunzipped`).
+ */
+export function parseNpyHeader(bytes: Uint8Array, file: string, fileSize: number, gunzipped = false): NpyHeader {
   const at = (byteOffset: number): DataPosition => ({ byteOffset, ...(gunzipped ? { gunzipped } : {}) });
   const fail = (code: Parameters<typeof dataErrorAt>[0], byteOffset: number, what: string): never => {
     throw dataErrorAt(code, file, at(byteOffset), what);
@@ -73,17 +95,51 @@ export function parseNpy(bytes: Uint8Array, file: string, gunzipped = false): Np
   const elementBytes = NPY_DTYPES[dtype].bytes;
   const count = shape.reduce((a, b) => a * b, 1);
   const bodyBytes = count * elementBytes;
-  const available = bytes.length - dataOffset;
+  const available = fileSize - dataOffset;
   if (available < bodyBytes) {
-    fail('DTRAIN_DATA_TRUNCATED', bytes.length, `file ends early: shape (${shape.join(', ')}) of ${NPY_DTYPES[dtype].name} needs ${bodyBytes} bytes of data, found ${available}; the file is truncated`);
+    fail('DTRAIN_DATA_TRUNCATED', fileSize, `file ends early: shape (${shape.join(', ')}) of ${NPY_DTYPES[dtype].name} needs ${bodyBytes} bytes of data, found ${available}; the file is truncated`);
   }
   if (available > bodyBytes) {
     fail('DTRAIN_DATA_TRAILING', dataOffset + bodyBytes, `${available - bodyBytes} bytes after the array's ${bodyBytes} bytes of data; expected the file to end there`);
   }
-  const data = decodeElements(view, dataOffset, count, dtype, (index) =>
-    fail('DTRAIN_DATA_NPY', dataOffset + index * 8, `int64 element ${index} is beyond ±2^53 and cannot be held exactly; expected smaller values`),
-  );
-  return { dtype, shape, data, dataOffset, elementBytes };
+  return { dtype, shape, dataOffset, elementBytes };
+}
+
+/** Where decoded elements go and where they came from, for {@link decodeNpyElements}. */
+export interface DecodeNpyOptions {
+  /** Output array; default a new one of `count` elements. */
+  readonly out?: Float32Array;
+  /** Index in the file's array of the first element decoded (a range read); default 0. */
+  readonly firstElement?: number;
+  /** The file was gzip-compressed, so offsets say so. */
+  readonly gunzipped?: boolean;
+}
+
+/**
+ * `count` elements of the header's dtype from `bytes` at `offset`, as
+ * float32. An int64 beyond ±2^53 is DTRAIN_DATA_NPY naming `file`, the
+ * element and its byte in the file.
+ */
+export function decodeNpyElements(
+  bytes: Uint8Array,
+  offset: number,
+  count: number,
+  header: NpyHeader,
+  file: string,
+  options: DecodeNpyOptions = {},
+): Float32Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const first = options.firstElement ?? 0;
+  return decodeElements(view, offset, count, header.dtype, options.out ?? new Float32Array(count), (index) => {
+    const element = first + index;
+    const byteOffset = header.dataOffset + element * header.elementBytes;
+    throw dataErrorAt(
+      'DTRAIN_DATA_NPY',
+      file,
+      { byteOffset, ...(options.gunzipped === true ? { gunzipped: true } : {}) },
+      `int64 element ${element} is beyond ±2^53 and cannot be held exactly; expected smaller values`,
+    );
+  });
 }
 
 function parseHeader(header: string, fail: (what: string) => never): { dtype: NpyDtype; shape: number[] } {
@@ -109,8 +165,7 @@ function parseHeader(header: string, fail: (what: string) => never): { dtype: Np
   return { dtype: code, shape };
 }
 
-function decodeElements(view: DataView, offset: number, count: number, dtype: NpyDtype, tooBig: (index: number) => never): Float32Array {
-  const out = new Float32Array(count);
+function decodeElements(view: DataView, offset: number, count: number, dtype: NpyDtype, out: Float32Array, tooBig: (index: number) => never): Float32Array {
   const step = NPY_DTYPES[dtype].bytes;
   const read: (byte: number) => number = {
     u1: (b: number) => view.getUint8(b),
