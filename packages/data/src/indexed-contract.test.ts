@@ -1,0 +1,218 @@
+import { stat, truncate } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Dataset } from './dataset.js';
+import { encodeIdx } from './idx-format.js';
+import type { IdxTypeCode } from './idx-format.js';
+import { idxReader } from './idx-reader.js';
+import type { IndexedDataset } from './indexed-dataset.js';
+import { serveFolder } from './http-test-server.testkit.js';
+import type { TestServer } from './http-test-server.testkit.js';
+import { jsonlReader } from './jsonl-reader.js';
+import type { NpyDtype } from './npy-format.js';
+import { encodeNpy } from './npy-format.testkit.js';
+import { npyReader } from './npy-reader.js';
+import { openIndexed } from './open-indexed.js';
+import type { IndexedFormat } from './open-indexed.js';
+import { createRng } from './rng.js';
+import type { Rng } from './rng.js';
+import { expectDataError, freshSeed, useTempDir } from './test-support.testkit.js';
+
+/*
+ * The contract every indexed format owes: reading all ids in order gives
+ * exactly what the whole-file reader gives for the same files, shuffled ids
+ * give the same rows, a truncated shard is a DataError naming the file.
+ * Fresh random files each run; the seed is printed on failure.
+ */
+
+const temp = useTempDir();
+let server: TestServer;
+let dir = '';
+
+beforeAll(async () => {
+  dir = dirname(await temp.write('.ready', ''));
+  server = await serveFolder(() => dir);
+});
+
+/** Paths as the server's URLs, for the same test over http. */
+const toUrl = (path: string): string => `${server.baseUrl}${basename(path)}`;
+
+interface Fixture {
+  readonly format: IndexedFormat;
+  /** Reader options naming the shard files, built from a path mapper (local paths or URLs). */
+  readonly options: (name: (path: string) => string) => unknown;
+  readonly whole: () => Promise<Dataset>;
+  /** A features shard to cut short, and the byte to cut it at (default: drop its last byte). */
+  readonly truncateAt: { readonly path: string; readonly size?: number };
+  readonly featureType: 'uint8' | 'float32';
+}
+
+type Shards = number[];
+
+function shardSizes(rng: Rng): Shards {
+  return Array.from({ length: 1 + rng.nextInt(3) }, () => 1 + rng.nextInt(30));
+}
+
+function value(rng: Rng, kind: 'byte' | 'short' | 'float'): number {
+  return kind === 'byte' ? rng.nextInt(256) : kind === 'short' ? rng.nextInt(65536) - 32768 : Math.fround(rng.normal() * 100);
+}
+
+async function idxFixture(seed: number, typeCode: IdxTypeCode, labelEncoding: 'index' | 'onehot'): Promise<Fixture> {
+  const rng = createRng(seed);
+  const dims = [1 + rng.nextInt(4), 1 + rng.nextInt(4)];
+  const kind = typeCode === 0x08 ? 'byte' : typeCode === 0x0b ? 'short' : 'float';
+  const images: string[] = [];
+  const labels: string[] = [];
+  for (const [s, n] of shardSizes(rng).entries()) {
+    const values = Array.from({ length: n * (dims[0] as number) * (dims[1] as number) }, () => value(rng, kind));
+    images.push(await temp.write(`idx-${seed}-images-${s}.idx`, encodeIdx(typeCode, [n, ...dims], values)));
+    labels.push(await temp.write(`idx-${seed}-labels-${s}.idx`, encodeIdx(0x08, [n], Array.from({ length: n }, () => rng.nextInt(7)))));
+  }
+  const first = images[0] as string;
+  return {
+    format: 'idx',
+    options: (name) => ({ images: images.map(name), labels: labels.map(name), labelEncoding, numClasses: 7 }),
+    whole: () => idxReader.read({ images, labels, labelEncoding, numClasses: 7 }),
+    truncateAt: { path: first },
+    featureType: typeCode === 0x08 ? 'uint8' : 'float32',
+  };
+}
+
+async function npyFixture(seed: number, dtype: NpyDtype, labelEncoding: 'index' | 'value'): Promise<Fixture> {
+  const rng = createRng(seed);
+  const shape = [1 + rng.nextInt(3), 1 + rng.nextInt(3)];
+  const kind = dtype === 'u1' ? 'byte' : dtype === 'i2' ? 'short' : 'float';
+  const features: string[] = [];
+  const labels: string[] = [];
+  for (const [s, n] of shardSizes(rng).entries()) {
+    const values = Array.from({ length: n * (shape[0] as number) * (shape[1] as number) }, () => value(rng, kind));
+    features.push(await temp.write(`npy-${seed}-x-${s}.npy`, encodeNpy(dtype, [n, ...shape], values)));
+    const ys = Array.from({ length: n }, () => (labelEncoding === 'value' ? Math.fround(rng.normal()) : rng.nextInt(5)));
+    labels.push(await temp.write(`npy-${seed}-y-${s}.npy`, encodeNpy(labelEncoding === 'value' ? 'f4' : 'i4', [n], ys)));
+  }
+  const extra = labelEncoding === 'value' ? {} : { numClasses: 5 };
+  return {
+    format: 'npy',
+    options: (name) => ({ features: features.map(name), labels: labels.map(name), labelEncoding, ...extra }),
+    whole: () => npyReader.read({ features, labels, labelEncoding, ...extra }),
+    truncateAt: { path: features[0] as string },
+    featureType: dtype === 'u1' ? 'uint8' : 'float32',
+  };
+}
+
+async function jsonlFixture(seed: number, style: 'array' | 'fields', labelEncoding: 'index' | 'onehot' | 'value'): Promise<Fixture> {
+  const rng = createRng(seed);
+  const width = 1 + rng.nextInt(5);
+  const classNames = ['cat', 'dog', 'eel'];
+  const paths: string[] = [];
+  for (const [s, n] of shardSizes(rng).entries()) {
+    const lines: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const xs = Array.from({ length: width }, () => Math.round(rng.normal() * 1000) / 8);
+      const label = labelEncoding === 'value' ? rng.normal() : classNames[rng.nextInt(3)];
+      const record = style === 'array' ? { x: xs, y: label, note: 'ünïcode ✓' } : { ...Object.fromEntries(xs.map((v, f) => [`f${f}`, v])), y: label };
+      // Blank lines, CRLF and a unicode field: what real files hold between records.
+      lines.push(JSON.stringify(record) + (rng.nextInt(4) === 0 ? '\r' : ''));
+      if (rng.nextInt(5) === 0) lines.push('   ');
+    }
+    paths.push(await temp.write(`jsonl-${seed}-${s}.jsonl`, lines.join('\n') + (rng.nextInt(2) === 0 ? '\n' : '')));
+  }
+  const features = style === 'array' ? { featureField: 'x' } : { featureFields: Array.from({ length: width }, (_, f) => `f${f}`) };
+  const labels = labelEncoding === 'value' ? {} : { classNames };
+  return {
+    format: 'jsonl',
+    options: (name) => ({ path: paths.map(name), labelField: 'y', labelEncoding, ...features, ...labels }),
+    whole: () => jsonlReader.read({ path: paths, labelField: 'y', labelEncoding, ...features, ...labels }),
+    truncateAt: { path: paths[0] as string, size: 7 },
+    featureType: 'float32',
+  };
+}
+
+const asFloats = (a: Uint8Array | Float32Array): number[] => Array.from(a);
+
+function describeIndexedContract(name: string, make: (seed: number) => Promise<Fixture>, overHttp: boolean): void {
+  describe(`indexed contract: ${name}${overHttp ? ' over http' : ''}`, () => {
+    it('reads all ids in order exactly as the whole-file reader, and shuffled ids as the same rows', async () => {
+      const seed = freshSeed(`${name} seed`);
+      const fixture = await make(seed);
+      const whole = await fixture.whole();
+      const indexed = await openIndexed(fixture.format, fixture.options(overHttp ? toUrl : (p) => p));
+      try {
+        expect(indexed.numSamples).toBe(whole.numSamples);
+        expect([...indexed.featureShape]).toEqual([...whole.featureShape]);
+        expect([...indexed.labelShape]).toEqual([...whole.labelShape]);
+        expect(indexed.numClasses).toBe(whole.numClasses);
+        expect(indexed.labelEncoding).toBe(whole.labelEncoding);
+        expect(indexed.featureType).toBe(fixture.featureType);
+        expect(indexed.shards.reduce((n, s) => n + s.numSamples, 0)).toBe(whole.numSamples);
+
+        const all = await indexed.read(Uint32Array.from({ length: whole.numSamples }, (_, i) => i));
+        expect(all.features).toBeInstanceOf(fixture.featureType === 'uint8' ? Uint8Array : Float32Array);
+        expect(asFloats(all.features)).toEqual(asFloats(whole.features));
+        expect(Array.from(all.labels)).toEqual(Array.from(whole.labels));
+
+        const ids = createRng(seed).shuffle(Uint32Array.from({ length: whole.numSamples * 2 }, (_, i) => i % whole.numSamples));
+        await expectRows(indexed, whole, ids);
+      } finally {
+        await indexed.close();
+      }
+    });
+
+    it('rejects a shard truncated before open, naming the file', async () => {
+      const fixture = await make(freshSeed(`${name} seed`));
+      const { path, size } = fixture.truncateAt;
+      await truncate(path, size ?? (await stat(path)).size - 1);
+      const shown = overHttp ? toUrl(path) : path;
+      let caught: unknown;
+      try {
+        await (await openIndexed(fixture.format, fixture.options(overHttp ? toUrl : (p) => p))).close();
+      } catch (error) {
+        caught = error;
+      }
+      const error = await expectDataError(() => Promise.reject(caught), expectedTruncationCode(fixture.format), /./);
+      expect(error.file).toBe(shown);
+      expect(error.message.startsWith(`${shown}: `)).toBe(true);
+    });
+
+    it('rejects a shard truncated after open at read, naming the file', async () => {
+      const fixture = await make(freshSeed(`${name} seed`));
+      const indexed = await openIndexed(fixture.format, fixture.options(overHttp ? toUrl : (p) => p));
+      try {
+        const { path } = fixture.truncateAt;
+        await truncate(path, 0);
+        const count = indexed.shards[0]?.numSamples ?? 0;
+        const error = await expectDataError(() => indexed.read(Uint32Array.from({ length: count }, (_, i) => i)), 'DTRAIN_DATA_TRUNCATED', /file ends early/);
+        expect(error.file).toBe(overHttp ? toUrl(path) : path);
+      } finally {
+        await indexed.close();
+      }
+    });
+  });
+}
+
+/** Binary formats check sizes against their headers; text formats find a record cut in half. */
+function expectedTruncationCode(format: IndexedFormat): 'DTRAIN_DATA_TRUNCATED' | 'DTRAIN_DATA_JSON' {
+  return format === 'jsonl' ? 'DTRAIN_DATA_JSON' : 'DTRAIN_DATA_TRUNCATED';
+}
+
+async function expectRows(indexed: IndexedDataset, whole: Dataset, ids: Uint32Array): Promise<void> {
+  const batch = await indexed.read(ids);
+  const f = indexed.featureShape.reduce((a, b) => a * b, 1);
+  const l = indexed.labelShape.reduce((a, b) => a * b, 1);
+  expect(batch.features.length).toBe(ids.length * f);
+  for (const [i, id] of ids.entries()) {
+    expect(asFloats(batch.features.subarray(i * f, (i + 1) * f)), `features of sample ${id}`).toEqual(asFloats(whole.features.subarray(id * f, (id + 1) * f)));
+    expect(Array.from(batch.labels.subarray(i * l, (i + 1) * l)), `labels of sample ${id}`).toEqual(Array.from(whole.labels.subarray(id * l, (id + 1) * l)));
+  }
+}
+
+for (const overHttp of [false, true]) {
+  describeIndexedContract('idx ubyte onehot', (seed) => idxFixture(seed, 0x08, 'onehot'), overHttp);
+  describeIndexedContract('idx short index', (seed) => idxFixture(seed, 0x0b, 'index'), overHttp);
+  describeIndexedContract('idx float index', (seed) => idxFixture(seed, 0x0d, 'index'), overHttp);
+  describeIndexedContract('npy uint8 index', (seed) => npyFixture(seed, 'u1', 'index'), overHttp);
+  describeIndexedContract('npy float32 value', (seed) => npyFixture(seed, 'f4', 'value'), overHttp);
+  describeIndexedContract('npy int16 index', (seed) => npyFixture(seed, 'i2', 'index'), overHttp);
+  describeIndexedContract('jsonl array onehot', (seed) => jsonlFixture(seed, 'array', 'onehot'), overHttp);
+  describeIndexedContract('jsonl fields value', (seed) => jsonlFixture(seed, 'fields', 'value'), overHttp);
+}
