@@ -44,6 +44,8 @@ export type { IndexedBatch, IndexedDataset, IndexedShard } from './indexed-datas
 
 export { applyNormalisation, fitNormalisation, normaliseFeatures, statsFromJSON, statsToJSON } from './normalisation.js';
 export type { NormalisationStatsJSON } from './normalisation.js';
+export { streamingStats } from './streaming-stats.js';
+export type { StreamingStatsOptions } from './streaming-stats.js';
 
 export { sliceSamples, splitValidation, subsetDataset } from './splits.js';
 export type { ValidationSplit } from './splits.js';
