@@ -17,11 +17,12 @@ const LF = 0x0a;
  * lines (a trailing one, say) are skipped. A leading byte-order mark is dropped.
  * An unclosed quote, or text after a closing quote, is DTRAIN_DATA_CSV_SYNTAX.
  * @param file names the file in error messages.
+ * @param firstLine the line `text` starts on in its file (a record read by byte range); default 1.
  */
-export function parseCsv(text: string, file: string, onRecord: CsvRecordHandler): void {
+export function parseCsv(text: string, file: string, onRecord: CsvRecordHandler, firstLine = 1): void {
   let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
   const n = text.length;
-  let line = 1;
+  let line = firstLine;
   while (i < n) {
     const recordLine = line;
     const fields: string[] = [];
