@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Dataset } from './dataset.js';
 import { encodeIdx } from './idx-format.js';
 import type { IdxTypeCode } from './idx-format.js';
+import { csvReader } from './csv-reader.js';
 import { idxReader } from './idx-reader.js';
 import type { IndexedDataset } from './indexed-dataset.js';
 import { serveFolder } from './http-test-server.testkit.js';
@@ -128,6 +129,42 @@ async function jsonlFixture(seed: number, style: 'array' | 'fields', labelEncodi
   };
 }
 
+async function csvFixture(seed: number, header: boolean, labelEncoding: 'index' | 'value'): Promise<Fixture> {
+  const rng = createRng(seed);
+  const width = 1 + rng.nextInt(4);
+  const classNames = ['setosa', 'versicolor'];
+  const paths: string[] = [];
+  let cutAt = 0;
+  for (const [s, n] of shardSizes(rng).entries()) {
+    const eol = ['\n', '\r\n', '\r'][rng.nextInt(3)] as string;
+    const rows: string[] = [];
+    // Header names with a comma, and a note column of quoted text with commas, quotes and line ends: not a feature.
+    if (header) rows.push(['"note, free text"', ...Array.from({ length: width }, (_, f) => `"f,${f}"`), 'target'].join(','));
+    for (let i = 0; i < n; i++) {
+      const note = `"row ${i}, says ""hi""${rng.nextInt(2) === 0 ? '\nacross lines\r\n' : ''}"`;
+      const xs = Array.from({ length: width }, () => String(Math.round(rng.normal() * 1000) / 4));
+      const label = labelEncoding === 'value' ? String(rng.normal()) : (classNames[rng.nextInt(2)] as string);
+      rows.push([note, ...xs.map((x) => (rng.nextInt(3) === 0 ? `"${x}"` : x)), label].join(','));
+      if (rng.nextInt(6) === 0) rows.push('');
+    }
+    const bom = rng.nextInt(3) === 0 ? '\ufeff' : '';
+    const text = bom + rows.join(eol) + (rng.nextInt(2) === 0 ? eol : '');
+    if (s === 0) cutAt = new TextEncoder().encode(text.slice(0, text.indexOf('"row 0') + 4)).length;
+    paths.push(await temp.write(`csv-${seed}-${s}.csv`, text));
+  }
+  const features = Array.from({ length: width }, (_, f) => (header ? `f,${f}` : f + 1));
+  const labelColumn = header ? 'target' : width + 1;
+  const labels = labelEncoding === 'value' ? {} : { classNames };
+  return {
+    format: 'csv',
+    options: (name) => ({ path: paths.map(name), header, labelColumn, featureColumns: features, labelEncoding, ...labels }),
+    whole: () => csvReader.read({ path: paths, header, labelColumn, featureColumns: features, labelEncoding, ...labels }),
+    // Cut inside the first record's quoted note: an unclosed quote.
+    truncateAt: { path: paths[0] as string, size: cutAt },
+    featureType: 'float32',
+  };
+}
+
 const asFloats = (a: Uint8Array | Float32Array): number[] => Array.from(a);
 
 function describeIndexedContract(name: string, make: (seed: number) => Promise<Fixture>, overHttp: boolean): void {
@@ -191,8 +228,8 @@ function describeIndexedContract(name: string, make: (seed: number) => Promise<F
 }
 
 /** Binary formats check sizes against their headers; text formats find a record cut in half. */
-function expectedTruncationCode(format: IndexedFormat): 'DTRAIN_DATA_TRUNCATED' | 'DTRAIN_DATA_JSON' {
-  return format === 'jsonl' ? 'DTRAIN_DATA_JSON' : 'DTRAIN_DATA_TRUNCATED';
+function expectedTruncationCode(format: IndexedFormat): 'DTRAIN_DATA_TRUNCATED' | 'DTRAIN_DATA_JSON' | 'DTRAIN_DATA_CSV_SYNTAX' {
+  return format === 'jsonl' ? 'DTRAIN_DATA_JSON' : format === 'csv' ? 'DTRAIN_DATA_CSV_SYNTAX' : 'DTRAIN_DATA_TRUNCATED';
 }
 
 async function expectRows(indexed: IndexedDataset, whole: Dataset, ids: Uint32Array): Promise<void> {
@@ -215,4 +252,6 @@ for (const overHttp of [false, true]) {
   describeIndexedContract('npy int16 index', (seed) => npyFixture(seed, 'i2', 'index'), overHttp);
   describeIndexedContract('jsonl array onehot', (seed) => jsonlFixture(seed, 'array', 'onehot'), overHttp);
   describeIndexedContract('jsonl fields value', (seed) => jsonlFixture(seed, 'fields', 'value'), overHttp);
+  describeIndexedContract('csv header index', (seed) => csvFixture(seed, true, 'index'), overHttp);
+  describeIndexedContract('csv no header value', (seed) => csvFixture(seed, false, 'value'), overHttp);
 }

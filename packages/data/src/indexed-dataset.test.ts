@@ -87,7 +87,7 @@ describe('openIndexed', () => {
     const ds = await openIndexed('idx', { images, labels });
     await expectDataError(() => ds.read(Uint32Array.from([N])), 'DTRAIN_DATA_RANGE', `${images}: sample ${N} (position 0) does not exist; expected 0..${N - 1}`);
     await ds.close();
-    await expectDataError(() => openIndexed('images', {}), 'DTRAIN_DATA_FORMAT', "format 'images' cannot be read by sample; expected one of 'idx', 'jsonl', 'npy'");
+    await expectDataError(() => openIndexed('images', {}), 'DTRAIN_DATA_FORMAT', "format 'images' cannot be read by sample; expected one of 'csv', 'idx', 'jsonl', 'npy'");
     await expectDataError(() => openIndexed('idx', { images, labels, labelEncoding: 'value' }), 'DTRAIN_DATA_OPTIONS', /labelEncoding/);
     const absent = temp.path('absent.idx');
     await expectDataError(() => openIndexed('idx', { images: absent, labels }), 'DTRAIN_DATA_NOT_FOUND', `${absent}: file not found`);

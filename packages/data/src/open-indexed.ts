@@ -1,7 +1,9 @@
 import { openByteSource } from './byte-source.js';
 import type { ByteSourceFactory } from './byte-source.js';
 import { DataError } from './data-error.js';
+import type { CsvReaderOptions } from './csv-record.js';
 import type { IdxReaderOptions } from './idx-reader.js';
+import { openIndexedCsv } from './indexed-csv.js';
 import type { IndexedDataset } from './indexed-dataset.js';
 import { openIndexedIdx } from './indexed-idx.js';
 import { openIndexedJsonl } from './indexed-jsonl.js';
@@ -14,6 +16,7 @@ export interface IndexedFormatOptions {
   idx: IdxReaderOptions;
   npy: NpyReaderOptions;
   jsonl: JsonlReaderOptions;
+  csv: CsvReaderOptions;
 }
 
 export type IndexedFormat = keyof IndexedFormatOptions;
@@ -28,6 +31,7 @@ const OPENERS: { readonly [F in IndexedFormat]: (options: IndexedFormatOptions[F
   idx: openIndexedIdx,
   npy: openIndexedNpy,
   jsonl: openIndexedJsonl,
+  csv: openIndexedCsv,
 };
 
 /** The formats {@link openIndexed} takes, sorted. */
