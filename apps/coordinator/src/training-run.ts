@@ -598,8 +598,6 @@ export class TrainingRun {
       // Shard processes serve their own dtrain_shard_* series; counting them here too would double every sum.
       if (!shards.remote) for (const event of commit.shards) this.#d.observer.shardStep?.(event);
       if (commit.outcome.committed) {
-        gradientBytes = 0;
-        weightBytes = 0;
         for (const event of commit.shards) {
           gradientBytes += event.bytesIn;
           weightBytes += event.bytesOut;

@@ -8,7 +8,7 @@ import { readDataFile } from './read-data-file.js';
 import type { DatasetReader } from './reader-registry.js';
 import { joinShards } from './shard-join.js';
 import type { ShardPart } from './shard-join.js';
-import { checkShardPaths, describeShards, expandShardPaths } from './shard-paths.js';
+import { checkPairedShards, checkShardPaths, describeShards, expandShardPaths } from './shard-paths.js';
 import type { ShardPaths } from './shard-paths.js';
 
 /** Options of the `idx` reader: images and labels files of the MNIST family. */
@@ -35,6 +35,22 @@ export interface IdxReaderOptions {
 
 const WHERE = 'idx reader';
 
+/** The `idx` reader's options, checked; the indexed reader takes the same, so both accept and refuse alike. */
+export function checkIdxOptions(input: unknown): {
+  imagesSpec: ShardPaths;
+  labelsSpec: ShardPaths;
+  labelEncoding: 'index' | 'onehot';
+  givenClasses: number | undefined;
+} {
+  const options = checkObject(input, WHERE);
+  return {
+    imagesSpec: checkShardPaths(options['images'], WHERE, 'images'),
+    labelsSpec: checkShardPaths(options['labels'], WHERE, 'labels'),
+    labelEncoding: checkOneOf(options['labelEncoding'], WHERE, 'labelEncoding', ['index', 'onehot'] as const, 'index'),
+    givenClasses: checkNumClasses(options['numClasses'], WHERE),
+  };
+}
+
 /**
  * Reads IDX image/label pairs. featureShape is the images' dimensions after the
  * first (e.g. [28, 28]); callers reshape (e.g. to [28, 28, 1] or [784]) as the
@@ -45,22 +61,9 @@ const WHERE = 'idx reader';
 export const idxReader: DatasetReader<IdxReaderOptions> = {
   format: 'idx',
   async read(input: IdxReaderOptions): Promise<Dataset> {
-    const options = checkObject(input, WHERE);
-    const imagesSpec = checkShardPaths(options['images'], WHERE, 'images');
-    const labelsSpec = checkShardPaths(options['labels'], WHERE, 'labels');
-    const labelEncoding = checkOneOf(options['labelEncoding'], WHERE, 'labelEncoding', ['index', 'onehot'] as const, 'index');
-    const givenClasses = checkNumClasses(options['numClasses'], WHERE);
-
+    const { imagesSpec, labelsSpec, labelEncoding, givenClasses } = checkIdxOptions(input);
     const [imageFiles, labelFiles] = await Promise.all([expandShardPaths(imagesSpec), expandShardPaths(labelsSpec)]);
-    if (imageFiles.length !== labelFiles.length) {
-      const name = (spec: ShardPaths): string => (typeof spec === 'string' ? spec : JSON.stringify(spec));
-      throw dataErrorAt(
-        'DTRAIN_DATA_SHAPE',
-        name(labelsSpec),
-        undefined,
-        `names ${labelFiles.length} labels files but images ${name(imagesSpec)} names ${imageFiles.length}; expected one labels file per images file`,
-      );
-    }
+    checkPairedShards('images', imagesSpec, imageFiles, labelsSpec, labelFiles);
     // One pair at a time: a pair's raw bytes are dropped before the next is read.
     const parts: ShardPart[] = [];
     for (const [i, imagesPath] of imageFiles.entries()) {

@@ -1,18 +1,15 @@
 import type { ByteSource, ByteSourceFactory } from './byte-source.js';
-import { checkObject, checkOneOf } from './check-options.js';
 import { dataErrorAt } from './data-error.js';
 import { decodeIdxElements, IDX_MAX_HEADER_BYTES, parseIdx, parseIdxHeader } from './idx-format.js';
 import type { IdxHeader } from './idx-format.js';
-import { checkLabelShape } from './idx-reader.js';
+import { checkIdxOptions, checkLabelShape } from './idx-reader.js';
 import type { IdxReaderOptions } from './idx-reader.js';
 import { indexedDataset } from './indexed-dataset.js';
 import type { IndexedDataset, IndexedShard } from './indexed-dataset.js';
 import { expandShardLocations, OpenSources, readShardHead, refuseGzip } from './indexed-shards.js';
-import { checkNumClasses, classLabelProblem, findBadClassLabel, inferNumClasses } from './labels.js';
-import { checkShardPaths, describeShards } from './shard-paths.js';
+import { classLabelProblem, findBadClassLabel, inferNumClasses } from './labels.js';
+import { checkPairedShards, describeShards } from './shard-paths.js';
 import { checkSameShape } from './shard-shape.js';
-
-const WHERE = 'idx reader';
 
 interface IdxShard {
   readonly source: ByteSource;
@@ -27,21 +24,9 @@ interface IdxShard {
  * be uncompressed. ubyte images read as bytes.
  */
 export async function openIndexedIdx(input: IdxReaderOptions, open: ByteSourceFactory): Promise<IndexedDataset> {
-  const options = checkObject(input, WHERE);
-  const imagesSpec = checkShardPaths(options['images'], WHERE, 'images');
-  const labelsSpec = checkShardPaths(options['labels'], WHERE, 'labels');
-  const labelEncoding = checkOneOf(options['labelEncoding'], WHERE, 'labelEncoding', ['index', 'onehot'] as const, 'index');
-  const givenClasses = checkNumClasses(options['numClasses'], WHERE);
+  const { imagesSpec, labelsSpec, labelEncoding, givenClasses } = checkIdxOptions(input);
   const [imageFiles, labelFiles] = await Promise.all([expandShardLocations(imagesSpec), expandShardLocations(labelsSpec)]);
-  if (imageFiles.length !== labelFiles.length) {
-    const name = (spec: typeof imagesSpec): string => (typeof spec === 'string' ? spec : JSON.stringify(spec));
-    throw dataErrorAt(
-      'DTRAIN_DATA_SHAPE',
-      name(labelsSpec),
-      undefined,
-      `names ${labelFiles.length} labels files but images ${name(imagesSpec)} names ${imageFiles.length}; expected one labels file per images file`,
-    );
-  }
+  checkPairedShards('images', imagesSpec, imageFiles, labelsSpec, labelFiles);
 
   const sources = new OpenSources(open);
   return sources.guard(async () => {

@@ -1,17 +1,15 @@
 import type { ByteSource, ByteSourceFactory } from './byte-source.js';
-import { checkObject, checkOneOf, checkShape } from './check-options.js';
-import { DataError, dataErrorAt } from './data-error.js';
+import { dataErrorAt } from './data-error.js';
 import { indexedDataset } from './indexed-dataset.js';
 import type { IndexedDataset, IndexedShard } from './indexed-dataset.js';
 import { expandShardLocations, OpenSources, readShardHead, refuseGzip } from './indexed-shards.js';
-import { checkNumClasses, classLabelProblem, findBadClassLabel, inferNumClasses } from './labels.js';
+import { classLabelProblem, findBadClassLabel, inferNumClasses } from './labels.js';
 import { decodeNpyElements, NPY_DTYPES, parseNpy, parseNpyHeader } from './npy-format.js';
 import type { NpyHeader } from './npy-format.js';
+import { checkNpyOptions } from './npy-reader.js';
 import type { NpyReaderOptions } from './npy-reader.js';
-import { checkShardPaths, describeShards } from './shard-paths.js';
+import { checkPairedShards, describeShards } from './shard-paths.js';
 import { checkSameShape } from './shard-shape.js';
-
-const WHERE = 'npy reader';
 
 /**
  * How much of a shard is read to find its header. numpy writes headers of a
@@ -33,25 +31,9 @@ interface NpyShard {
  * uncompressed. uint8 features read as bytes, other dtypes as float32.
  */
 export async function openIndexedNpy(input: NpyReaderOptions, open: ByteSourceFactory): Promise<IndexedDataset> {
-  const options = checkObject(input, WHERE);
-  const featuresSpec = checkShardPaths(options['features'], WHERE, 'features');
-  const labelsSpec = checkShardPaths(options['labels'], WHERE, 'labels');
-  const labelEncoding = checkOneOf(options['labelEncoding'], WHERE, 'labelEncoding', ['index', 'onehot', 'value'] as const, 'index');
-  const givenClasses = checkNumClasses(options['numClasses'], WHERE);
-  if (labelEncoding === 'value' && givenClasses !== undefined) {
-    throw new DataError('DTRAIN_DATA_OPTIONS', `${WHERE}: numClasses applies to 'index'/'onehot' labels, not 'value'`);
-  }
-  const givenShape = options['featureShape'] === undefined ? undefined : checkShape(options['featureShape'], WHERE, 'featureShape');
+  const { featuresSpec, labelsSpec, labelEncoding, givenClasses, featureShape: givenShape } = checkNpyOptions(input);
   const [featureFiles, labelFiles] = await Promise.all([expandShardLocations(featuresSpec), expandShardLocations(labelsSpec)]);
-  if (featureFiles.length !== labelFiles.length) {
-    const name = (spec: typeof featuresSpec): string => (typeof spec === 'string' ? spec : JSON.stringify(spec));
-    throw dataErrorAt(
-      'DTRAIN_DATA_SHAPE',
-      name(labelsSpec),
-      undefined,
-      `names ${labelFiles.length} labels files but features ${name(featuresSpec)} names ${featureFiles.length}; expected one labels file per features file`,
-    );
-  }
+  checkPairedShards('features', featuresSpec, featureFiles, labelsSpec, labelFiles);
   const classes = labelEncoding === 'value' ? undefined : { given: givenClasses };
 
   const sources = new OpenSources(open);

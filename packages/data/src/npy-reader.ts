@@ -7,7 +7,7 @@ import { readDataFile } from './read-data-file.js';
 import type { DatasetReader } from './reader-registry.js';
 import { joinShards } from './shard-join.js';
 import type { ShardPart } from './shard-join.js';
-import { checkShardPaths, describeShards, expandShardPaths } from './shard-paths.js';
+import { checkPairedShards, checkShardPaths, describeShards, expandShardPaths } from './shard-paths.js';
 import type { ShardPaths } from './shard-paths.js';
 
 /** Options of the `npy` reader: a features array and a labels array, samples along the first axis. */
@@ -34,32 +34,38 @@ export interface NpyReaderOptions {
 
 const WHERE = 'npy reader';
 
+/** The `npy` reader's options, checked; the indexed reader takes the same, so both accept and refuse alike. */
+export function checkNpyOptions(input: unknown): {
+  featuresSpec: ShardPaths;
+  labelsSpec: ShardPaths;
+  labelEncoding: 'index' | 'onehot' | 'value';
+  givenClasses: number | undefined;
+  featureShape: number[] | undefined;
+} {
+  const options = checkObject(input, WHERE);
+  const labelEncoding = checkOneOf(options['labelEncoding'], WHERE, 'labelEncoding', ['index', 'onehot', 'value'] as const, 'index');
+  const givenClasses = checkNumClasses(options['numClasses'], WHERE);
+  if (labelEncoding === 'value' && givenClasses !== undefined) {
+    throw new DataError('DTRAIN_DATA_OPTIONS', `${WHERE}: numClasses applies to 'index'/'onehot' labels, not 'value'`);
+  }
+  return {
+    featuresSpec: checkShardPaths(options['features'], WHERE, 'features'),
+    labelsSpec: checkShardPaths(options['labels'], WHERE, 'labels'),
+    labelEncoding,
+    givenClasses,
+    featureShape: options['featureShape'] === undefined ? undefined : checkShape(options['featureShape'], WHERE, 'featureShape'),
+  };
+}
+
 const shapeSize = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
 /** Reads NumPy arrays (uint8/int8/int16/int32/int64/float32/float64, little-endian, C order) as float32. */
 export const npyReader: DatasetReader<NpyReaderOptions> = {
   format: 'npy',
   async read(input: NpyReaderOptions): Promise<Dataset> {
-    const options = checkObject(input, WHERE);
-    const featuresSpec = checkShardPaths(options['features'], WHERE, 'features');
-    const labelsSpec = checkShardPaths(options['labels'], WHERE, 'labels');
-    const labelEncoding = checkOneOf(options['labelEncoding'], WHERE, 'labelEncoding', ['index', 'onehot', 'value'] as const, 'index');
-    const givenClasses = checkNumClasses(options['numClasses'], WHERE);
-    if (labelEncoding === 'value' && givenClasses !== undefined) {
-      throw new DataError('DTRAIN_DATA_OPTIONS', `${WHERE}: numClasses applies to 'index'/'onehot' labels, not 'value'`);
-    }
-    const featureShape = options['featureShape'] === undefined ? undefined : checkShape(options['featureShape'], WHERE, 'featureShape');
-
+    const { featuresSpec, labelsSpec, labelEncoding, givenClasses, featureShape } = checkNpyOptions(input);
     const [featureFiles, labelFiles] = await Promise.all([expandShardPaths(featuresSpec), expandShardPaths(labelsSpec)]);
-    if (featureFiles.length !== labelFiles.length) {
-      const name = (spec: ShardPaths): string => (typeof spec === 'string' ? spec : JSON.stringify(spec));
-      throw dataErrorAt(
-        'DTRAIN_DATA_SHAPE',
-        name(labelsSpec),
-        undefined,
-        `names ${labelFiles.length} labels files but features ${name(featuresSpec)} names ${featureFiles.length}; expected one labels file per features file`,
-      );
-    }
+    checkPairedShards('features', featuresSpec, featureFiles, labelsSpec, labelFiles);
     const classes = labelEncoding === 'value' ? undefined : { given: givenClasses };
     const parts: ShardPart[] = [];
     for (const [i, featuresPath] of featureFiles.entries()) {

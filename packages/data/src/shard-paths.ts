@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { glob, globSync, isDynamicPattern } from 'tinyglobby';
-import { DataError } from './data-error.js';
+import { DataError, dataErrorAt } from './data-error.js';
 
 /**
  * Where a sharded source's files are: one path, a glob (`data/train-*.csv`)
@@ -102,4 +102,20 @@ export function checkShardPaths(value: unknown, where: string, field: string): S
 export function describeShards(files: readonly string[]): string {
   const first = files[0] ?? '(no files)';
   return files.length <= 1 ? first : `${first} (+${files.length - 1} more shards)`;
+}
+
+/**
+ * Features and labels shards are paired in order: as many labels files as
+ * features files, else DTRAIN_DATA_SHAPE naming the labels option.
+ * `what` names the features option in the message ('images', 'features').
+ */
+export function checkPairedShards(what: string, featuresSpec: ShardPaths, featureFiles: readonly string[], labelsSpec: ShardPaths, labelFiles: readonly string[]): void {
+  if (featureFiles.length === labelFiles.length) return;
+  const name = (spec: ShardPaths): string => (typeof spec === 'string' ? spec : JSON.stringify(spec));
+  throw dataErrorAt(
+    'DTRAIN_DATA_SHAPE',
+    name(labelsSpec),
+    undefined,
+    `names ${labelFiles.length} labels files but ${what} ${name(featuresSpec)} names ${featureFiles.length}; expected one labels file per ${what} file`,
+  );
 }
