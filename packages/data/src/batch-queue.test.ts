@@ -29,6 +29,18 @@ describe('BatchQueue', () => {
     expect(queue.inFlightCount).toBe(0);
   });
 
+  it('peeks at what take would hand out next, released batches first, without taking', () => {
+    const queue = new BatchQueue(OPTIONS);
+    const [a, b] = [queue.take(), queue.take()] as [Batch, Batch];
+    queue.commit(a.batchId);
+    queue.release(b.batchId);
+    const peeked = queue.peek(3).map((batch) => batch.batchId);
+    expect(peeked).toEqual([b.batchId, 2, 3]);
+    expect(queue.peek(1).map((batch) => batch.batchId)).toEqual([b.batchId]);
+    expect([queue.take(), queue.take(), queue.take()].map((batch) => batch?.batchId)).toEqual(peeked);
+    expect(queue.peek(2)).toEqual([]);
+  });
+
   it('puts a released batch at the front, oldest release first', () => {
     const queue = new BatchQueue(OPTIONS);
     const [a, b, c] = [queue.take(), queue.take(), queue.take()] as [Batch, Batch, Batch];

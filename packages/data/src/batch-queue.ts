@@ -110,6 +110,22 @@ export class BatchQueue {
     return this.#batches[id];
   }
 
+  /**
+   * Up to `count` batches `take` would hand out next, in that order, without
+   * taking them (what a worker may prefetch).
+   */
+  peek(count: number): Batch[] {
+    const out: Batch[] = [];
+    for (const id of this.#retry) {
+      if (out.length >= count) return out;
+      out.push(this.#batches[id] as Batch);
+    }
+    for (let id = this.#next; id < this.numBatches && out.length < count; id++) {
+      if (this.#state[id] === PENDING) out.push(this.#batches[id] as Batch);
+    }
+    return out;
+  }
+
   /** Marks an in-flight batch applied. Anything else (twice, never taken, unknown id) is DTRAIN_DATA_PLAN. */
   commit(batchId: number): Batch {
     const batch = this.#expectInFlight(batchId, 'commit');

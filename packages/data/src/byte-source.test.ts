@@ -32,9 +32,9 @@ function describeByteSource(name: string, open: () => Promise<ByteSource>): void
       await source.close?.();
     });
 
-    it('rejects a read past the end with DTRAIN_DATA_TRUNCATED naming the file', async () => {
+    it('rejects a read past the end with DTRAIN_DATA_UNREADABLE naming the file', async () => {
       const source = await open();
-      const error = await expectDataError(() => source.read(5000, 10), 'DTRAIN_DATA_TRUNCATED', /file ends early/);
+      const error = await expectDataError(() => source.read(5000, 10), 'DTRAIN_DATA_UNREADABLE', /file ends early/);
       expect(error.file).toBe(source.name);
       expect(error.message.startsWith(`${source.name}: `)).toBe(true);
       await source.close?.();
@@ -48,6 +48,13 @@ describe('FileByteSource', () => {
   it('names a missing file', async () => {
     const path = temp.path('absent.bin');
     await expectDataError(() => FileByteSource.open(path), 'DTRAIN_DATA_NOT_FOUND', `${path}: file not found`);
+  });
+
+  it('rejects a read of a closed file with DTRAIN_DATA_UNREADABLE naming it', async () => {
+    const source = await FileByteSource.open(`${dir}/blob.bin`);
+    await source.close();
+    const error = await expectDataError(() => source.read(0, 10), 'DTRAIN_DATA_UNREADABLE', `${dir}/blob.bin: cannot be read (EBADF)`);
+    expect(error.file).toBe(`${dir}/blob.bin`);
   });
 
   it('refuses a directory', async () => {
@@ -92,25 +99,29 @@ describe('HttpByteSource', () => {
   it('rejects a server that answers 200 to a range request, naming the URL', async () => {
     const url = `${ignoring.baseUrl}blob.bin`;
     const source = new HttpByteSource(url);
-    const error = await expectDataError(() => source.read(0, 10), 'DTRAIN_DATA_READ', /answered 200 to a range request .*must support HTTP range requests/);
+    const error = await expectDataError(() => source.read(0, 10), 'DTRAIN_DATA_UNREADABLE', /answered 200 to a range request .*must support HTTP range requests/);
     expect(error.file).toBe(url);
     expect(error.message.startsWith(`${url}: `)).toBe(true);
   });
 
   it('rejects a short body, naming the URL', async () => {
     const url = `${short.baseUrl}blob.bin`;
-    await expectDataError(() => new HttpByteSource(url).read(10, 100), 'DTRAIN_DATA_READ', `${url}: short body: expected 100 bytes for bytes=10-109, received 97`);
+    await expectDataError(() => new HttpByteSource(url).read(10, 100), 'DTRAIN_DATA_UNREADABLE', `${url}: short body: expected 100 bytes for bytes=10-109, received 97`);
   });
 
-  it('names a missing URL with DTRAIN_DATA_NOT_FOUND', async () => {
+  it('names a missing URL with DTRAIN_DATA_NOT_FOUND when sizing it, DTRAIN_DATA_UNREADABLE when reading it', async () => {
     const url = `${ranged.baseUrl}absent.bin`;
     await expectDataError(() => new HttpByteSource(url).size(), 'DTRAIN_DATA_NOT_FOUND', `${url}: file not found (HTTP 404)`);
+    const error = await expectDataError(() => new HttpByteSource(url).read(0, 1), 'DTRAIN_DATA_UNREADABLE', `${url}: file not found (HTTP 404)`);
+    expect(error.file).toBe(url);
   });
 
-  it('names an unreachable server with DTRAIN_DATA_READ', async () => {
+  it('names an unreachable server with DTRAIN_DATA_READ when sizing, DTRAIN_DATA_UNREADABLE when reading', async () => {
     // Port 9 (discard) on loopback: nothing listens there in a test environment.
     const url = 'http://127.0.0.1:9/blob.bin';
-    await expectDataError(() => new HttpByteSource(url).read(0, 1), 'DTRAIN_DATA_READ', /^http:\/\/127\.0\.0\.1:9\/blob\.bin: cannot be fetched/);
+    await expectDataError(() => new HttpByteSource(url).size(), 'DTRAIN_DATA_READ', /^http:\/\/127\.0\.0\.1:9\/blob\.bin: cannot be fetched/);
+    const error = await expectDataError(() => new HttpByteSource(url).read(0, 1), 'DTRAIN_DATA_UNREADABLE', /^http:\/\/127\.0\.0\.1:9\/blob\.bin: cannot be fetched/);
+    expect(error.file).toBe(url);
   });
 
   it('is what openByteSource gives for a URL', async () => {

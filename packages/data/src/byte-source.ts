@@ -12,9 +12,10 @@ export interface ByteSource {
   /** Size of the file in bytes. */
   size(): Promise<number>;
   /**
-   * Exactly `length` bytes starting at `offset`. Reading past the end is
-   * DTRAIN_DATA_TRUNCATED naming the file: callers only ask for bytes their
-   * index says are there.
+   * Exactly `length` bytes starting at `offset`. Any failure, reading past
+   * the end included, is DTRAIN_DATA_UNREADABLE naming the file: callers
+   * only ask for bytes their index says are there, so a failure means the
+   * file cannot be read as indexed.
    */
   read(offset: number, length: number): Promise<Uint8Array>;
   /** Releases what the source holds (a file descriptor); further reads fail. */

@@ -95,36 +95,54 @@ export function csvRowValues(
   file: string,
 ): CsvRow {
   const lineAt: DataPosition = line === undefined ? {} : { line };
-  if (fields.length !== layout.width) {
-    const expected = options.header ? `${layout.width} cells as in the header` : `${layout.width} cells as in the first row`;
-    throw dataErrorAt('DTRAIN_DATA_SHAPE', file, lineAt, `expected ${expected}, found ${fields.length}`);
-  }
-  const at = (index: number): DataPosition => ({
-    ...lineAt,
-    column: index + 1,
-    ...(names?.[index] === undefined ? {} : { columnName: names[index] }),
-  });
-  const values = layout.features.map((index) => {
-    const cell = fields[index] as string;
-    const value = parseNumberCell(cell);
-    if (value === undefined) {
-      throw dataErrorAt('DTRAIN_DATA_CSV_CELL', file, at(index), `expected a number, found ${JSON.stringify(cell)}`);
-    }
-    return value;
-  });
+  const values = csvRowFeatures(fields, lineAt, layout, names, options.header, file);
   const { classNames } = options;
   const cell = fields[layout.label] as string;
   const named = classNames?.indexOf(cell.trim());
   const label = named === undefined ? parseNumberCell(cell) : named < 0 ? undefined : named;
   if (label === undefined) {
     const expected = classNames === undefined ? 'a number' : `one of the classNames ${JSON.stringify(classNames)}`;
-    throw dataErrorAt('DTRAIN_DATA_CSV_CELL', file, at(layout.label), `expected ${expected}, found ${JSON.stringify(cell)}`);
+    throw dataErrorAt('DTRAIN_DATA_CSV_CELL', file, cellAt(lineAt, names, layout.label), `expected ${expected}, found ${JSON.stringify(cell)}`);
   }
   const problem = options.labelEncoding === 'value' ? undefined : classLabelProblem(label, options.numClasses);
   if (problem !== undefined) {
-    throw dataErrorAt('DTRAIN_DATA_LABEL_RANGE', file, at(layout.label), `${problem}; expected a class id`);
+    throw dataErrorAt('DTRAIN_DATA_LABEL_RANGE', file, cellAt(lineAt, names, layout.label), `${problem}; expected a class id`);
   }
   return { values, label };
+}
+
+/**
+ * The feature values of one data row, checked as {@link csvRowValues} checks
+ * them (the cell count, numeric feature cells); the label cell is not looked
+ * at. Errors name file, `where` (a line, or a byte offset for a record read
+ * by range) and column.
+ * @param header whether the shard has a header row, for the cell-count message.
+ */
+export function csvRowFeatures(
+  fields: readonly string[],
+  where: DataPosition,
+  layout: ColumnLayout,
+  names: readonly string[] | undefined,
+  header: boolean,
+  file: string,
+): number[] {
+  if (fields.length !== layout.width) {
+    const expected = header ? `${layout.width} cells as in the header` : `${layout.width} cells as in the first row`;
+    throw dataErrorAt('DTRAIN_DATA_SHAPE', file, where, `expected ${expected}, found ${fields.length}`);
+  }
+  return layout.features.map((index) => {
+    const cell = fields[index] as string;
+    const value = parseNumberCell(cell);
+    if (value === undefined) {
+      throw dataErrorAt('DTRAIN_DATA_CSV_CELL', file, cellAt(where, names, index), `expected a number, found ${JSON.stringify(cell)}`);
+    }
+    return value;
+  });
+}
+
+/** The position of cell `index` of a row at `where`, with its header name when known. */
+function cellAt(where: DataPosition, names: readonly string[] | undefined, index: number): DataPosition {
+  return { ...where, column: index + 1, ...(names?.[index] === undefined ? {} : { columnName: names[index] }) };
 }
 
 /** Which cells of a row are features and which is the label. */

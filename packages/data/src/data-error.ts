@@ -50,6 +50,16 @@ export const DataErrorCode = {
   CHUNK: 'DTRAIN_DATA_CHUNK',
   /** A sample id lies outside the data it indexes: fetch the data and retry. */
   RANGE: 'DTRAIN_DATA_RANGE',
+  // Retry the read, then fail the job (a shard that was indexed cannot be read now).
+  /**
+   * A shard that was indexed cannot be read now: it vanished or its
+   * permissions changed, it is shorter than its index says, the server is
+   * down or answers other than 206 with the range asked for. The whole read
+   * fails (it is not one bad sample); `file` names the shard. Retry the read
+   * a few times (a server restarting, a network volume blinking), then fail
+   * the job.
+   */
+  UNREADABLE: 'DTRAIN_DATA_UNREADABLE',
 } as const;
 export type DataErrorCode = (typeof DataErrorCode)[keyof typeof DataErrorCode];
 
@@ -126,4 +136,20 @@ export function dataErrorAt(
     ...(position === undefined ? {} : { position }),
     ...(cause === undefined ? {} : { cause }),
   });
+}
+
+/**
+ * `error` as DTRAIN_DATA_UNREADABLE naming `file`: a failure to read a shard
+ * that was indexed. A DataError keeps its message (already naming the file)
+ * and position; anything else becomes `file: cannot be read (reason)`.
+ */
+export function asUnreadable(error: unknown, file: string): DataError {
+  if (isDataError(error, 'DTRAIN_DATA_UNREADABLE')) return error;
+  if (error instanceof DataError) {
+    const message = error.message.startsWith(`${file}: `) ? error.message : `${file}: ${error.message}`;
+    return new DataError('DTRAIN_DATA_UNREADABLE', message, { file, ...(error.position === undefined ? {} : { position: error.position }), cause: error });
+  }
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const reason = code ?? (error instanceof Error ? error.message : String(error)).split('\n')[0];
+  return new DataError('DTRAIN_DATA_UNREADABLE', `${file}: cannot be read (${reason})`, { file, cause: error });
 }

@@ -1,7 +1,7 @@
 import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import type { ByteSource } from './byte-source.js';
-import { DataError, dataErrorAt } from './data-error.js';
+import { asUnreadable, DataError, dataErrorAt } from './data-error.js';
 
 /**
  * A local file read by position: opened once, so a batch of scattered
@@ -49,6 +49,7 @@ export class FileByteSource implements ByteSource {
     return this.#size;
   }
 
+  /** A failure (the file shorter than asked, an I/O error, a closed source) is DTRAIN_DATA_UNREADABLE naming the file. */
   async read(offset: number, length: number): Promise<Uint8Array> {
     const out = new Uint8Array(length);
     let filled = 0;
@@ -58,12 +59,11 @@ export class FileByteSource implements ByteSource {
       try {
         ({ bytesRead } = await this.#handle.read(out, filled, length - filled, offset + filled));
       } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code;
-        throw new DataError('DTRAIN_DATA_READ', `${this.name}: cannot be read (${code ?? String(error)})`, { file: this.name, cause: error });
+        throw asUnreadable(error, this.name);
       }
       if (bytesRead === 0) {
         throw dataErrorAt(
-          'DTRAIN_DATA_TRUNCATED',
+          'DTRAIN_DATA_UNREADABLE',
           this.name,
           { byteOffset: offset + filled },
           `file ends early; expected ${length} bytes from byte ${offset}, found ${filled}`,

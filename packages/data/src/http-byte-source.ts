@@ -1,5 +1,5 @@
 import type { ByteSource } from './byte-source.js';
-import { DataError, dataErrorAt } from './data-error.js';
+import { asUnreadable, DataError, dataErrorAt } from './data-error.js';
 
 /** True for an `http://` or `https://` location. */
 export function isHttpUrl(location: string): boolean {
@@ -41,13 +41,27 @@ export class HttpByteSource implements ByteSource {
     return this.#size;
   }
 
+  /**
+   * Any failure — the server unreachable or answering other than 206 with
+   * the range asked for (404, 416 past the end, 200 with the whole file), a
+   * short body — is DTRAIN_DATA_UNREADABLE naming the URL: the shard was
+   * indexed, so it is the shard that cannot be read now.
+   */
   async read(offset: number, length: number): Promise<Uint8Array> {
+    try {
+      return await this.#read(offset, length);
+    } catch (error) {
+      throw asUnreadable(error, this.name);
+    }
+  }
+
+  async #read(offset: number, length: number): Promise<Uint8Array> {
     if (length === 0) return new Uint8Array(0);
     const last = offset + length - 1;
     const response = await this.#fetch('GET', `bytes=${offset}-${last}`);
     if (response.status === 416) {
       await response.body?.cancel();
-      throw dataErrorAt('DTRAIN_DATA_TRUNCATED', this.name, { byteOffset: offset }, `file ends early; the server has no bytes ${offset}-${last} (416)`);
+      throw dataErrorAt('DTRAIN_DATA_UNREADABLE', this.name, { byteOffset: offset }, `file ends early; the server has no bytes ${offset}-${last} (416)`);
     }
     if (response.status === 200) {
       // Stop the download: this is the whole file.

@@ -41,13 +41,16 @@ export type { ByteLruStats } from './byte-lru.js';
 export { openIndexed, INDEXED_FORMATS } from './open-indexed.js';
 export type { IndexedFormat, IndexedFormatOptions, OpenIndexedOptions } from './open-indexed.js';
 export type { IndexedBatch, IndexedDataset, IndexedShard } from './indexed-dataset.js';
+export type { BadSample } from './bad-sample.js';
+export { SharedSamples } from './shared-samples.js';
+export type { SharedSamplesOptions, SharedSamplesStats } from './shared-samples.js';
 
-export { applyNormalisation, fitNormalisation, normaliseFeatures, statsFromJSON, statsToJSON } from './normalisation.js';
+export { applyNormalisation, fitNormalisation, normaliseBatch, normaliseFeatures, statsFromJSON, statsToJSON } from './normalisation.js';
 export type { NormalisationStatsJSON } from './normalisation.js';
 export { streamingStats } from './streaming-stats.js';
 export type { StreamingStatsOptions } from './streaming-stats.js';
 
-export { sliceSamples, splitValidation, subsetDataset } from './splits.js';
+export { sliceSamples, splitIds, splitValidation, subsetDataset } from './splits.js';
 export type { ValidationSplit } from './splits.js';
 
 export { batchCount, epochOrder, planEpoch } from './epoch-plan.js';

@@ -1,10 +1,12 @@
-import { stat, truncate } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
+import { mkdir, rm, stat, truncate } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Dataset } from './dataset.js';
 import { encodeIdx } from './idx-format.js';
 import type { IdxTypeCode } from './idx-format.js';
 import { csvReader } from './csv-reader.js';
+import { writeImage } from './image-files.testkit.js';
+import { imageFolderReader } from './image-folder-reader.js';
 import { idxReader } from './idx-reader.js';
 import type { IndexedDataset } from './indexed-dataset.js';
 import { serveFolder } from './http-test-server.testkit.js';
@@ -22,7 +24,10 @@ import { expectDataError, freshSeed, useTempDir } from './test-support.testkit.j
 /*
  * The contract every indexed format owes: reading all ids in order gives
  * exactly what the whole-file reader gives for the same files, shuffled ids
- * give the same rows, a truncated shard is a DataError naming the file.
+ * give the same rows, a truncated shard is a DataError naming the file (at
+ * open when indexing reads that far, else DTRAIN_DATA_UNREADABLE at read).
+ * Image folders are local only: they run the first part, and a broken or
+ * vanished image instead of a truncated shard.
  * Fresh random files each run; the seed is printed on failure.
  */
 
@@ -187,6 +192,7 @@ function describeIndexedContract(name: string, make: (seed: number) => Promise<F
         expect(all.features).toBeInstanceOf(fixture.featureType === 'uint8' ? Uint8Array : Float32Array);
         expect(asFloats(all.features)).toEqual(asFloats(whole.features));
         expect(Array.from(all.labels)).toEqual(Array.from(whole.labels));
+        expect(all.bad).toEqual([]);
 
         const ids = createRng(seed).shuffle(Uint32Array.from({ length: whole.numSamples * 2 }, (_, i) => i % whole.numSamples));
         await expectRows(indexed, whole, ids);
@@ -211,19 +217,35 @@ function describeIndexedContract(name: string, make: (seed: number) => Promise<F
       expect(error.message.startsWith(`${shown}: `)).toBe(true);
     });
 
-    it('rejects a shard truncated after open at read, naming the file', async () => {
+    it('rejects a shard truncated after open at read with DTRAIN_DATA_UNREADABLE, naming the file', async () => {
       const fixture = await make(freshSeed(`${name} seed`));
       const indexed = await openIndexed(fixture.format, fixture.options(overHttp ? toUrl : (p) => p));
       try {
         const { path } = fixture.truncateAt;
         await truncate(path, 0);
         const count = indexed.shards[0]?.numSamples ?? 0;
-        const error = await expectDataError(() => indexed.read(Uint32Array.from({ length: count }, (_, i) => i)), 'DTRAIN_DATA_TRUNCATED', /file ends early/);
+        const error = await expectDataError(() => indexed.read(Uint32Array.from({ length: count }, (_, i) => i)), 'DTRAIN_DATA_UNREADABLE', /file ends early/);
         expect(error.file).toBe(overHttp ? toUrl(path) : path);
+        expect(error.message.startsWith(`${error.file as string}: `)).toBe(true);
       } finally {
         await indexed.close();
       }
     });
+
+    if (overHttp) {
+      it('rejects a read of a shard removed after open with DTRAIN_DATA_UNREADABLE, naming the URL', async () => {
+        const fixture = await make(freshSeed(`${name} seed`));
+        const indexed = await openIndexed(fixture.format, fixture.options(toUrl));
+        try {
+          const { path } = fixture.truncateAt;
+          await rm(path);
+          const error = await expectDataError(() => indexed.read(Uint32Array.from([0])), 'DTRAIN_DATA_UNREADABLE', `${toUrl(path)}: file not found (HTTP 404)`);
+          expect(error.file).toBe(toUrl(path));
+        } finally {
+          await indexed.close();
+        }
+      });
+    }
   });
 }
 
@@ -255,3 +277,99 @@ for (const overHttp of [false, true]) {
   describeIndexedContract('csv header index', (seed) => csvFixture(seed, true, 'index'), overHttp);
   describeIndexedContract('csv no header value', (seed) => csvFixture(seed, false, 'value'), overHttp);
 }
+
+/** A random folder tree: 2-3 classes (one maybe without a folder), PNG and JPEG files, grayscale or RGB, all of one size. */
+async function imageTree(seed: number): Promise<{ readonly root: string; readonly files: readonly string[] }> {
+  const rng = createRng(seed);
+  const root = join(dir, `images-${seed}`);
+  await mkdir(root, { recursive: true });
+  const [height, width] = [1 + rng.nextInt(5), 1 + rng.nextInt(5)];
+  const channels = rng.nextInt(2) === 0 ? 1 : 3;
+  const files: string[] = [];
+  for (const cls of ['ant', 'bee', 'cat'].slice(0, 2 + rng.nextInt(2))) {
+    for (let i = 0, n = rng.nextInt(5); i < n; i++) {
+      const pixels = Array.from({ length: height * width * channels }, () => rng.nextInt(256));
+      files.push(await writeImage(root, `${cls}/${String(i).padStart(2, '0')}.${rng.nextInt(3) === 0 ? 'jpg' : 'png'}`, pixels, width, channels));
+    }
+  }
+  // At least one image, so the tree is a dataset.
+  if (files.length === 0) files.push(await writeImage(root, 'ant/only.png', [7], 1, 1));
+  return { root, files: files.sort() };
+}
+
+describe('indexed contract: images', () => {
+  const variants: { readonly name: string; readonly extra: (rng: Rng) => { featureShape?: number[]; labelEncoding?: 'onehot'; classNames?: string[] } }[] = [
+    { name: 'own size', extra: () => ({}) },
+    { name: 'resized, onehot, given classNames', extra: (rng) => ({ featureShape: [1 + rng.nextInt(4), 1 + rng.nextInt(4), rng.nextInt(2) === 0 ? 1 : 3], labelEncoding: 'onehot', classNames: ['cat', 'bee', 'dog', 'ant'] }) },
+  ];
+  for (const variant of variants) {
+    it(`reads all ids in order exactly as the whole-file reader, and shuffled ids as the same rows (${variant.name})`, async () => {
+      const seed = freshSeed('images seed');
+      const { root } = await imageTree(seed);
+      const options = { path: root, ...variant.extra(createRng(seed + 1)) };
+      const whole = await imageFolderReader.read(options);
+      const indexed = await openIndexed('images', options);
+      try {
+        expect(indexed.format).toBe('images');
+        expect(indexed.numSamples).toBe(whole.numSamples);
+        expect([...indexed.featureShape]).toEqual([...whole.featureShape]);
+        expect([...indexed.labelShape]).toEqual([...whole.labelShape]);
+        expect(indexed.numClasses).toBe(whole.numClasses);
+        expect(indexed.labelEncoding).toBe(whole.labelEncoding);
+        expect(indexed.featureType).toBe('uint8');
+        expect(indexed.source).toBe(root);
+        const all = await indexed.read(Uint32Array.from({ length: whole.numSamples }, (_, i) => i));
+        expect(all.features).toBeInstanceOf(Uint8Array);
+        expect(asFloats(all.features)).toEqual(asFloats(whole.features));
+        expect(Array.from(all.labels)).toEqual(Array.from(whole.labels));
+        expect(all.bad).toEqual([]);
+        const ids = createRng(seed).shuffle(Uint32Array.from({ length: whole.numSamples * 2 }, (_, i) => i % whole.numSamples));
+        await expectRows(indexed, whole, ids);
+      } finally {
+        await indexed.close();
+      }
+    });
+  }
+
+  it('reads an image broken after open as a bad row naming it, and the others as before', async () => {
+    const seed = freshSeed('images seed');
+    const { root, files } = await imageTree(seed);
+    const whole = await imageFolderReader.read({ path: root, labelEncoding: 'onehot' });
+    const indexed = await openIndexed('images', { path: root, labelEncoding: 'onehot' });
+    try {
+      const broken = createRng(seed).nextInt(files.length);
+      const file = files[broken] as string;
+      await truncate(file, Math.floor((await stat(file)).size / 2));
+      const ids = createRng(seed + 1).shuffle(Uint32Array.from({ length: whole.numSamples }, (_, i) => i));
+      const batch = await indexed.read(ids);
+      const position = ids.indexOf(broken);
+      expect(batch.bad).toHaveLength(1);
+      expect(batch.bad[0]).toMatchObject({ position, id: broken, reason: 'decode' });
+      expect(batch.bad[0]?.message).toMatch(new RegExp(`^${file}: does not decode as a PNG or JPEG image \\(.+\\)$`));
+      const f = indexed.featureShape.reduce((a, b) => a * b, 1);
+      const l = indexed.labelShape[0] as number;
+      expect(Array.from(batch.features.subarray(position * f, (position + 1) * f)).every((v) => v === 0)).toBe(true);
+      expect(Array.from(batch.labels.subarray(position * l, (position + 1) * l)).every((v) => v === 0)).toBe(true);
+      for (const [i, id] of ids.entries()) {
+        if (i === position) continue;
+        expect(asFloats(batch.features.subarray(i * f, (i + 1) * f)), `features of sample ${id}`).toEqual(asFloats(whole.features.subarray(id * f, (id + 1) * f)));
+        expect(Array.from(batch.labels.subarray(i * l, (i + 1) * l)), `labels of sample ${id}`).toEqual(Array.from(whole.labels.subarray(id * l, (id + 1) * l)));
+      }
+    } finally {
+      await indexed.close();
+    }
+  });
+
+  it('rejects a read of an image removed after open with DTRAIN_DATA_UNREADABLE, naming it', async () => {
+    const { root, files } = await imageTree(freshSeed('images seed'));
+    const indexed = await openIndexed('images', { path: root });
+    try {
+      const last = files.length - 1;
+      await rm(files[last] as string);
+      const error = await expectDataError(() => indexed.read(Uint32Array.from([last])), 'DTRAIN_DATA_UNREADABLE', `${files[last] as string}: file not found`);
+      expect(error.file).toBe(files[last]);
+    } finally {
+      await indexed.close();
+    }
+  });
+});

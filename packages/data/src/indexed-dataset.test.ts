@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { encodeIdx } from './idx-format.js';
 import { serveFolder } from './http-test-server.testkit.js';
 import type { TestServer } from './http-test-server.testkit.js';
-import { openIndexed } from './open-indexed.js';
+import { INDEXED_FORMATS, openIndexed } from './open-indexed.js';
 import { SCAN_BLOCK_BYTES } from './record-offsets.js';
 import { planRuns } from './sample-runs.js';
 import { expectDataError, useTempDir } from './test-support.testkit.js';
@@ -87,7 +87,8 @@ describe('openIndexed', () => {
     const ds = await openIndexed('idx', { images, labels });
     await expectDataError(() => ds.read(Uint32Array.from([N])), 'DTRAIN_DATA_RANGE', `${images}: sample ${N} (position 0) does not exist; expected 0..${N - 1}`);
     await ds.close();
-    await expectDataError(() => openIndexed('images', {}), 'DTRAIN_DATA_FORMAT', "format 'images' cannot be read by sample; expected one of 'csv', 'idx', 'jsonl', 'npy'");
+    expect(INDEXED_FORMATS).toEqual(['csv', 'idx', 'images', 'jsonl', 'npy']);
+    await expectDataError(() => openIndexed('synthetic', {}), 'DTRAIN_DATA_FORMAT', "format 'synthetic' cannot be read by sample; expected one of 'csv', 'idx', 'images', 'jsonl', 'npy'");
     await expectDataError(() => openIndexed('idx', { images, labels, labelEncoding: 'value' }), 'DTRAIN_DATA_OPTIONS', /labelEncoding/);
     const absent = temp.path('absent.idx');
     await expectDataError(() => openIndexed('idx', { images: absent, labels }), 'DTRAIN_DATA_NOT_FOUND', `${absent}: file not found`);

@@ -1,3 +1,5 @@
+import type { BadRow, BadSample } from './bad-sample.js';
+import { asUnreadable, DataError } from './data-error.js';
 import type { LabelEncoding } from './dataset.js';
 import { encodeLabels } from './labels.js';
 import { planRuns } from './sample-runs.js';
@@ -13,6 +15,21 @@ export interface IndexedBatch {
   readonly features: Uint8Array | Float32Array;
   /** ids.length × labelSize, encoded as `labelEncoding` says. */
   readonly labels: Float32Array;
+  /**
+   * The samples whose features could not be read (a record that does not
+   * parse, an image that does not decode), by ascending position; their
+   * feature and label rows are zeros. Empty for idx and npy, whose bytes are
+   * their values.
+   */
+  readonly bad: readonly BadSample[];
+}
+
+/** The features of one run of samples, and those of its samples that could not be read. */
+export interface RunRows {
+  /** run.count × featureSize values of the dataset's featureType; a bad row's are zeros. */
+  readonly features: Uint8Array | Float32Array;
+  /** Bad rows of the run, each at most once. */
+  readonly bad: readonly BadRow[];
 }
 
 /** One shard as indexed: what it is named and how many samples it holds. */
@@ -28,7 +45,7 @@ export interface IndexedShard {
  * range. What a worker reads its own samples through.
  */
 export interface IndexedDataset {
-  /** The format name, as for the whole-file readers ('idx', 'npy', 'jsonl', 'csv'). */
+  /** The format name, as for the whole-file readers ('idx', 'npy', 'jsonl', 'csv', 'images'). */
   readonly format: string;
   readonly numSamples: number;
   readonly featureShape: readonly number[];
@@ -40,7 +57,13 @@ export interface IndexedDataset {
   readonly shards: readonly IndexedShard[];
   /** Where it came from, for messages: the first shard and how many more. */
   readonly source: string;
-  /** The samples `ids` names (any order, repeats allowed); an id past the end is DTRAIN_DATA_RANGE. */
+  /**
+   * The samples `ids` names (any order, repeats allowed); an id past the end
+   * is DTRAIN_DATA_RANGE. A sample whose record cannot be parsed or decoded
+   * is listed in `bad` rather than failing the read; a shard that cannot be
+   * read (vanished, shorter than indexed, the server down) rejects it with
+   * DTRAIN_DATA_UNREADABLE naming the shard.
+   */
   read(ids: Uint32Array): Promise<IndexedBatch>;
   /** Releases the shards' byte sources. */
   close(): Promise<void>;
@@ -61,8 +84,12 @@ export interface IndexedParts {
    * needed anyway to check labels and infer numClasses before training.
    */
   readonly rawLabels: Float32Array;
-  /** run.count × featureSize features of one run, of `featureType`. */
-  readRun(run: SampleRun): Promise<Uint8Array | Float32Array>;
+  /**
+   * The features of one run, of `featureType`, and its bad rows. Rejects
+   * when the shard cannot be read: anything but a DataError is taken as
+   * DTRAIN_DATA_UNREADABLE naming the shard.
+   */
+  readRun(run: SampleRun): Promise<RunRows>;
   close(): Promise<void>;
   /** Range reads in flight per `read` call. Default 8. */
   readonly concurrency?: number;
@@ -79,6 +106,7 @@ export function indexedDataset(parts: IndexedParts): IndexedDataset {
   });
   const numSamples = shardStarts[parts.shards.length] as number;
   const labelShape = parts.labelEncoding === 'onehot' ? [parts.numClasses as number] : [1];
+  const labelSize = labelShape[0] as number;
   const concurrency = parts.concurrency ?? 8;
 
   return {
@@ -93,26 +121,42 @@ export function indexedDataset(parts: IndexedParts): IndexedDataset {
     source: parts.source,
     async read(ids: Uint32Array): Promise<IndexedBatch> {
       const plan = planRuns(ids, shardStarts, parts.source);
-      const runData: (Uint8Array | Float32Array)[] = new Array(plan.runs.length);
+      const runData: RunRows[] = new Array(plan.runs.length);
       // A few reads in flight: enough to hide a round trip, few enough not to flood a server.
       let next = 0;
       const lane = async (): Promise<void> => {
         while (next < plan.runs.length) {
           const index = next++;
-          runData[index] = await parts.readRun(plan.runs[index] as SampleRun);
+          const run = plan.runs[index] as SampleRun;
+          try {
+            runData[index] = await parts.readRun(run);
+          } catch (error) {
+            // Unknown errors are normalised here, at the boundary: they concern the shard.
+            throw error instanceof DataError ? error : asUnreadable(error, (parts.shards[run.shard] as IndexedShard).file);
+          }
         }
       };
       await Promise.all(Array.from({ length: Math.min(concurrency, plan.runs.length) }, lane));
 
+      const badOfRun = runData.map((data) => (data.bad.length === 0 ? undefined : new Map(data.bad.map((b) => [b.row, b]))));
       const features = parts.featureType === 'uint8' ? new Uint8Array(ids.length * featureSize) : new Float32Array(ids.length * featureSize);
       const raw = new Float32Array(ids.length);
+      const bad: BadSample[] = [];
       for (let i = 0; i < ids.length; i++) {
-        const data = runData[plan.runOf[i] as number] as Uint8Array | Float32Array;
-        const row = (plan.rowInRun[i] as number) * featureSize;
-        features.set(data.subarray(row, row + featureSize), i * featureSize);
+        const runIndex = plan.runOf[i] as number;
+        const row = plan.rowInRun[i] as number;
+        const badRow = badOfRun[runIndex]?.get(row);
         raw[i] = parts.rawLabels[ids[i] as number] as number;
+        if (badRow !== undefined) {
+          bad.push({ position: i, id: ids[i] as number, reason: badRow.reason, message: badRow.message });
+          continue;
+        }
+        const data = (runData[runIndex] as RunRows).features;
+        features.set(data.subarray(row * featureSize, (row + 1) * featureSize), i * featureSize);
       }
-      return { features, labels: encodeLabels(raw, parts.labelEncoding, parts.numClasses).labels };
+      const { labels } = encodeLabels(raw, parts.labelEncoding, parts.numClasses);
+      for (const { position } of bad) labels.fill(0, position * labelSize, (position + 1) * labelSize);
+      return { features, labels, bad };
     },
     close: () => parts.close(),
   };

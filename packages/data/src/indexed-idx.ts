@@ -60,8 +60,8 @@ export async function openIndexedIdx(input: IdxReaderOptions, open: ByteSourceFa
         const { source, header } = shards[run.shard] as IdxShard;
         const rowBytes = featureSize * header.elementBytes;
         const bytes = await source.read(header.headerBytes + run.first * rowBytes, run.count * rowBytes);
-        // Bytes of a ubyte shard are its values: no conversion, no copy.
-        return allBytes ? bytes : decodeIdxElements(bytes, header.typeCode, 0, run.count * featureSize);
+        // Bytes of a ubyte shard are its values: no conversion, no copy. Every value is valid: no bad rows.
+        return { features: allBytes ? bytes : decodeIdxElements(bytes, header.typeCode, 0, run.count * featureSize), bad: [] };
       },
       close: () => sources.close(),
     });

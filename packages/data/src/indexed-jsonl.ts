@@ -1,12 +1,14 @@
 import type { ByteSource, ByteSourceFactory } from './byte-source.js';
 import { dataErrorAt } from './data-error.js';
 import type { DataError } from './data-error.js';
+import { badRowOf } from './bad-sample.js';
+import type { BadRow } from './bad-sample.js';
 import { GrowableFloat32 } from './growable-float32.js';
 import { indexedDataset } from './indexed-dataset.js';
-import type { IndexedDataset } from './indexed-dataset.js';
+import type { IndexedDataset, RunRows } from './indexed-dataset.js';
 import { expandShardLocations, OpenSources, refuseGzip } from './indexed-shards.js';
-import { checkJsonlOptions, featureFieldName, parseJsonlRecord } from './jsonl-record.js';
-import type { CheckedJsonlOptions, JsonlReaderOptions } from './jsonl-record.js';
+import { checkJsonlOptions, featureFieldName, parseJsonlFeatures, parseJsonlRecord } from './jsonl-record.js';
+import type { Fail, FeatureSource, JsonlReaderOptions } from './jsonl-record.js';
 import { inferNumClasses } from './labels.js';
 import { RecordOffsets, scanLines } from './record-offsets.js';
 import { describeShards } from './shard-paths.js';
@@ -22,7 +24,9 @@ interface JsonlShard {
  * sample. One streaming pass per shard parses every record, so a bad line
  * is found at open naming file and line, exactly as the whole-file reader
  * would, and keeps only each record's byte offset and raw label; reads then
- * fetch the byte range of a run of records and parse those again.
+ * fetch the byte range of a run of records and parse their features again.
+ * A record that no longer parses then (the file changed in place) is a bad
+ * row of the batch, not a failed read.
  */
 export async function openIndexedJsonl(input: JsonlReaderOptions, open: ByteSourceFactory): Promise<IndexedDataset> {
   const options = checkJsonlOptions(input);
@@ -71,32 +75,42 @@ export async function openIndexedJsonl(input: JsonlReaderOptions, open: ByteSour
       shards: shards.map((s) => ({ file: s.source.name, numSamples: s.offsets.length - 1 })),
       source: describeShards(files),
       rawLabels,
-      readRun: (run) => readRecords(shards[run.shard] as JsonlShard, run.first, run.count, featureSize, { ...options, numClasses }),
+      readRun: (run) => readRecords(shards[run.shard] as JsonlShard, run.first, run.count, featureSize, options.source),
       close: () => sources.close(),
     });
   });
 }
 
-/** Features of records [first, first + count) of one shard, from one range read. */
-async function readRecords(shard: JsonlShard, first: number, count: number, featureSize: number, options: CheckedJsonlOptions): Promise<Float32Array> {
+/**
+ * Features of records [first, first + count) of one shard, from one range
+ * read. Each record is parsed on its own, between its offset and the next
+ * (its line end and any blank lines trimmed away, as indexing did): one that
+ * no longer parses is a bad row naming its byte, and the others are read.
+ */
+async function readRecords(shard: JsonlShard, first: number, count: number, featureSize: number, features: FeatureSource): Promise<RunRows> {
   const { source, offsets } = shard;
   const from = offsets[first] as number;
   const bytes = await source.read(from, (offsets[first + count] as number) - from);
-  // The range may hold the line ends and blank lines between records: skip them as indexing did.
-  const lines = new TextDecoder('utf-8').decode(bytes).split('\n').map((l) => l.trim()).filter((l) => l !== '');
-  const fail = (code: DataError['code'], what: string): never => {
-    throw dataErrorAt(code, source.name, { byteOffset: from }, `record ${first}: ${what}`);
-  };
-  if (lines.length !== count) {
-    fail('DTRAIN_DATA_READ', `expected ${count} records from here, found ${lines.length}; the file changed after it was indexed`);
-  }
+  const decoder = new TextDecoder('utf-8');
   const out = new Float32Array(count * featureSize);
-  lines.forEach((text, k) => {
-    const { values } = parseJsonlRecord(text, options, fail);
-    if (values.length !== featureSize) {
-      fail('DTRAIN_DATA_READ', `has ${values.length} features, indexed with ${featureSize}; the file changed after it was indexed`);
+  const bad: BadRow[] = [];
+  for (let k = 0; k < count; k++) {
+    const start = offsets[first + k] as number;
+    const fail: Fail = (code, what) => {
+      throw dataErrorAt(code, source.name, { byteOffset: start }, what);
+    };
+    try {
+      const text = decoder.decode(bytes.subarray(start - from, (offsets[first + k + 1] as number) - from)).trim();
+      const values = parseJsonlFeatures(text, features, fail);
+      if (values.length !== featureSize) {
+        fail('DTRAIN_DATA_SHAPE', `${featureFieldName(features)} has ${values.length} values but the dataset was indexed with ${featureSize}; every record must have the same number of features`);
+      }
+      out.set(values, k * featureSize);
+    } catch (error) {
+      const row = badRowOf(error, k);
+      if (row === undefined) throw error;
+      bad.push(row);
     }
-    out.set(values, k * featureSize);
-  });
-  return out;
+  }
+  return { features: out, bad };
 }

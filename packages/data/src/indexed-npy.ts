@@ -79,8 +79,9 @@ export async function openIndexedNpy(input: NpyReaderOptions, open: ByteSourceFa
         const { source, header } = shards[run.shard] as NpyShard;
         const rowBytes = featureSize * header.elementBytes;
         const bytes = await source.read(header.dataOffset + run.first * rowBytes, run.count * rowBytes);
-        if (allBytes) return bytes;
-        return decodeNpyElements(bytes, 0, run.count * featureSize, header, source.name, { firstElement: run.first * featureSize });
+        // No bad rows: bytes are values (an int64 beyond ±2^53 rejects the whole read with DTRAIN_DATA_NPY, as at open).
+        if (allBytes) return { features: bytes, bad: [] };
+        return { features: decodeNpyElements(bytes, 0, run.count * featureSize, header, source.name, { firstElement: run.first * featureSize }), bad: [] };
       },
       close: () => sources.close(),
     });

@@ -88,11 +88,23 @@ export interface JsonlRecord {
 export function parseJsonlRecord(text: string, options: CheckedJsonlOptions, fail: Fail): JsonlRecord {
   const record = parseRecord(text, fail);
   const { source, labelField } = options;
-  const values = source.kind === 'array' ? arrayFeatures(record, source.field, fail) : scalarFeatures(record, source.fields, fail);
+  const values = featuresOf(record, source, fail);
   const label = labelValue(record, labelField, options.classNames, fail);
   const problem = options.labelEncoding === 'value' ? undefined : classLabelProblem(label, options.numClasses);
   if (problem !== undefined) fail('DTRAIN_DATA_LABEL_RANGE', `${JSON.stringify(labelField)}: ${problem}; expected a class id`);
   return { values, label };
+}
+
+/**
+ * Parses one non-blank line for its features only: what a read by sample
+ * needs (labels were indexed at open). Fails as {@link parseJsonlRecord} does.
+ */
+export function parseJsonlFeatures(text: string, source: FeatureSource, fail: Fail): number[] {
+  return featuresOf(parseRecord(text, fail), source, fail);
+}
+
+function featuresOf(record: Record<string, unknown>, source: FeatureSource, fail: Fail): number[] {
+  return source.kind === 'array' ? arrayFeatures(record, source.field, fail) : scalarFeatures(record, source.fields, fail);
 }
 
 /** Names the feature field(s) in a width mismatch message. */

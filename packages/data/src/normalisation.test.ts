@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Dataset, NormalisationStats } from './dataset.js';
-import { applyNormalisation, fitNormalisation, normaliseFeatures, statsFromJSON, statsToJSON } from './normalisation.js';
+import { applyNormalisation, fitNormalisation, normaliseBatch, normaliseFeatures, statsFromJSON, statsToJSON } from './normalisation.js';
 import { createRng } from './rng.js';
 import { expectDataError, freshSeed } from './test-support.testkit.js';
 
@@ -64,6 +64,40 @@ describe('fitNormalisation and applyNormalisation', () => {
     const stats: NormalisationStats = { kind: 'standardize', mean: new Float32Array(3), std: new Float32Array(3).fill(1) };
     await expectDataError(() => normaliseFeatures(new Float32Array(4), 2, stats), 'DTRAIN_DATA_STATS', 'standardize stats hold 3 means and 3 stds; the data has 2 features per sample');
     await expectDataError(() => fitNormalisation(dataset([1], 1), { kind: 'scale', scale: 0 }), 'DTRAIN_DATA_OPTIONS', 'normalisation scale: expected a positive number, got 0');
+  });
+});
+
+describe('normaliseBatch', () => {
+  it('normalises bytes exactly as normaliseFeatures normalises the same values as floats, and near (x - mean) / std', () => {
+    const rng = createRng(freshSeed());
+    for (let round = 0; round < 30; round++) {
+      const featureSize = 1 + rng.nextInt(6);
+      const bytes = Uint8Array.from({ length: featureSize * rng.nextInt(20) }, () => rng.nextInt(256));
+      const mean = Float32Array.from({ length: featureSize }, () => rng.next() * 255);
+      const std = Float32Array.from({ length: featureSize }, () => 0.5 + rng.next() * 100);
+      const all: NormalisationStats[] = [{ kind: 'none' }, { kind: 'scale', scale: 1 + rng.next() * 300 }, { kind: 'standardize', mean, std }];
+      for (const stats of all) {
+        const fromBytes = normaliseBatch(bytes, featureSize, stats);
+        expect(Array.from(fromBytes)).toEqual(Array.from(normaliseFeatures(Float32Array.from(bytes), featureSize, stats)));
+        bytes.forEach((x, i) => {
+          const f = i % featureSize;
+          const expected = stats.kind === 'none' ? x : stats.kind === 'scale' ? x / stats.scale : (x - (mean[f] as number)) / (std[f] as number);
+          expect(Math.abs((fromBytes[i] as number) - expected)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(expected)));
+        });
+      }
+    }
+  });
+
+  it('writes into a reused buffer at least as long as the batch, and refuses a shorter one', async () => {
+    const out = new Float32Array(6).fill(-1);
+    const result = normaliseBatch(Uint8Array.from([0, 128, 255, 64]), 2, { kind: 'scale', scale: 255 }, out);
+    expect(result).toBe(out);
+    expect(Array.from(out)).toEqual([0, Math.fround(128 / 255), 1, Math.fround(64 / 255), -1, -1]);
+    await expectDataError(
+      () => normaliseBatch(new Uint8Array(4), 2, { kind: 'none' }, new Float32Array(3)),
+      'DTRAIN_DATA_OPTIONS',
+      'normalise batch: out holds 3 values, the batch 4; expected an out at least as long',
+    );
   });
 });
 

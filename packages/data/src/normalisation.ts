@@ -66,7 +66,7 @@ function standardizeStats(train: Dataset): NormalisationStats {
 /**
  * Normalises flat sample-major features (e.g. a batch for inference) into
  * `out` (default: a new array). Throws DTRAIN_DATA_STATS when per-feature
- * stats don't fit featureSize.
+ * stats don't fit featureSize. The same as {@link normaliseBatch}.
  */
 export function normaliseFeatures(
   features: Float32Array,
@@ -74,6 +74,27 @@ export function normaliseFeatures(
   stats: NormalisationStats,
   out: Float32Array = new Float32Array(features.length),
 ): Float32Array {
+  return normaliseBatch(features, featureSize, stats, out);
+}
+
+/**
+ * Normalises a batch as read — bytes (idx ubyte, npy uint8, images) or
+ * floats — straight into `out` (default: a new array), with no float copy of
+ * the input in between: what a worker does to each batch it reads. Equal to
+ * {@link normaliseFeatures} on `Float32Array.from(features)`. DTRAIN_DATA_STATS
+ * when per-feature stats don't fit featureSize; DTRAIN_DATA_OPTIONS when
+ * `out` is shorter than `features`.
+ * @param out where to write: at least features.length values (a reused buffer); the first features.length are written.
+ */
+export function normaliseBatch(
+  features: Uint8Array | Float32Array,
+  featureSize: number,
+  stats: NormalisationStats,
+  out: Float32Array = new Float32Array(features.length),
+): Float32Array {
+  if (out.length < features.length) {
+    throw new DataError('DTRAIN_DATA_OPTIONS', `normalise batch: out holds ${out.length} values, the batch ${features.length}; expected an out at least as long`);
+  }
   switch (stats.kind) {
     case 'none':
       out.set(features);

@@ -6,6 +6,8 @@ import type { IdxReaderOptions } from './idx-reader.js';
 import { openIndexedCsv } from './indexed-csv.js';
 import type { IndexedDataset } from './indexed-dataset.js';
 import { openIndexedIdx } from './indexed-idx.js';
+import { openIndexedImages } from './indexed-images.js';
+import type { ImageFolderReaderOptions } from './image-folder.js';
 import { openIndexedJsonl } from './indexed-jsonl.js';
 import { openIndexedNpy } from './indexed-npy.js';
 import type { JsonlReaderOptions } from './jsonl-record.js';
@@ -17,6 +19,8 @@ export interface IndexedFormatOptions {
   npy: NpyReaderOptions;
   jsonl: JsonlReaderOptions;
   csv: CsvReaderOptions;
+  /** Local folders only (see {@link openIndexedImages}). */
+  images: ImageFolderReaderOptions;
 }
 
 export type IndexedFormat = keyof IndexedFormatOptions;
@@ -32,6 +36,7 @@ const OPENERS: { readonly [F in IndexedFormat]: (options: IndexedFormatOptions[F
   npy: openIndexedNpy,
   jsonl: openIndexedJsonl,
   csv: openIndexedCsv,
+  images: openIndexedImages,
 };
 
 /** The formats {@link openIndexed} takes, sorted. */
@@ -40,7 +45,8 @@ export const INDEXED_FORMATS: readonly IndexedFormat[] = (Object.keys(OPENERS) a
 /**
  * Opens a dataset for reading by sample id without reading its contents
  * (see {@link IndexedDataset}). `options` are the format's reader options; a
- * shard may be a path, a glob or an http(s) URL. An unknown format is
+ * shard may be a path, a glob or an http(s) URL (an image folder: a local
+ * path only). An unknown format is
  * DTRAIN_DATA_FORMAT naming the ones that can be indexed.
  */
 export function openIndexed<F extends IndexedFormat>(format: F, options: IndexedFormatOptions[F], how?: OpenIndexedOptions): Promise<IndexedDataset>;

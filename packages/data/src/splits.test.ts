@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Dataset } from './dataset.js';
-import { sliceSamples, splitValidation, subsetDataset } from './splits.js';
+import { sliceSamples, splitIds, splitValidation, subsetDataset } from './splits.js';
 import { createRng } from './rng.js';
 import { expectDataError, freshSeed } from './test-support.testkit.js';
 
@@ -51,6 +51,33 @@ describe('splitValidation', () => {
     expect(validation.numSamples).toBe(0);
     expect(validation.features.length).toBe(0);
     expect(ids(train)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+
+  it('holds out the samples splitIds names, for any size, fraction and seed', () => {
+    const rng = createRng(freshSeed());
+    for (let round = 0; round < 20; round++) {
+      const n = rng.nextInt(50);
+      const fraction = rng.next() * 0.9;
+      const seed = rng.nextUint32();
+      const split = splitValidation(traced(n), fraction, seed);
+      const { train, validation } = splitIds(n, fraction, seed);
+      expect(Array.from(train)).toEqual(ids(split.train));
+      expect(Array.from(validation)).toEqual(ids(split.validation));
+    }
+  });
+
+  it('splitIds gives the ids splitValidation gave before it existed (fixed seed)', () => {
+    // Recorded from splitValidation(traced(20), 0.25, 42) before splitIds was factored out of it.
+    const { train, validation } = splitIds(20, 0.25, 42);
+    expect(Array.from(validation)).toEqual([1, 2, 10, 11, 18]);
+    expect(Array.from(train)).toEqual([0, 3, 4, 5, 6, 7, 8, 9, 12, 13, 14, 15, 16, 17, 19]);
+    expect(ids(splitValidation(traced(20), 0.25, 42).validation)).toEqual([1, 2, 10, 11, 18]);
+  });
+
+  it('splitIds rejects a bad fraction or sample count', async () => {
+    await expectDataError(() => splitIds(10, 1, 1), 'DTRAIN_DATA_OPTIONS', 'validation fraction: expected a number in [0, 1), got 1');
+    await expectDataError(() => splitIds(-1, 0.1, 1), 'DTRAIN_DATA_OPTIONS', 'validation split: numSamples: expected an integer in [0, 2^32), got -1');
+    await expectDataError(() => splitIds(2.5, 0.1, 1), 'DTRAIN_DATA_OPTIONS', 'validation split: numSamples: expected an integer in [0, 2^32), got 2.5');
   });
 
   it('rejects a fraction outside [0, 1)', async () => {

@@ -47,16 +47,31 @@ export interface ValidationSplit {
 /**
  * Holds out round(fraction × numSamples) samples, chosen by a permutation
  * seeded with `seed`: the same (dataset, fraction, seed) always gives the same
- * split. Both parts keep the original sample order.
+ * split. Both parts keep the original sample order. The samples are those
+ * {@link splitIds} names.
  * @param fraction share of samples for validation, in [0, 1); 0 gives an empty validation set.
  */
 export function splitValidation(ds: Dataset, fraction: number, seed: number): ValidationSplit {
+  const { train, validation } = splitIds(ds.numSamples, fraction, seed);
+  return { train: subsetDataset(ds, train), validation: subsetDataset(ds, validation) };
+}
+
+/**
+ * The sample ids of a training/validation split of `numSamples` samples,
+ * each part sorted ascending: what {@link splitValidation} takes, without the
+ * dataset (an indexed dataset is split by id and read by sample). The same
+ * (numSamples, fraction, seed) always gives the same ids.
+ * @param fraction share of samples for validation, in [0, 1): round(fraction × numSamples) of them.
+ */
+export function splitIds(numSamples: number, fraction: number, seed: number): { readonly train: Uint32Array; readonly validation: Uint32Array } {
   if (typeof fraction !== 'number' || !(fraction >= 0 && fraction < 1)) {
     throw new DataError('DTRAIN_DATA_OPTIONS', `validation fraction: expected a number in [0, 1), got ${String(fraction)}`);
   }
-  const numValidation = Math.round(fraction * ds.numSamples);
-  const perm = createRng(deriveSeed(seed, SPLIT_SALT)).permutation(ds.numSamples);
-  const validation = perm.slice(0, numValidation).sort();
-  const train = perm.slice(numValidation).sort();
-  return { train: subsetDataset(ds, train), validation: subsetDataset(ds, validation) };
+  if (!Number.isSafeInteger(numSamples) || numSamples < 0 || numSamples > 0xffff_ffff) {
+    throw new DataError('DTRAIN_DATA_OPTIONS', `validation split: numSamples: expected an integer in [0, 2^32), got ${String(numSamples)}`);
+  }
+  const numValidation = Math.round(fraction * numSamples);
+  const perm = createRng(deriveSeed(seed, SPLIT_SALT)).permutation(numSamples);
+  // A typed array sorts numerically.
+  return { train: perm.slice(numValidation).sort(), validation: perm.slice(0, numValidation).sort() };
 }

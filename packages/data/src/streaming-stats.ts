@@ -22,7 +22,9 @@ const WHERE = 'streaming stats';
  * and std per feature, std 1 for a constant feature), computed batch by
  * batch without holding the dataset. Standardize merges each batch's mean
  * and sum of squared deviations in float64 (Chan et al.), which avoids the
- * cancellation of E[x²] − E[x]² as the two-pass fit does.
+ * cancellation of E[x²] − E[x]² as the two-pass fit does. Samples the
+ * source reports bad (a record that does not parse, an image that does not
+ * decode) are left out: the stats are those of the samples that can be read.
  */
 export async function streamingStats(
   source: IndexedDataset,
@@ -46,19 +48,28 @@ export async function streamingStats(
   const batchM2 = new Float64Array(size);
   for (let start = 0; start < total; start += batchSize) {
     const ids = Uint32Array.from({ length: Math.min(batchSize, total - start) }, (_, k) => idAt(start + k));
-    const { features } = await source.read(ids);
-    const b = ids.length;
+    const { features, bad } = await source.read(ids);
+    // A sample that could not be read is zeros in the batch: it is left out, not counted as zeros.
+    const skip = new Uint8Array(ids.length);
+    for (const { position } of bad) skip[position] = 1;
+    const b = ids.length - bad.length;
     if (kind === 'scale') {
-      for (let i = 0; i < features.length; i++) max = Math.max(max, Math.abs(features[i] as number));
+      for (let s = 0; s < ids.length; s++) {
+        if (skip[s] === 1) continue;
+        for (let f = s * size; f < (s + 1) * size; f++) max = Math.max(max, Math.abs(features[f] as number));
+      }
       continue;
     }
+    if (b === 0) continue;
     batchMean.fill(0);
     batchM2.fill(0);
-    for (let s = 0; s < b; s++) {
+    for (let s = 0; s < ids.length; s++) {
+      if (skip[s] === 1) continue;
       for (let f = 0; f < size; f++) batchMean[f] = (batchMean[f] as number) + (features[s * size + f] as number);
     }
     for (let f = 0; f < size; f++) batchMean[f] = (batchMean[f] as number) / b;
-    for (let s = 0; s < b; s++) {
+    for (let s = 0; s < ids.length; s++) {
+      if (skip[s] === 1) continue;
       for (let f = 0; f < size; f++) {
         const d = (features[s * size + f] as number) - (batchMean[f] as number);
         batchM2[f] = (batchM2[f] as number) + d * d;
