@@ -56,9 +56,12 @@ export class Cluster {
     await waitFor(`coordinator /${probe}`, async () => ((await fetch(`http://127.0.0.1:${this.port}/${probe}`).catch(() => undefined))?.ok ? true : undefined), 30_000);
   }
 
-  /** Starts a worker; with `record`, it writes every push it sends there (`dtrain worker --record`). */
-  startWorker(backend = 'wasm', record?: string): Proc {
-    const worker = dtrain(['worker', '--coordinator', this.url, '--backend', backend, '--reconnect-timeout', '60', ...(record === undefined ? [] : ['--record', record])], { DTRAIN_TOKEN: this.token });
+  /**
+   * Starts a worker; with `record`, it writes every push it sends there
+   * (`dtrain worker --record`); with `wrap`, under that command (see `dtrain`).
+   */
+  startWorker(backend = 'wasm', record?: string, wrap: readonly string[] = []): Proc {
+    const worker = dtrain(['worker', '--coordinator', this.url, '--backend', backend, '--reconnect-timeout', '60', ...(record === undefined ? [] : ['--record', record])], { DTRAIN_TOKEN: this.token }, wrap);
     this.workers.push(worker);
     return worker;
   }

@@ -17,9 +17,13 @@ export interface Proc {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Runs `dtrain ARGS…` as a real process. */
-export function dtrain(args: readonly string[], env: Record<string, string> = {}): Proc {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Runs `dtrain ARGS…` as a real process; with `wrap`, as the last arguments
+ * of that command (`unshare …`: the same CLI in another mount namespace).
+ */
+export function dtrain(args: readonly string[], env: Record<string, string> = {}, wrap: readonly string[] = []): Proc {
+  const [command, ...prefix] = [...wrap, process.execPath];
+  const child = spawn(command as string, [...prefix, CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const proc: Proc = {
     child,
     stdout: '',

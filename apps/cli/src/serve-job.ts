@@ -73,6 +73,7 @@ export async function serveJob(o: ServeJobOptions): Promise<{ summary: JobSummar
         `metrics ${scheme}://${o.host}:${port}/metrics, live page ${scheme}://${o.host}:${port}/\n`,
     );
   }
+  if (o.progress !== 'json' && data.accessNote !== undefined) process.stderr.write(`dtrain: data: ${data.accessNote}\n`);
   const onSignal = (signal: 'SIGTERM' | 'SIGINT'): void => {
     stoppedBy = signal;
     process.stderr.write(`dtrain: ${signal}: checkpointing and stopping\n`);

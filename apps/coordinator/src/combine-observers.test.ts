@@ -9,6 +9,7 @@ function recorder(calls: unknown[][]): Required<CoordinatorObserver> {
     stepCommitted: (...a) => calls.push(['stepCommitted', ...a]),
     epochFinished: (...a) => calls.push(['epochFinished', ...a]),
     gradientRejected: (...a) => calls.push(['gradientRejected', ...a]),
+    dataErrors: (...a) => calls.push(['dataErrors', ...a]),
     workerStates: (...a) => calls.push(['workerStates', ...a]),
     bytes: (...a) => calls.push(['bytes', ...a]),
     checkpointWritten: (...a) => calls.push(['checkpointWritten', ...a]),
@@ -31,6 +32,7 @@ describe('combineObservers', () => {
     combined.stepCommitted?.(step);
     combined.epochFinished?.(epoch);
     combined.gradientRejected?.('stale', 2);
+    combined.dataErrors?.('decode', 1);
     combined.workerStates?.(counts);
     combined.bytes?.('out', 10);
     combined.checkpointWritten?.(5, '/d');
@@ -44,6 +46,7 @@ describe('combineObservers', () => {
       ['stepCommitted', step],
       ['epochFinished', epoch],
       ['gradientRejected', 'stale', 2],
+      ['dataErrors', 'decode', 1],
       ['workerStates', counts],
       ['bytes', 'out', 10],
       ['checkpointWritten', 5, '/d'],

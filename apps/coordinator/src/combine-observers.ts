@@ -20,6 +20,9 @@ export function combineObservers(...observers: readonly CoordinatorObserver[]): 
     gradientRejected: (reason, workerId) => {
       for (const o of observers) o.gradientRejected?.(reason, workerId);
     },
+    dataErrors: (reason, count) => {
+      for (const o of observers) o.dataErrors?.(reason, count);
+    },
     workerStates: (counts) => {
       for (const o of observers) o.workerStates?.(counts);
     },

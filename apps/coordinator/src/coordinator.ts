@@ -18,7 +18,7 @@ import { checkLocalStepsFit, serverOptimizer } from './config/index.js';
 import { DataShipper } from './data-shipper.js';
 import { JobError, RequestRefusedError, ShardLostError } from './errors.js';
 import { JobState, JobStateMachine } from './job-state.js';
-import type { JobData } from './job-data.js';
+import { evaluateData, type EvalData, type Evaluation, type JobData } from './job-data.js';
 import type { Logger } from './logger.js';
 import { Membership, WorkerState, type WorkerRecord } from './membership.js';
 import type { CoordinatorObserver } from './observer.js';
@@ -90,7 +90,8 @@ export class Coordinator implements ConnectionHandler {
   readonly #resumed: boolean;
   /** Workers that said hello before every shard process was set up: welcomed once they are. */
   readonly #awaitingShards = new Set<WorkerRecord>();
-  readonly #shipper: DataShipper;
+  /** Ships training chunks; undefined with shared access (workers read their own samples). */
+  readonly #shipper: DataShipper | undefined;
   readonly #run: TrainingRun;
   readonly #changed = new Signal();
   readonly #observer: CoordinatorObserver;
@@ -145,7 +146,7 @@ export class Coordinator implements ConnectionHandler {
     }
     this.#observer = this.#timings.observe(o.observer ?? {});
     this.#checkpointDir = Coordinator.checkpointDirOf(o);
-    this.#shipper = new DataShipper(o.data.train, o.config.dataset.chunkSize);
+    this.#shipper = o.data.shared === undefined ? new DataShipper(o.data.train, o.config.dataset.chunkSize) : undefined;
     this.#ledger = o.ledgerPath === undefined ? undefined : new AuditLedger(o.ledgerPath);
     if (resumed) this.#ledger?.resumed(from.step, from.epoch);
     this.state.onChange((_from, to) => this.#observer.jobState?.(to));
@@ -163,6 +164,7 @@ export class Coordinator implements ConnectionHandler {
         shards: this.#shards,
         membership: this.membership,
         shipper: this.#shipper,
+        shared: o.data.shared,
         state: this.state,
         membershipChanged: this.#changed,
         observer: this.#observer,
@@ -261,7 +263,7 @@ export class Coordinator implements ConnectionHandler {
       const weights = await this.#shards.weights();
       // Not copied: nothing commits after run ends (a 92M-parameter model would hold a second 368 MB).
       this.#finalWeights = weights;
-      this.#test = test === undefined || test.numSamples === 0 ? undefined : this.#host.evaluate(weights, test);
+      this.#test = test === undefined || test.numSamples === 0 ? undefined : await this.#evaluateOn(weights, test);
       this.#summary = await writeJobOutput(this.#o.outDir, this.#summaryInput('done', weights));
       this.state.to(JobState.done);
     } catch (error) {
@@ -284,6 +286,7 @@ export class Coordinator implements ConnectionHandler {
       this.#heartbeat.stop();
       this.#remote?.dispose();
       await this.#ledger?.close();
+      await this.#o.data.shared?.close().catch(() => undefined);
       this.#shutdownWorkers();
       // Nothing evaluates after the end (the welcome's topology and layout are plain data).
       this.#host.dispose();
@@ -438,6 +441,8 @@ export class Coordinator implements ConnectionHandler {
         return this.#hello(worker, message);
       case 'pushReport':
         return this.#run.onPushReport(worker, message);
+      case 'readFailure':
+        return this.#run.onReadFailure(worker, message);
       case 'heartbeat':
         if (message.kind === 'ping') this.#send(worker.connection, encodeMessage({ type: 'heartbeat', kind: 'pong', sentAt: Date.now() }));
         return;
@@ -525,7 +530,8 @@ export class Coordinator implements ConnectionHandler {
       version: this.#shards.version,
       shards: this.#shards.descriptors(),
       train: this.#o.data.train,
-      chunkSize: this.#shipper.chunkSize,
+      chunkSize: this.#o.config.dataset.chunkSize,
+      shared: this.#o.data.shared?.descriptor,
     });
     this.#send(worker.connection, encodeMessage(welcome));
     worker.state = WorkerState.joined;
@@ -581,7 +587,12 @@ export class Coordinator implements ConnectionHandler {
   async #evaluate(): Promise<{ loss: number; accuracy: number | undefined } | undefined> {
     const validation = this.#o.data.validation;
     if (validation.numSamples === 0) return undefined;
-    return this.#host.evaluate(await this.#shards.weights(), validation);
+    return this.#evaluateOn(await this.#shards.weights(), validation);
+  }
+
+  /** Loss and accuracy on `data` (held, or read a block at a time under shared access). */
+  #evaluateOn(weights: Float32Array, data: EvalData): Promise<Evaluation> {
+    return evaluateData(data, (block) => this.#host.evaluate(weights, block));
   }
 
   async #checkpoint(position: RunPosition): Promise<string> {

@@ -13,6 +13,8 @@ export const JobErrorCode = {
   NON_FINITE: 'DTRAIN_JOB_NON_FINITE',
   /** A parameter-server shard process stayed away past cluster.waitTimeoutMs, or there was no checkpoint to roll back to: the job fails; restart the shard and resume. */
   SHARD_LOST: 'DTRAIN_JOB_SHARD_LOST',
+  /** Shared access: no worker can read a shard, or more samples do not parse or decode than dataset.maxBadSamples: the job fails naming the file; fix or restore it and resume. */
+  DATA: 'DTRAIN_JOB_DATA',
   /** A bug in the coordinator (shards disagree on the version, an illegal job-state transition, …): the job fails; report it. */
   INTERNAL: 'DTRAIN_JOB_INTERNAL',
   /** An operator's request (checkpoint now) that the job's state does not allow: HTTP 409, the job goes on; ask again while it runs. */

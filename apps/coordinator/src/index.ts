@@ -5,7 +5,7 @@
  */
 export { Coordinator, type CoordinatorOptions } from './coordinator.js';
 export { CoordinatorServer, type HttpEndpoints, type ServerOptions } from './ws-server.js';
-export { loadJobData, readSource, type JobData } from './job-data.js';
+export { evaluateData, heldTraining, inMemory, loadJobData, readSource, type DatasetInfo, type EvalData, type Evaluation, type JobData, type SharedAccessJobData, type ShippedJobData } from './job-data.js';
 export { JobState, JobStateMachine } from './job-state.js';
 export { WorkerState, type WorkerRecord } from './membership.js';
 export { JobError, JobErrorCode, RequestRefusedError } from './errors.js';

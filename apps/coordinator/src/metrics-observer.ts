@@ -30,6 +30,7 @@ export function metricsObserver(metrics: CoordinatorMetrics): CoordinatorObserve
     stepNotFinite: () => metrics.trainLossNotFinite(),
     epochFinished: (r) => metrics.epochFinished({ epoch: r.epoch, validationLoss: r.valLoss, validationAccuracy: r.valAccuracy }),
     gradientRejected: (reason) => metrics.gradientRejected(reason),
+    dataErrors: (reason, count) => metrics.dataErrors(reason, count),
     workerStates: (counts) => metrics.workerStates(counts),
     bytes: (direction, bytes) => metrics.transferred(direction, bytes),
     checkpointWritten: () => metrics.checkpointWritten(),

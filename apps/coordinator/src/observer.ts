@@ -55,6 +55,8 @@ export interface CoordinatorObserver {
   stepCommitted?(event: StepEvent): void;
   epochFinished?(record: EpochRecord): void;
   gradientRejected?(reason: RejectReason, workerId: number | undefined): void;
+  /** Shared access: a shard a worker could not read ('unreadable'), or `count` samples skipped as `reason` ('parse', 'decode', 'shape'). */
+  dataErrors?(reason: string, count: number): void;
   workerStates?(counts: Readonly<Record<WorkerState, number>>): void;
   bytes?(direction: 'in' | 'out', bytes: number): void;
   checkpointWritten?(step: number, dir: string): void;

@@ -1,8 +1,10 @@
 import { BatchQueue, type Batch, type PlanCursor } from '@dtrain/data';
 import type { WeightsChunkParts } from '@dtrain/parameter-server';
-import { encodeMessage, type Chunk, type PushReportMessage } from '@dtrain/protocol';
+import { encodeMessage, type Chunk, type PushReportMessage, type ReadFailureMessage } from '@dtrain/protocol';
 import type { JobConfig } from './config/index.js';
 import type { DataShipper } from './data-shipper.js';
+import type { SharedTraining } from './shared-data.js';
+import { SharedReads } from './shared-reads.js';
 import { JobError, ShardLostError } from './errors.js';
 import { JobState, type JobStateMachine } from './job-state.js';
 import type { Logger } from './logger.js';
@@ -31,7 +33,10 @@ export interface TrainingRunDeps {
   /** The parameter-server shards: one inside the coordinator, or shard processes. */
   readonly shards: ShardSet;
   readonly membership: Membership;
-  readonly shipper: DataShipper;
+  /** Ships the training samples in chunks; undefined with shared access. */
+  readonly shipper: DataShipper | undefined;
+  /** Shared access: workers read their own samples from this source. */
+  readonly shared?: SharedTraining | undefined;
   readonly state: JobStateMachine;
   readonly membershipChanged: Signal;
   readonly observer: CoordinatorObserver;
@@ -86,6 +91,10 @@ export class TrainingRun {
   readonly #pending = new Map<number, PushReportMessage>();
   /** Set when a shard process was lost: the open step ends and the run rolls back. */
   #lost: ShardLostError | undefined;
+  /** Shared access: no worker can read a shard, or too many bad samples; the job fails with it. */
+  #dataFailure: JobError | undefined;
+  /** Shared access: shards workers cannot read, bad samples; undefined when the coordinator ships the data. */
+  readonly #reads: SharedReads | undefined;
   /** Non-finite verdicts in the open round. */
   #roundNonFinite = 0;
   /** Steps in a row in which no push was finite (training.nonFinite). */
@@ -107,6 +116,12 @@ export class TrainingRun {
     this.#applied = new Uint16Array(deps.numTrainSamples);
     this.#stragglers = new StragglerPolicy({ ratio: deps.config.cluster.stragglerRatio, minWorkers: deps.config.cluster.minWorkers });
     this.#learningRate = deps.config.training.optimizer.learningRate;
+    this.#reads = deps.shared === undefined ? undefined : new SharedReads(deps.shared, deps.config.dataset.maxBadSamples, deps.log, deps.observer);
+  }
+
+  /** Training samples skipped because they do not parse or decode (shared access). */
+  get badSamples(): number {
+    return this.#reads?.badSamples ?? 0;
   }
 
   get epoch(): number {
@@ -230,6 +245,7 @@ export class TrainingRun {
       while (!this.#queue.isComplete()) {
         await this.#ensureQuorum();
         if (this.#lost !== undefined) throw this.#lost;
+        if (this.#dataFailure !== undefined) throw this.#dataFailure;
         if (this.#stopping) throw new JobError('DTRAIN_JOB_STOPPED', 'stopped before training completed');
         const committed = await this.#runStep(this.#queue);
         if (committed !== undefined) {
@@ -311,6 +327,51 @@ export class TrainingRun {
       return;
     }
     this.#record(worker.id, report, verdict);
+    if (report.badSamples !== undefined && this.#reads !== undefined) this.#failData(this.#reads.skipped(report.badSamples));
+  }
+
+  /**
+   * Shared access: a worker could not read a shard for its assignment. The
+   * open round stops waiting for it (its batches go back to the queue) and
+   * it is given no batch with samples there again; with no worker able to
+   * read the shard, the job fails.
+   */
+  onReadFailure(worker: WorkerRecord, failure: ReadFailureMessage): void {
+    if (this.#reads === undefined) {
+      this.#d.log.warn(`worker ${worker.id} reports it cannot read ${failure.file}, but the coordinator ships this job's data; ignored`);
+      return;
+    }
+    const active = this.#d.membership.active().map((w) => w.id);
+    this.#failData(this.#reads.readFailed(worker.id, failure, active));
+    const round = this.#round;
+    if (round !== undefined && round.step === failure.step) round.forget(worker.id);
+  }
+
+  #failData(failure: JobError | undefined): void {
+    if (failure === undefined) return;
+    this.#dataFailure ??= failure;
+    this.#round?.abort();
+    this.#d.membershipChanged.notify();
+  }
+
+  /**
+   * Shared access: tells the worker at `index` of `count` the samples it will
+   * probably be dealt next (dealing is round-robin: batches index, index +
+   * count, …), to read while it computes. Returns the bytes sent.
+   */
+  #sendPrefetch(worker: WorkerRecord, upcoming: readonly Batch[], index: number, count: number): number {
+    const mine: Uint32Array[] = [];
+    for (let at = index; at < upcoming.length; at += count) mine.push((upcoming[at] as Batch).sampleIds);
+    if (mine.length === 0) return 0;
+    const sampleIds = new Uint32Array(mine.reduce((n, ids) => n + ids.length, 0));
+    let offset = 0;
+    for (const ids of mine) {
+      sampleIds.set(ids, offset);
+      offset += ids.length;
+    }
+    const frame = encodeMessage({ type: 'prefetch', sampleIds });
+    worker.connection.send(frame);
+    return frame.byteLength;
   }
 
   /** A shard process confirmed a worker's push: a report that waited for it gets its verdict. */
@@ -407,6 +468,7 @@ export class TrainingRun {
     this.#awaitingWeights.delete(worker);
     this.#round?.forget(worker.id);
     this.#stragglers.forget(worker.id);
+    this.#reads?.forget(worker.id);
   }
 
   async #checkpoint(): Promise<void> {
@@ -468,7 +530,22 @@ export class TrainingRun {
       if (!worker.benched) workers.push(worker);
     }
     const local = config.training.localSteps > 1;
-    const dealt = dealBatches(queue, workers.length, config.training.localSteps);
+    const reads = this.#reads?.anyUnreadable === true ? this.#reads : undefined;
+    const { hands: dealt, spare } = dealBatches(
+      queue,
+      workers.length,
+      config.training.localSteps,
+      reads === undefined ? undefined : (hand, batch) => reads.canTake((workers[hand] as WorkerRecord).id, batch),
+    );
+    for (const batch of spare) queue.release(batch.batchId);
+    if (reads !== undefined && spare.length > 0 && dealt.every((hand) => hand.length === 0)) {
+      // Only batches none of these workers can read are left: fail now if no active worker can, else wait for one.
+      this.#failData(reads.unreadableBy(spare[0] as Batch, membership.active().map((w) => w.id)));
+      if (this.#dataFailure !== undefined) throw this.#dataFailure;
+      await this.#d.membershipChanged.wait(config.cluster.stepTimeoutMs);
+      return undefined;
+    }
+    const upcoming = this.#d.shared === undefined ? [] : queue.peek(workers.length * config.training.localSteps);
     const assigned = new Map<number, RoundWork>();
     let mostBatches = 1;
     workers.forEach((worker, index) => {
@@ -477,7 +554,7 @@ export class TrainingRun {
       const work = local ? localRoundWork(batches) : (batches[0] as Batch);
       mostBatches = Math.max(mostBatches, batches.length);
       assigned.set(worker.id, work);
-      const shipped = shipper.shipFor(worker, work.sampleIds);
+      const shipped = shipper?.shipFor(worker, work.sampleIds) ?? 0;
       const frame = encodeMessage({
         type: 'assignment',
         step: this.#step,
@@ -489,7 +566,7 @@ export class TrainingRun {
       });
       worker.connection.send(frame);
       worker.state = WorkerState.training;
-      observer.bytes?.('out', shipped + frame.byteLength);
+      observer.bytes?.('out', shipped + frame.byteLength + this.#sendPrefetch(worker, upcoming, index, workers.length));
     });
     if (config.training.scaleLearningRate === 'linear' && assigned.size > 0) {
       // Linear scaling rule: the effective batch grows with the workers in the step.
@@ -503,6 +580,10 @@ export class TrainingRun {
     this.#pending.clear();
     const end = await round.ended;
     this.#round = undefined;
+    if (this.#dataFailure !== undefined) {
+      for (const batch of round.settle(false).released) queue.release(batch.batchId);
+      throw this.#dataFailure;
+    }
     // Reports still waiting for a shard's confirmation at the round's end arrived too late.
     for (const [workerId] of this.#pending) this.countRejected('stale', workerId);
     this.#pending.clear();
@@ -630,14 +711,44 @@ export class TrainingRun {
  * batches left are spread evenly (a shorter last round) rather than one
  * worker getting them all. Synchronous steps deal one each.
  */
-function dealBatches(queue: BatchQueue, workers: number, perWorker: number): Batch[][] {
+function dealBatches(
+  queue: BatchQueue,
+  workers: number,
+  perWorker: number,
+  canTake?: (hand: number, batch: Batch) => boolean,
+): { hands: Batch[][]; spare: Batch[] } {
   const hands: Batch[][] = Array.from({ length: workers }, () => []);
-  for (let k = 0; k < perWorker; k += 1) {
-    for (const hand of hands) {
-      const batch = queue.take();
-      if (batch === undefined) return hands;
-      hand.push(batch);
+  const spare: Batch[] = [];
+  if (canTake === undefined) {
+    for (let k = 0; k < perWorker; k += 1) {
+      for (const hand of hands) {
+        const batch = queue.take();
+        if (batch === undefined) return { hands, spare };
+        hand.push(batch);
+      }
     }
+    return { hands, spare };
   }
-  return hands;
+  // Some worker cannot read some shard: each hand takes the first batch it can, from those set aside first.
+  const next = (hand: number): Batch | undefined => {
+    const at = spare.findIndex((batch) => canTake(hand, batch));
+    if (at >= 0) return spare.splice(at, 1)[0];
+    for (let looked = 0; looked < DEAL_LOOKAHEAD; looked += 1) {
+      const batch = queue.take();
+      if (batch === undefined) return undefined;
+      if (canTake(hand, batch)) return batch;
+      spare.push(batch);
+    }
+    return undefined;
+  };
+  for (let k = 0; k < perWorker; k += 1) {
+    hands.forEach((hand, index) => {
+      const batch = next(index);
+      if (batch !== undefined) hand.push(batch);
+    });
+  }
+  return { hands, spare };
 }
+
+/** Batches a worker that cannot read some shard looks past per step for one it can read. */
+const DEAL_LOOKAHEAD = 64;

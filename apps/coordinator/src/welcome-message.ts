@@ -1,12 +1,12 @@
-import type { Dataset } from '@dtrain/data';
-import type { ShardDescriptor, WeightEntry, WelcomeMessage } from '@dtrain/protocol';
+import type { SharedDataDescriptor, ShardDescriptor, WeightEntry, WelcomeMessage } from '@dtrain/protocol';
 import type { JobConfig } from './config/index.js';
+import type { DatasetInfo } from './job-data.js';
 
 /**
  * Everything a generic worker needs to start, in one message: the job's
  * training settings, the model topology and weight layout, the version of
  * the weights that follow (as chunk frames), the shards that own the
- * layout, and how the training data will be shipped.
+ * layout, and how the training data will be shipped (or where the worker reads it).
  */
 export function buildWelcome(w: {
   workerId: number;
@@ -15,8 +15,10 @@ export function buildWelcome(w: {
   layout: readonly WeightEntry[];
   version: number;
   shards: readonly ShardDescriptor[];
-  train: Dataset;
+  train: DatasetInfo;
   chunkSize: number;
+  /** Shared access: where the worker reads its samples. Absent: they arrive as data chunks. */
+  shared?: SharedDataDescriptor | undefined;
 }): WelcomeMessage {
   const { config, train } = w;
   return {
@@ -44,6 +46,7 @@ export function buildWelcome(w: {
       featureShape: train.featureShape,
       labelShape: train.labelShape,
       chunkSize: w.chunkSize,
+      ...(w.shared === undefined ? {} : { shared: w.shared }),
     },
   };
 }

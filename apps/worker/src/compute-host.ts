@@ -1,5 +1,6 @@
 import type { BackendInfo } from '@dtrain/engine';
 import type { AssignmentMessage, DataChunkMessage, WelcomeMessage } from '@dtrain/protocol';
+import type { ReadSamples } from './compute.js';
 import type { ThreadComputeResult } from './compute-thread-messages.js';
 import type { WorkerError } from './errors.js';
 
@@ -21,7 +22,8 @@ export interface ComputeHost {
   load(welcome: WelcomeMessage): Promise<void>;
   addChunk(chunk: DataChunkMessage): Promise<void>;
   setWeights(version: number): Promise<void>;
-  compute(assignment: AssignmentMessage): Promise<ThreadComputeResult>;
+  /** `read`: the samples the worker read itself (shared access); else they come from the chunks added. */
+  compute(assignment: AssignmentMessage, read?: ReadSamples): Promise<ThreadComputeResult>;
   dispose(): Promise<void>;
 }
 

@@ -71,7 +71,7 @@ async function answer(request: ThreadRequest): Promise<ThreadAnswers[keyof Threa
       }
       const started = performance.now();
       // Straight into shared memory: no model-sized copy between the threads.
-      const result = current.compute.compute(request.assignment, current.gradients);
+      const result = current.compute.compute(request.assignment, current.gradients, request.read);
       // Blocks this thread, as a long computation does (see ComputeThreadOptions.extraStepMs).
       if ((start.extraStepMs ?? 0) > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, start.extraStepMs);
       const { numTensors, numBytes } = tf.memory();

@@ -8,6 +8,7 @@
 import { DataError, type DataErrorCode } from '@dtrain/data';
 import { EngineError, type BackendInfo, type BackendRequest, type EngineErrorCode } from '@dtrain/engine';
 import type { AssignmentMessage, DataChunkMessage, WelcomeMessage } from '@dtrain/protocol';
+import type { ReadSamples } from './compute.js';
 import { WorkerError, type WorkerErrorCode } from './errors.js';
 
 /** `workerData` of the thread. */
@@ -59,7 +60,7 @@ export type ThreadRequest =
     }
   | { readonly kind: 'chunk'; readonly chunk: DataChunkMessage }
   | { readonly kind: 'weights'; readonly version: number }
-  | { readonly kind: 'compute'; readonly assignment: AssignmentMessage }
+  | { readonly kind: 'compute'; readonly assignment: AssignmentMessage; readonly read?: ReadSamples }
   | { readonly kind: 'dispose' };
 
 /** What each request kind resolves with. */

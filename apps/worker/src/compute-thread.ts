@@ -8,6 +8,7 @@
 import { Worker } from 'node:worker_threads';
 import type { BackendInfo, BackendRequest } from '@dtrain/engine';
 import type { AssignmentMessage, DataChunkMessage, WelcomeMessage } from '@dtrain/protocol';
+import type { ReadSamples } from './compute.js';
 import {
   rebuildThreadError,
   type ThreadAnswers,
@@ -220,15 +221,19 @@ export class ComputeThread {
   /**
    * Computes loss and gradients for `assignment` (at the version last set);
    * when it resolves, the gradients are in `gradients`. One at a time.
+   * `read`: the assignment's samples as the worker read them (shared
+   * access); its buffers are transferred to the thread (unusable here after).
    */
-  async compute(assignment: AssignmentMessage): Promise<ThreadComputeResult> {
+  async compute(assignment: AssignmentMessage, read?: ReadSamples): Promise<ThreadComputeResult> {
     if (this.#views === undefined) return this.#refuse('compute before load');
     if (this.#computing) return this.#refuse('compute while another is pending');
     const sampleIds = assignment.sampleIds.slice();
     const copy: AssignmentMessage = { ...assignment, sampleIds };
     this.#computing = true;
     try {
-      return await this.#call<'compute'>({ kind: 'compute', assignment: copy }, [sampleIds.buffer]);
+      if (read === undefined) return await this.#call<'compute'>({ kind: 'compute', assignment: copy }, [sampleIds.buffer]);
+      const transfer = [sampleIds.buffer, read.features.buffer, read.labels.buffer].filter((b, i, all): b is ArrayBuffer => b instanceof ArrayBuffer && all.indexOf(b) === i);
+      return await this.#call<'compute'>({ kind: 'compute', assignment: copy, read }, transfer);
     } finally {
       this.#computing = false;
     }

@@ -1,4 +1,4 @@
-import { ChunkCache } from '@dtrain/data';
+import { ChunkCache, normaliseBatch, statsFromJSON, type NormalisationStats } from '@dtrain/data';
 import {
   createTrainer,
   modelFromTopology,
@@ -13,6 +13,16 @@ import {
 import type { AssignmentMessage, DataChunkMessage, WelcomeMessage } from '@dtrain/protocol';
 import { WorkerError } from './errors.js';
 import { LocalSgd } from './local-sgd.js';
+
+/**
+ * An assignment's samples as the worker read them itself (shared access),
+ * in the order of its sample ids: features as stored (8-bit sources stay
+ * bytes), normalised only when the batch tensor is built.
+ */
+export interface ReadSamples {
+  readonly features: Uint8Array | Float32Array;
+  readonly labels: Float32Array;
+}
 
 /** One assignment's result: loss and accuracy over its samples, the gradients (or pseudo-gradient), and where the time went. */
 export interface ComputeResult {
@@ -37,14 +47,25 @@ export class WorkerCompute {
   readonly #layout: WeightLayout;
   readonly #trainer: Trainer;
   readonly #cache: ChunkCache;
+  /** Shared access: the normalisation applied to samples the worker read itself. */
+  readonly #stats: NormalisationStats | undefined;
   /** Local SGD's inner optimizer and round buffers; undefined for synchronous jobs. */
   readonly #local: LocalSgd | undefined;
   /** A batch's gradients during a local-SGD round. */
   #batchGradients: Float32Array | undefined;
   #version: number;
 
-  private constructor(model: tfl.LayersModel, layout: WeightLayout, trainer: Trainer, cache: ChunkCache, version: number, local: LocalSgd | undefined) {
+  private constructor(
+    model: tfl.LayersModel,
+    layout: WeightLayout,
+    trainer: Trainer,
+    cache: ChunkCache,
+    version: number,
+    local: LocalSgd | undefined,
+    stats: NormalisationStats | undefined,
+  ) {
     this.#model = model;
+    this.#stats = stats;
     this.#layout = layout;
     this.#trainer = trainer;
     this.#cache = cache;
@@ -70,7 +91,9 @@ export class WorkerCompute {
       labelSize: size(welcome.data.labelShape),
     });
     const local = welcome.job.local === undefined ? undefined : new LocalSgd(welcome.job.local, welcome.layout);
-    return new WorkerCompute(model, layout, trainer, cache, welcome.version, local);
+    const shared = welcome.data.shared;
+    const stats = shared === undefined ? undefined : statsFromJSON(shared.normalisation);
+    return new WorkerCompute(model, layout, trainer, cache, welcome.version, local, stats);
   }
 
   get version(): number {
@@ -93,20 +116,37 @@ export class WorkerCompute {
    * and yields the pseudo-gradient instead; its loss and accuracy are the
    * batches' (before each one's inner step), weighted by their samples.
    */
-  compute(assignment: AssignmentMessage, out?: Float32Array): ComputeResult {
+  compute(assignment: AssignmentMessage, out?: Float32Array, read?: ReadSamples): ComputeResult {
     if (assignment.version !== this.#version) {
       throw new WorkerError('DTRAIN_WORKER_VERSION', `assignment for version ${assignment.version} but weights are at ${this.#version}`);
     }
-    if (assignment.batches !== undefined) return this.#round(assignment, assignment.batches, out);
+    if (assignment.batches !== undefined) return this.#round(assignment, assignment.batches, out, read);
     const started = performance.now();
-    const { x, y } = this.#cache.gather(assignment.sampleIds);
+    const { x, y } = this.#gather(assignment.sampleIds, 0, assignment.sampleIds.length, read);
     const gathered = performance.now();
     const { loss, gradients, accuracy } = this.#trainer.step(x, y, assignment.sampleIds.length, out);
     const done = performance.now();
     return { loss, accuracy, gradients, seconds: (done - started) / 1000, dataSeconds: (gathered - started) / 1000, stepSeconds: (done - gathered) / 1000 };
   }
 
-  #round(assignment: AssignmentMessage, batches: readonly { readonly size: number }[], out?: Float32Array): ComputeResult {
+  /**
+   * Rows [at, at + size) of the assignment as float32 tensors' data: from the
+   * chunk cache, or from the samples read (normalised here, 8-bit included).
+   */
+  #gather(sampleIds: Uint32Array, at: number, size: number, read: ReadSamples | undefined): { x: Float32Array; y: Float32Array } {
+    if (read === undefined) return this.#cache.gather(sampleIds.subarray(at, at + size));
+    const featureSize = this.#cache.featureSize;
+    const labelSize = this.#cache.labelSize;
+    if (read.features.length !== sampleIds.length * featureSize || read.labels.length !== sampleIds.length * labelSize) {
+      throw new WorkerError('DTRAIN_WORKER_INTERNAL', `read ${read.features.length} feature and ${read.labels.length} label values for ${sampleIds.length} samples`);
+    }
+    return {
+      x: normaliseBatch(read.features.subarray(at * featureSize, (at + size) * featureSize), featureSize, this.#stats ?? { kind: 'none' }),
+      y: read.labels.subarray(at * labelSize, (at + size) * labelSize),
+    };
+  }
+
+  #round(assignment: AssignmentMessage, batches: readonly { readonly size: number }[], out?: Float32Array, read?: ReadSamples): ComputeResult {
     const local = this.#local;
     if (local === undefined) throw new WorkerError('DTRAIN_WORKER_REJECTED', 'a local-SGD round, but the job this worker joined has training.localSteps 1');
     if (batches.length > local.steps) throw new WorkerError('DTRAIN_WORKER_REJECTED', `a round of ${batches.length} batches; the job's training.localSteps is ${local.steps}`);
@@ -122,7 +162,7 @@ export class WorkerCompute {
     try {
       for (const batch of batches) {
         const before = performance.now();
-        const { x, y } = this.#cache.gather(assignment.sampleIds.subarray(at, at + batch.size));
+        const { x, y } = this.#gather(assignment.sampleIds, at, batch.size, read);
         dataMs += performance.now() - before;
         const result = this.#trainer.step(x, y, batch.size, gradients);
         at += batch.size;

@@ -25,6 +25,7 @@ import { SimulatedCompute, type ComputeHost } from './compute-host.js';
 import { ComputeThread } from './compute-thread.js';
 import { GradientSender, WeightReceiver, type ChunkSink } from './data-plane.js';
 import { ShardConnections } from './shard-connections.js';
+import { SharedSource } from './shared-source.js';
 import { WorkerError } from './errors.js';
 import { IdleClock } from './idle-clock.js';
 import { PushRecord } from './push-record.js';
@@ -125,8 +126,7 @@ export class Worker {
         if (this.#finished) return;
         this.#finished = true;
         this.#state = WorkerState.gone;
-        this.#job?.shards?.close();
-        this.#job = undefined;
+        this.#dropJob();
         void this.#thread?.dispose();
         this.#record?.close();
         resolve(exit);
@@ -234,8 +234,7 @@ export class Worker {
       // The reconnect window counts from the loss of a working connection, not from when it opened.
       if (opened) this.#lastConnected = Date.now();
       this.#idle.reset();
-      this.#job?.shards?.close();
-      this.#job = undefined;
+      this.#dropJob();
       if (this.#finished || this.#lingering) return;
       this.#state = WorkerState.connecting;
       this.#o.log.warn(`disconnected (${code}${reason.length > 0 ? ` ${reason.toString()}` : ''}); reconnecting`);
@@ -298,6 +297,9 @@ export class Worker {
       case 'assignment':
         await this.#assignment(ws, message);
         return;
+      case 'prefetch':
+        this.#requireJob().shared?.prefetch(message.sampleIds);
+        return;
       case 'heartbeat':
         return;
       case 'standby':
@@ -332,9 +334,9 @@ export class Worker {
     if (remote !== 0 && remote !== welcome.shards.length) {
       throw new WorkerError('DTRAIN_WORKER_REJECTED', 'the welcome mixes the embedded shard with shard processes');
     }
-    this.#job?.shards?.close();
-    this.#job = undefined;
+    this.#dropJob();
     await thread.load(welcome);
+    const shared = welcome.data.shared === undefined ? undefined : await SharedSource.open(welcome.data.shared, welcome.data.numSamples);
     const total = welcome.shards.at(-1)?.end ?? 0;
     const plan = new ChunkPlan(total, welcome.job.chunkBytes);
     const job: JoinedJob = {
@@ -346,6 +348,7 @@ export class Worker {
       handOver: Promise.resolve(),
       maxChunkBytes: chunkFrameBytes(plan.chunkElements),
       shards: undefined,
+      shared,
       waiting: undefined,
       chain: Promise.resolve(),
       queued: 0,
@@ -368,6 +371,17 @@ export class Worker {
     this.#idle.reset();
     this.#o.metrics?.setInfo({ workerId: welcome.workerId, job: welcome.job.name });
     this.#o.log.info(`joined job ${welcome.job.name} as worker ${welcome.workerId} at version ${welcome.version} (${plan.chunkCount} chunk(s) of ≤ ${welcome.job.chunkBytes} bytes)`);
+    if (shared !== undefined) {
+      this.#o.log.info(`reading the training samples myself (shared access) from ${welcome.data.shared?.shards.length ?? 0} shard(s), caching up to ${welcome.data.shared?.cacheBytes ?? 0} bytes`);
+    }
+  }
+
+  /** Forgets the joined job: its shard connections and the files of its shared source close. */
+  #dropJob(): void {
+    const job = this.#job;
+    this.#job = undefined;
+    job?.shards?.close();
+    void job?.shared?.close().catch(() => undefined);
   }
 
   /**
@@ -472,7 +486,17 @@ export class Worker {
     }
     const waited = this.#idle.stop();
     this.#state = WorkerState.training;
-    const [, result] = await Promise.all([job.handOver, job.thread.compute(assignment)]);
+    const read = job.shared === undefined ? undefined : await job.shared.read(assignment);
+    if (read?.kind === 'unreadable') {
+      // Not this worker's batch after all: the coordinator gives it to another and this worker none with that shard.
+      this.#state = WorkerState.joined;
+      this.#o.log.warn(`cannot read ${read.file}: ${read.message}`);
+      if (this.#job === job && ws.readyState === WebSocket.OPEN) ws.send(encodeMessage({ type: 'readFailure', step: assignment.step, file: read.file, message: read.message }));
+      this.#idle.start();
+      return;
+    }
+    const computed = read === undefined ? job.thread.compute(assignment) : job.thread.compute(read.assignment, read.samples);
+    const [, result] = await Promise.all([job.handOver, computed]);
     this.#state = WorkerState.joined;
     if (this.#job !== job || ws.readyState !== WebSocket.OPEN) return;
     const gradients = job.thread.gradients;
@@ -517,8 +541,9 @@ export class Worker {
         computeSeconds: result.seconds,
         finite,
         ...(result.accuracy === undefined || !finite ? {} : { accuracy: result.accuracy }),
-        // Taking in the chunks shipped for this batch, then gathering it.
-        dataSeconds: this.#chunkMs / 1000 + result.dataSeconds,
+        ...(read === undefined || read.bad.length === 0 ? {} : { badSamples: read.bad }),
+        // Taking in the chunks shipped for this batch (or reading its samples), then gathering it.
+        dataSeconds: this.#chunkMs / 1000 + (read?.seconds ?? 0) + result.dataSeconds,
       }),
     );
     this.#chunkMs = 0;
@@ -562,6 +587,8 @@ interface JoinedJob {
   readonly maxChunkBytes: number;
   /** The data-plane connections to shard processes; undefined when the shard is embedded in the coordinator. */
   shards: ShardConnections | undefined;
+  /** Shared access: the source this worker reads its samples from; undefined when the coordinator ships them. */
+  readonly shared: SharedSource | undefined;
   /** An assignment whose weights version is still arriving from the shards. */
   waiting: { readonly ws: WebSocket; readonly assignment: AssignmentMessage } | undefined;
   /** Shard chunks that could not be taken at once, handled in order. */

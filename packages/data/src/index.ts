@@ -38,7 +38,7 @@ export { HttpByteSource, isHttpUrl } from './http-byte-source.js';
 export type { HttpByteSourceOptions } from './http-byte-source.js';
 export { ByteLru } from './byte-lru.js';
 export type { ByteLruStats } from './byte-lru.js';
-export { openIndexed, INDEXED_FORMATS } from './open-indexed.js';
+export { openIndexed, INDEXED_FORMATS, SHARD_OPTION_KEYS } from './open-indexed.js';
 export type { IndexedFormat, IndexedFormatOptions, OpenIndexedOptions } from './open-indexed.js';
 export type { IndexedBatch, IndexedDataset, IndexedShard } from './indexed-dataset.js';
 export type { BadSample } from './bad-sample.js';

@@ -39,6 +39,19 @@ const OPENERS: { readonly [F in IndexedFormat]: (options: IndexedFormatOptions[F
   images: openIndexedImages,
 };
 
+/**
+ * The options of each indexed format that name its shards (paths, globs or
+ * URLs), one file per shard in each; paired formats have two lists of the
+ * same length. Images have none: a folder, each class folder a shard.
+ */
+export const SHARD_OPTION_KEYS: { readonly [F in IndexedFormat]: readonly string[] } = {
+  idx: ['images', 'labels'],
+  npy: ['features', 'labels'],
+  jsonl: ['path'],
+  csv: ['path'],
+  images: [],
+};
+
 /** The formats {@link openIndexed} takes, sorted. */
 export const INDEXED_FORMATS: readonly IndexedFormat[] = (Object.keys(OPENERS) as IndexedFormat[]).sort();
 

@@ -17,6 +17,15 @@ export type WorkerStateLabel = (typeof WORKER_STATES)[number];
 export const REJECT_REASONS = ['stale', 'duplicate', 'non-finite', 'malformed'] as const;
 export type RejectReasonLabel = (typeof REJECT_REASONS)[number];
 
+/**
+ * Why samples of a shared-access job could not be trained on:
+ * `dtrain_data_errors_total{reason}`. `unreadable`: a worker could not read
+ * a whole shard (counted once per worker and shard); the others are samples
+ * that do not parse, decode, or have the wrong shape.
+ */
+export const DATA_ERROR_REASONS = ['unreadable', 'parse', 'decode', 'shape'] as const;
+export type DataErrorReasonLabel = (typeof DATA_ERROR_REASONS)[number];
+
 /** `dtrain_transfer_bytes_total{direction}`: bytes received from / sent to workers. */
 export const TRANSFER_DIRECTIONS = ['in', 'out'] as const;
 export type TransferDirection = (typeof TRANSFER_DIRECTIONS)[number];
@@ -42,6 +51,7 @@ export const COORDINATOR_METRIC_NAMES = [
   'dtrain_wire_info',
   'dtrain_local_steps',
   'dtrain_gradients_rejected_total',
+  'dtrain_data_errors_total',
   'dtrain_last_step_timestamp_seconds',
   'dtrain_checkpoints_total',
   'dtrain_info',
@@ -138,6 +148,7 @@ export class CoordinatorMetrics {
   readonly #wire: Gauge<'gradients' | 'weights'>;
   readonly #localSteps: Gauge;
   readonly #rejected: Counter<'reason'>;
+  readonly #dataErrors: Counter<'reason'>;
   readonly #lastStep: Gauge;
   readonly #checkpoints: Counter;
   readonly #jobState: Gauge<'state'>;
@@ -247,6 +258,13 @@ export class CoordinatorMetrics {
     for (const state of WORKER_STATES) this.#workers.set({ state }, 0);
     this.jobState('waiting');
     for (const reason of REJECT_REASONS) this.#rejected.inc({ reason }, 0);
+    this.#dataErrors = new Counter({
+      name: 'dtrain_data_errors_total',
+      help: 'Shared access: shards a worker could not read, and samples skipped because they do not parse or decode, by reason.',
+      labelNames: ['reason'],
+      registers,
+    });
+    for (const reason of DATA_ERROR_REASONS) this.#dataErrors.inc({ reason }, 0);
     for (const direction of TRANSFER_DIRECTIONS) this.#transfer.inc({ direction }, 0);
     for (const kind of DATA_PLANE_KINDS) this.#dataPlane.inc({ kind }, 0);
     this.#wire.set({ gradients: 'float32', weights: 'float32' }, 1);
@@ -308,6 +326,12 @@ export class CoordinatorMetrics {
 
   gradientRejected(reason: RejectReasonLabel): void {
     this.#rejected.inc({ reason });
+  }
+
+  /** A shard a worker could not read, or `count` samples skipped; an unknown reason counts as `parse`. */
+  dataErrors(reason: string, count = 1): void {
+    const label = (DATA_ERROR_REASONS as readonly string[]).includes(reason) ? reason : 'parse';
+    this.#dataErrors.inc({ reason: label }, count);
   }
 
   /** Worker counts by state; states missing from `counts` (and any not in WORKER_STATES) are exported as 0 / ignored. */

@@ -10,6 +10,7 @@ export { FAST_SECONDS_BUCKETS, SECONDS_BUCKETS } from './buckets.js';
 export {
   COORDINATOR_METRIC_NAMES,
   CoordinatorMetrics,
+  DATA_ERROR_REASONS,
   REJECT_REASONS,
   TRANSFER_DIRECTIONS,
   WORKER_STATES,
@@ -18,6 +19,7 @@ export {
   type CommittedStep,
   type CoordinatorInfo,
   type CoordinatorMetricsOptions,
+  type DataErrorReasonLabel,
   type FinishedEpoch,
   type RejectReasonLabel,
   type TransferDirection,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Registry } from 'prom-client';
-import { JOB_STATES, COORDINATOR_METRIC_NAMES, CoordinatorMetrics, REJECT_REASONS, TRANSFER_DIRECTIONS, WORKER_STATES } from './coordinator-metrics.js';
+import { JOB_STATES, COORDINATOR_METRIC_NAMES, CoordinatorMetrics, DATA_ERROR_REASONS, REJECT_REASONS, TRANSFER_DIRECTIONS, WORKER_STATES } from './coordinator-metrics.js';
 import { createMetricsRegistry, renderMetrics } from './registry.js';
 import { parseExposition } from './testing/exposition.js';
 import { COMMIT_OUTCOMES, SHARD_METRIC_NAMES, ShardMetrics } from './shard-metrics.js';
@@ -42,7 +42,8 @@ const LABEL_VALUES: Record<string, readonly string[] | RegExp> = {
   split: ['train', 'validation'],
   // dtrain_workers{state} and dtrain_job_state{state}: both bounded lifecycle sets.
   state: [...WORKER_STATES, ...JOB_STATES],
-  reason: REJECT_REASONS,
+  // dtrain_gradients_rejected_total{reason} and dtrain_data_errors_total{reason}.
+  reason: [...REJECT_REASONS, ...DATA_ERROR_REASONS],
   direction: TRANSFER_DIRECTIONS,
   outcome: COMMIT_OUTCOMES,
   kind: ['gradients', 'weights'],

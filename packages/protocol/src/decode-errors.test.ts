@@ -105,7 +105,7 @@ describe('prefix', () => {
   });
 
   // 4 and 5 were protocol 1's gradients and weights; 12 and 13 are chunk frames, which decodeChunk reads, not decodeMessage.
-  it.each([0, 4, 5, 12, 13, 28, 255])('rejects message type code %i as UNKNOWN_TYPE', (code) => {
+  it.each([0, 4, 5, 12, 13, 30, 255])('rejects message type code %i as UNKNOWN_TYPE', (code) => {
     const frame = good();
     frame[3] = code;
     expectRejected(frame, ProtocolErrorCode.UNKNOWN_TYPE, `frame: unknown message type code ${code}`);

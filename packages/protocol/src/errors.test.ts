@@ -165,6 +165,8 @@ describe('public surface', () => {
       shardApplied: 25,
       shardSnapshot: 26,
       shardSnapshotDone: 27,
+      prefetch: 28,
+      readFailure: 29,
     });
     expect(publicApi.ChunkType).toStrictEqual({ gradientChunk: 12, weightsChunk: 13 });
     expect(publicApi.Gradient16Type).toStrictEqual({ bfloat16: 32, float16: 33 });

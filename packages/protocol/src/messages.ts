@@ -34,6 +34,8 @@ export const MessageType = {
   shardApplied: 25,
   shardSnapshot: 26,
   shardSnapshotDone: 27,
+  prefetch: 28,
+  readFailure: 29,
 } as const;
 export type MessageKind = keyof typeof MessageType;
 
@@ -78,6 +80,41 @@ export interface DataDescriptor {
   readonly labelShape: readonly number[];
   /** Samples per chunk; chunk k holds sample ids [k*chunkSize, (k+1)*chunkSize). */
   readonly chunkSize: number;
+  /** Present when the worker reads its own samples (`dataset.access: shared`); no `dataChunk` follows then. */
+  readonly shared?: SharedDataDescriptor;
+}
+
+/**
+ * Where a worker reads the training samples itself, and how: the source
+ * (every shard a path every worker sees or an http(s) URL), which of its
+ * samples are the training set, and the normalisation to apply when a
+ * batch is built (8-bit samples stay 8-bit until then).
+ */
+export interface SharedDataDescriptor {
+  /**
+   * The source as the job config's `dataset:` gives it, `format` included,
+   * with shard globs expanded to lists of paths or URLs (one per shard, in
+   * order) and `numClasses` fixed; the worker's reader checks it.
+   */
+  readonly source: Readonly<Record<string, unknown>>;
+  /**
+   * The shards as the coordinator indexed them, in order. A worker opens a
+   * shard when it first needs one of its samples, so a shard it cannot read
+   * costs it only that shard's batches.
+   */
+  readonly shards: readonly SharedShard[];
+  /**
+   * Feature shape the model takes (`dataset.featureShape`); the source's own
+   * when absent. Same element count as the source's samples.
+   */
+  readonly featureShape?: readonly number[];
+  /** The training set is the source minus this fraction, chosen with `splitSeed` (the data package's `splitIds`). */
+  readonly validationSplit: number;
+  readonly splitSeed: number;
+  /** Normalisation statistics fitted on the training set, as `statsToJSON` writes them. */
+  readonly normalisation: Readonly<Record<string, unknown>>;
+  /** Byte budget of the worker's sample cache. */
+  readonly cacheBytes: number;
 }
 
 /** Training settings a worker needs; the job config's JSON-able subset. */
@@ -164,6 +201,48 @@ export interface AssignmentMessage {
   readonly batches?: readonly AssignedBatch[];
 }
 
+/** One shard of a shared source: its file (features file for paired formats) and how many samples it holds. */
+export interface SharedShard {
+  readonly file: string;
+  readonly numSamples: number;
+}
+
+/**
+ * coordinator → worker, shared access only: sample ids the worker will
+ * probably be assigned next, to read into its cache while it computes. A
+ * hint: the next assignment may differ (membership changed), and nothing
+ * breaks if it does.
+ */
+export interface PrefetchMessage {
+  readonly type: 'prefetch';
+  readonly sampleIds: Uint32Array;
+}
+
+/**
+ * worker → coordinator, shared access only: the assignment of `step` could
+ * not be read because a whole shard could not (missing, refused, truncated).
+ * The coordinator gives its batches to other workers and this worker no
+ * batch with samples of that shard; no worker able to read it fails the job.
+ */
+export interface ReadFailureMessage {
+  readonly type: 'readFailure';
+  readonly step: number;
+  /** The shard, as the source names it (path or URL). */
+  readonly file: string;
+  /** What went wrong, one line. */
+  readonly message: string;
+}
+
+/** One sample of an assignment that was skipped because it does not parse or decode. */
+export interface BadSampleReport {
+  /** Training-set id, as in the assignment. */
+  readonly sampleId: number;
+  /** 'parse' | 'decode' | 'shape'; a label of `dtrain_data_errors_total`. */
+  readonly reason: string;
+  /** One line naming the file and line or sample. */
+  readonly message: string;
+}
+
 /** coordinator → worker: samples [start, start+count) of the training set. */
 export interface DataChunkMessage {
   readonly type: 'dataChunk';
@@ -198,6 +277,11 @@ export interface PushReportMessage {
    * regression losses (and from workers older than this field).
    */
   readonly accuracy?: number;
+  /**
+   * Samples of the assignment left out of the step because they do not
+   * parse or decode (shared access); absent when there were none.
+   */
+  readonly badSamples?: readonly BadSampleReport[];
   /** Of `computeSeconds`, the seconds spent getting the batch's samples (the worker's data wait); absent from older workers. */
   readonly dataSeconds?: number;
 }
@@ -399,6 +483,8 @@ export type Message =
   | WelcomeMessage
   | AssignmentMessage
   | DataChunkMessage
+  | PrefetchMessage
+  | ReadFailureMessage
   | PushReportMessage
   | HeartbeatMessage
   | LeaveMessage

@@ -43,6 +43,8 @@ export const TENSOR_FIELDS: { readonly [K in MessageKind]: readonly TensorField[
   shardApplied: [],
   shardSnapshot: [],
   shardSnapshotDone: [],
+  prefetch: [{ name: 'sampleIds', dtype: 'uint32' }],
+  readFailure: [],
 };
 
 /** A view of `count` elements at `byteOffset` of `buffer`; the offset must be 4-aligned. */

@@ -30,7 +30,7 @@ import {
 } from './field-checks.js';
 import { MIN_CHUNK_BYTES } from './chunk-plan.js';
 import { WIRE_FORMATS } from './wire-format.js';
-import { MessageType, type DataDescriptor, type Message, type MessageKind, type AssignedBatch, type LocalStepsConfig, type OptimizerStateHeader, type ShardDescriptor, type WeightEntry } from './messages.js';
+import { MessageType, type BadSampleReport, type DataDescriptor, type Message, type SharedDataDescriptor, type SharedShard, type MessageKind, type AssignedBatch, type LocalStepsConfig, type OptimizerStateHeader, type ShardDescriptor, type WeightEntry } from './messages.js';
 
 type MessageOf<K extends MessageKind> = Extract<Message, { type: K }>;
 
@@ -45,13 +45,39 @@ const readWeightEntry = objectCheck(
 );
 
 function readDataDescriptor(r: FieldReader): DataDescriptor {
+  const shared = r.optional('shared', objectCheck(readSharedData));
   return {
     numSamples: r.get('numSamples', nonNegativeInteger),
     featureShape: r.get('featureShape', arrayOf(nonNegativeInteger)),
     labelShape: r.get('labelShape', arrayOf(nonNegativeInteger)),
     chunkSize: r.get('chunkSize', positiveInteger),
+    ...(shared === undefined ? {} : { shared }),
   };
 }
+
+/** The source and the statistics are the data package's to check (the worker opens the source with them). */
+function readSharedData(r: FieldReader): SharedDataDescriptor {
+  const featureShape = r.optional('featureShape', arrayOf(positiveInteger, 1));
+  return {
+    source: r.get('source', plainObject),
+    shards: r.get('shards', arrayOf(readSharedShard, 1)),
+    ...(featureShape === undefined ? {} : { featureShape }),
+    validationSplit: r.get('validationSplit', fraction),
+    splitSeed: r.get('splitSeed', safeInteger),
+    normalisation: r.get('normalisation', plainObject),
+    cacheBytes: r.get('cacheBytes', nonNegativeInteger),
+  };
+}
+
+const readSharedShard = objectCheck((r): SharedShard => ({ file: r.get('file', string), numSamples: r.get('numSamples', positiveInteger) }));
+
+const readBadSample = objectCheck(
+  (r): BadSampleReport => ({
+    sampleId: r.get('sampleId', nonNegativeInteger),
+    reason: r.get('reason', string),
+    message: r.get('message', string),
+  }),
+);
 
 /** Layout entries must describe their own shape and lie back to back from offset 0 (the engine's flat layout). */
 function checkLayout(layout: readonly WeightEntry[], path: string): void {
@@ -215,6 +241,7 @@ const GUARDS: { readonly [K in MessageKind]: (r: FieldReader) => MessageOf<K> } 
   pushReport: (r) => {
     const accuracy = r.optional('accuracy', fraction);
     const dataSeconds = r.optional('dataSeconds', nonNegativeFiniteNumber);
+    const badSamples = r.optional('badSamples', arrayOf(readBadSample, 1));
     return {
       type: 'pushReport',
       workerId: r.get('workerId', nonNegativeInteger),
@@ -228,8 +255,16 @@ const GUARDS: { readonly [K in MessageKind]: (r: FieldReader) => MessageOf<K> } 
       finite: r.get('finite', boolean),
       ...(accuracy === undefined ? {} : { accuracy }),
       ...(dataSeconds === undefined ? {} : { dataSeconds }),
+      ...(badSamples === undefined ? {} : { badSamples }),
     };
   },
+  prefetch: (r) => ({ type: 'prefetch', sampleIds: r.get('sampleIds', uint32Array(0)) }),
+  readFailure: (r) => ({
+    type: 'readFailure',
+    step: r.get('step', nonNegativeInteger),
+    file: r.get('file', string),
+    message: r.get('message', string),
+  }),
   dataHello: (r) => ({
     type: 'dataHello',
     protocolVersion: r.get('protocolVersion', nonNegativeInteger),

@@ -10,7 +10,7 @@
  *
  * Usage: node single-process-step.js JOB.yaml BACKEND OPTIMIZER WARMUP STEPS
  */
-import { loadJobConfig, loadJobData } from '@dtrain/coordinator';
+import { heldTraining, loadJobConfig, loadJobData } from '@dtrain/coordinator';
 import { buildModel, initBackend, tf, type BackendRequest } from '@dtrain/engine';
 
 const [configPath, backend, which, warmupArg, stepsArg] = process.argv.slice(2);
@@ -36,8 +36,8 @@ let warmupSeconds = 0;
 const batches = Math.floor(data.train.numSamples / batchSize);
 for (let i = 0; i < warmup + steps; i += 1) {
   const at = (i % batches) * batchSize;
-  const xs = tf.tensor2d(data.train.features.subarray(at * features, (at + batchSize) * features), [batchSize, features]);
-  const ys = tf.tensor2d(data.train.labels.subarray(at, at + batchSize), [batchSize, 1]);
+  const xs = tf.tensor2d(heldTraining(data).features.subarray(at * features, (at + batchSize) * features), [batchSize, features]);
+  const ys = tf.tensor2d(heldTraining(data).labels.subarray(at, at + batchSize), [batchSize, 1]);
   const t0 = performance.now();
   // trainOnBatch reads the loss back, so the step's kernels have finished when it resolves.
   await model.trainOnBatch(xs, ys);

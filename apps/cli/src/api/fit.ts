@@ -236,6 +236,10 @@ function jobConfig(bridge: ModelBridge, train: Dataset, o: Resolved, dir: string
         validationSplit: 0,
         normalisation: { kind: 'none' },
         chunkSize: DATASET_DEFAULTS.chunkSize,
+        // In the calling process's memory: only the coordinator has it.
+        access: 'ship',
+        cacheBytes: DATASET_DEFAULTS.cacheBytes,
+        maxBadSamples: DATASET_DEFAULTS.maxBadSamples,
       },
       training,
       // Local workers all join before the first step, so a step is batchSize × workers from the start.

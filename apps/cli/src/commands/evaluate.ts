@@ -1,4 +1,4 @@
-import { loadJobConfig, loadJobData } from '@dtrain/coordinator';
+import { evaluateData, loadJobConfig, loadJobData } from '@dtrain/coordinator';
 import { evaluate, initBackend } from '@dtrain/engine';
 import { BACKENDS, choiceFlag, parseFlags, required } from '../args.js';
 import { openSavedModel } from '../saved-model.js';
@@ -23,7 +23,7 @@ export async function evaluateCommand(argv: readonly string[]): Promise<number> 
     throw new UsageError(UsageErrorCode.USAGE, `dtrain evaluate: the job config has no ${split} data${split === 'test' ? ' (dataset.test)' : ' (dataset.validationSplit is 0)'}`);
   }
   const { model } = await openSavedModel('evaluate', modelDir);
-  const result = evaluate(model, dataset.features, dataset.labels, dataset.numSamples, config.training.loss, 512);
+  const result = await evaluateData(dataset, (block) => evaluate(model, block.features, block.labels, block.numSamples, config.training.loss, 512));
   const report = { split, samples: dataset.numSamples, loss: result.loss, accuracy: result.accuracy ?? null };
   if (f.json === true) process.stdout.write(`${JSON.stringify(report)}\n`);
   else process.stdout.write(`${split}: ${report.samples} samples  loss ${report.loss.toFixed(4)}  accuracy ${report.accuracy === null ? '-' : report.accuracy.toFixed(4)}\n`);

@@ -4,7 +4,7 @@
  */
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { isShardPattern, matchShardPatternSync } from '@dtrain/data';
+import { isHttpUrl, isShardPattern, matchShardPatternSync } from '@dtrain/data';
 import { invalidField } from './config-error.js';
 import { arrayOf, checkString, expectedGot, fieldPath, get, type Fields } from './validators.js';
 
@@ -54,7 +54,13 @@ function existingFile(path: string, field: string): string {
 
 /** One path or glob of a sharded source, absolute; a glob must match at least one file now. */
 function shardEntry(value: unknown, field: string, configDir: string): string {
-  const path = resolveConfigPath(configDir, checkString(value, field));
+  const text = checkString(value, field);
+  // An http(s) URL is read by range when the data is read; a server has no folder to glob.
+  if (isHttpUrl(text)) {
+    if (isShardPattern(new URL(text).pathname)) throw invalidField(field, `${text}: a URL cannot be a glob; list one URL per shard`);
+    return text;
+  }
+  const path = resolveConfigPath(configDir, text);
   // A file whose name merely looks like a glob (`scan[1].csv`) is that file, as the readers take it.
   if (!isShardPattern(path) || pathKind(path) === 'file') return existingFile(path, field);
   if (matchShardPatternSync(path).length === 0) throw invalidField(field, `no files match ${path}`);
@@ -65,7 +71,8 @@ function shardEntry(value: unknown, field: string, configDir: string): string {
  * The files of a sharded source at `key` (required): one path, a glob
  * (`data/train-*.csv`) or a list of them, made absolute. Plain paths must be
  * existing files and globs must match at least one; the reader expands globs
- * again when it reads, in sorted order.
+ * again when it reads, in sorted order. http(s) URLs are kept as written
+ * (one per shard), for workers that read the data themselves.
  */
 export function requireShardPaths(fields: Fields, key: string, configDir: string): string | string[] {
   const field = fieldPath(fields, key);

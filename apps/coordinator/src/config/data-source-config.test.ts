@@ -30,11 +30,18 @@ describe('sharded paths', () => {
     expect(idx.source).toMatchObject({ images: [abs('images-0.idx'), abs('shards/train-1.csv')], labels: [abs('labels-0.idx'), abs('shards/train-0.csv')] });
   });
 
+  it('keeps http(s) URLs as written, one per shard', () => {
+    const urls = ['https://data.example.com/x-0.npy', 'http://127.0.0.1:8080/x-1.npy?v=2'];
+    const npy = parseDatasetConfig({ format: 'npy', features: urls, labels: 'https://data.example.com/y.npy' }, CLASSIFICATION);
+    expect(npy.source).toMatchObject({ features: urls, labels: 'https://data.example.com/y.npy' });
+  });
+
   test.each([
     { raw: { format: 'csv', path: 'shards/test-*.csv', labelColumn: 'y' }, field: 'dataset.path', message: `dataset.path: no files match ${abs('shards/test-*.csv')}` },
     { raw: { format: 'idx', images: ['images-0.idx', 'images-9.idx'], labels: 'labels-0.idx' }, field: 'dataset.images[1]', message: `dataset.images[1]: file not found: ${abs('images-9.idx')}` },
     { raw: { format: 'idx', images: [], labels: 'labels-0.idx' }, field: 'dataset.images', message: 'dataset.images: expected a non-empty array of paths or globs, got an empty array' },
     { raw: { format: 'idx', images: ['images-0.idx', 7], labels: 'labels-0.idx' }, field: 'dataset.images[1]', message: 'dataset.images[1]: expected a non-empty string, got 7' },
+    { raw: { format: 'npy', features: 'https://data.example.com/x-*.npy', labels: 'y.npy' }, field: 'dataset.features', message: 'dataset.features: https://data.example.com/x-*.npy: a URL cannot be a glob; list one URL per shard' },
     { raw: { format: 'csv', path: { glob: '*.csv' }, labelColumn: 'y' }, field: 'dataset.path', message: 'dataset.path: expected a path, a glob or a non-empty list of paths, got an object' },
   ])('$message', ({ raw, field, message }) => {
     expect(configError(() => parseDatasetConfig(raw, CLASSIFICATION))).toMatchObject({ code: 'DTRAIN_CONFIG_INVALID', field, message });

@@ -33,7 +33,15 @@ describe('dataset sources', () => {
       test: { format: 'idx', images: abs('data/test-images.gz'), labels: abs('data/test-labels.gz'), labelEncoding: 'index' },
       normalisation: { kind: 'none' },
       chunkSize: 1024,
+      access: 'auto',
+      cacheBytes: 1024 ** 3,
+      maxBadSamples: 0,
     });
+  });
+
+  it('reads how workers get their samples', () => {
+    const config = parseDatasetConfig({ ...IDX, access: 'shared', cacheBytes: 0, maxBadSamples: 5 }, CLASSIFICATION);
+    expect([config.access, config.cacheBytes, config.maxBadSamples]).toStrictEqual(['shared', 0, 5]);
   });
 
   it('reads idx with every key given', () => {
@@ -224,6 +232,9 @@ describe('dataset errors', () => {
     { raw: { ...IDX, validationSplit: 1 }, field: 'dataset.validationSplit', message: 'dataset.validationSplit: expected a number in [0, 1), got 1' },
     { raw: { ...IDX, validationSplit: -0.1 }, field: 'dataset.validationSplit', message: 'dataset.validationSplit: expected a number in [0, 1), got -0.1' },
     { raw: { ...IDX, chunkSize: 1.5 }, field: 'dataset.chunkSize', message: 'dataset.chunkSize: expected a positive integer, got 1.5' },
+    { raw: { ...IDX, access: 'shard' }, field: 'dataset.access', message: 'dataset.access: expected one of "ship", "shared", "auto", got "shard" (did you mean "shared"?)' },
+    { raw: { ...IDX, cacheBytes: -1 }, field: 'dataset.cacheBytes', message: 'dataset.cacheBytes: expected a non-negative integer, got -1' },
+    { raw: { ...IDX, maxBadSamples: 0.5 }, field: 'dataset.maxBadSamples', message: 'dataset.maxBadSamples: expected a non-negative integer, got 0.5' },
     { raw: { ...IDX, validationSpilt: 0.2 }, field: 'dataset.validationSpilt', message: 'dataset.validationSpilt: unknown key (did you mean "validationSplit"?)' },
     // normalise
     {

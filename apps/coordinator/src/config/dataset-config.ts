@@ -7,7 +7,7 @@ import type { Normalisation } from '@dtrain/data';
 import { invalidField } from './config-error.js';
 import { parseDataSource, sourceFields, type DataSourceConfig, type SourceContext } from './data-source-config.js';
 import { parseNormalisation } from './normalisation-config.js';
-import { FRACTION, POSITIVE_INT, checkShape, fieldPath, get, has, optionalInt, optionalNumber } from './validators.js';
+import { FRACTION, NON_NEGATIVE_INT, POSITIVE_INT, checkShape, fieldPath, get, has, optionalInt, optionalNumber, optionalOneOf } from './validators.js';
 
 export interface DatasetConfig {
   source: DataSourceConfig;
@@ -27,11 +27,33 @@ export interface DatasetConfig {
   normalisation: Normalisation;
   /** Samples per data chunk shipped to workers; default 1024. */
   chunkSize: number;
+  /**
+   * How workers get their samples. `ship`: the coordinator reads the data
+   * and sends chunks over its connection (data only it can read). `shared`:
+   * every worker reads its own samples from the same paths or http(s) URLs,
+   * and the coordinator holds only an index. `auto` (default): `ship` when
+   * the training data is at most {@link SHIP_LIMIT_BYTES} as float32,
+   * `shared` otherwise (for the formats that can be read by sample).
+   */
+  access: DataAccess;
+  /** Byte budget of each worker's sample cache with shared access; default 1 GiB. */
+  cacheBytes: number;
+  /**
+   * Samples a shared-access job may skip because they do not parse or
+   * decode (each counted in `dtrain_data_errors_total`); one more fails the
+   * job naming it. Default 0: the first bad sample fails the job.
+   */
+  maxBadSamples: number;
 }
 
-export const DATASET_DEFAULTS = { validationSplit: 0.1, chunkSize: 1024 } as const;
+export type DataAccess = 'ship' | 'shared' | 'auto';
 
-const DATASET_KEYS = ['featureShape', 'validationSplit', 'normalise', 'normalize', 'test', 'chunkSize'] as const;
+/** `access: auto` ships datasets up to this many float32 bytes and shares larger ones. */
+export const SHIP_LIMIT_BYTES = 512 * 1024 * 1024;
+
+export const DATASET_DEFAULTS = { validationSplit: 0.1, chunkSize: 1024, access: 'auto', cacheBytes: 1024 * 1024 * 1024, maxBadSamples: 0 } as const;
+
+const DATASET_KEYS = ['featureShape', 'validationSplit', 'normalise', 'normalize', 'test', 'chunkSize', 'access', 'cacheBytes', 'maxBadSamples'] as const;
 
 export function parseDatasetConfig(raw: unknown, context: SourceContext): DatasetConfig {
   const { fields, format } = sourceFields(raw, 'dataset', DATASET_KEYS);
@@ -43,6 +65,9 @@ export function parseDatasetConfig(raw: unknown, context: SourceContext): Datase
   const test = has(fields, 'test') ? parseTestSource(get(fields, 'test'), source, context) : undefined;
   const normalisation = parseNormalisation(...normalisationEntry(fields.values));
   const chunkSize = optionalInt(fields, 'chunkSize', POSITIVE_INT, DATASET_DEFAULTS.chunkSize);
+  const access = optionalOneOf<DataAccess>(fields, 'access', ['ship', 'shared', 'auto'], DATASET_DEFAULTS.access);
+  const cacheBytes = optionalInt(fields, 'cacheBytes', NON_NEGATIVE_INT, DATASET_DEFAULTS.cacheBytes);
+  const maxBadSamples = optionalInt(fields, 'maxBadSamples', NON_NEGATIVE_INT, DATASET_DEFAULTS.maxBadSamples);
   return {
     source,
     ...(featureShape === undefined ? {} : { featureShape }),
@@ -50,6 +75,9 @@ export function parseDatasetConfig(raw: unknown, context: SourceContext): Datase
     ...(test === undefined ? {} : { test }),
     normalisation,
     chunkSize,
+    access,
+    cacheBytes,
+    maxBadSamples,
   };
 }
 

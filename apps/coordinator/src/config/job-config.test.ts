@@ -64,6 +64,9 @@ const MNIST_MLP_EXPECTED: JobConfig = {
     validationSplit: 0.1,
     normalisation: { kind: 'scale', scale: 255 },
     chunkSize: 1024,
+    access: 'auto',
+    cacheBytes: 1024 * 1024 * 1024,
+    maxBadSamples: 0,
   },
   training: {
     epochs: 5,
@@ -143,6 +146,9 @@ describe('parseJobConfig', () => {
       validationSplit: 0.1,
       normalisation: { kind: 'none' },
       chunkSize: 1024,
+      access: 'auto',
+      cacheBytes: 1024 ** 3,
+      maxBadSamples: 0,
     });
   });
 

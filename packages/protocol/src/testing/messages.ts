@@ -39,7 +39,21 @@ export function sampleMessages(): { readonly [K in MessageKind]: MessageOf<K> } 
       version: 7,
       // The layout spans 9 elements, one 4096-byte chunk: one shard, the embedded one.
       shards: [{ start: 0, end: 9, url: '' }],
-      data: { numSamples: 60000, featureShape: [784], labelShape: [10], chunkSize: 1024 },
+      data: {
+        numSamples: 60000,
+        featureShape: [784],
+        labelShape: [10],
+        chunkSize: 1024,
+        shared: {
+          source: { format: 'npy', features: ['/data/x-0.npy'], labels: ['/data/y-0.npy'] },
+          shards: [{ file: '/data/x-0.npy', numSamples: 60000 }],
+          featureShape: [28, 28, 1],
+          validationSplit: 0.1,
+          splitSeed: 42,
+          normalisation: { kind: 'scale', scale: 255 },
+          cacheBytes: 1 << 30,
+        },
+      },
     },
     // A local-SGD round of two batches: 9 (two samples), then 10 (one).
     assignment: {
@@ -73,8 +87,11 @@ export function sampleMessages(): { readonly [K in MessageKind]: MessageOf<K> } 
       computeSeconds: 0.03,
       finite: true,
       accuracy: 0.875,
+      badSamples: [{ sampleId: 12, reason: 'parse', message: 'train.jsonl:13: not JSON' }],
       dataSeconds: 0.002,
     },
+    prefetch: { type: 'prefetch', sampleIds: new Uint32Array([16, 23, 42]) },
+    readFailure: { type: 'readFailure', step: 5, file: '/data/x-3.npy', message: 'ENOENT: no such file' },
     heartbeat: { type: 'heartbeat', kind: 'ping', sentAt: 1_712_345_678_901.25 },
     leave: { type: 'leave', reason: 'SIGTERM' },
     error: { type: 'error', code: 'DTRAIN_PROTOCOL_MALFORMED', message: 'bad' },
@@ -228,6 +245,10 @@ export class RandomMessages {
         }
         return { ...message, batches };
       }
+      case 'prefetch':
+        return { type: 'prefetch', sampleIds: this.uint32(this.length(maxLength)) };
+      case 'readFailure':
+        return { type: 'readFailure', step: this.uint(), file: this.string(), message: this.string() };
       case 'dataChunk':
         return { type: 'dataChunk', chunkId: this.uint(), start: this.uint(), count: this.uint(), features: this.float32(this.length(maxLength)), labels: this.float32(this.length(maxLength)) };
       case 'pushReport': {
