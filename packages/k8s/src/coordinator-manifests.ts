@@ -8,8 +8,8 @@ import { Deployment } from 'kubernetes-models/apps/v1';
 import { PersistentVolumeClaim, Service } from 'kubernetes-models/v1';
 import type { IIoK8sApiCoreV1ResourceRequirements, IIoK8sApiCoreV1Volume, IIoK8sApiCoreV1VolumeMount } from 'kubernetes-models/v1';
 import { commonLabels, selectorLabels, type JobNames } from './job-names.js';
-import { TMP_MOUNT, TMP_VOLUME, containerSecurityContext, mallocEnv, podSecurityContext, tokenEnv } from './pod-defaults.js';
-import { CONFIG_FILE, CONFIG_MOUNT, COORDINATOR_GRACE_SECONDS, COORDINATOR_PORT, JOB_ROOT, STATE_MOUNT } from './pod-layout.js';
+import { DATA_MOUNT, TMP_MOUNT, TMP_VOLUME, containerSecurityContext, dataVolume, mallocEnv, podSecurityContext, tokenEnv } from './pod-defaults.js';
+import { CONFIG_FILE, CONFIG_MOUNT, COORDINATOR_GRACE_SECONDS, COORDINATOR_PORT, STATE_MOUNT } from './pod-layout.js';
 
 export interface CoordinatorOptions {
   readonly names: JobNames;
@@ -47,8 +47,8 @@ export function coordinatorDeployment(o: CoordinatorOptions): Deployment {
     TMP_MOUNT,
   ];
   if (o.dataClaim !== undefined) {
-    volumes.push({ name: 'data', persistentVolumeClaim: { claimName: o.dataClaim, readOnly: true } });
-    mounts.push({ name: 'data', mountPath: JOB_ROOT, readOnly: true });
+    volumes.push(dataVolume(o.dataClaim));
+    mounts.push(DATA_MOUNT);
   }
   return new Deployment({
     metadata: { name: o.names.coordinator, labels: commonLabels(o.names, 'coordinator'), ...ns(o.namespace) },

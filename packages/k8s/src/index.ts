@@ -8,6 +8,7 @@
  */
 export { renderJob, type RenderJobOptions, type RenderedJob } from './render-job.js';
 export { relocateJobConfig, type RelocatedConfig, type RelocateOptions } from './relocate-job-config.js';
+export { dataAccess, workersReadData, DATA_ACCESS, DEFAULT_DATA_ACCESS, type DataAccess } from './data-access.js';
 export { coordinatorDeployment, coordinatorService, stateClaim, type CoordinatorOptions } from './coordinator-manifests.js';
 export { workerDeployment, type WorkerOptions } from './worker-deployment.js';
 export { shardStatefulSet, shardService, shardAdvertiseUrl, MAX_PS_SHARDS, type ShardOptions } from './shard-statefulset.js';

@@ -57,7 +57,7 @@ const canKustomize = haveKubectl();
 if (!canKustomize) {
   console.warn(
     '\n*** SKIPPED: kubectl is not on PATH, so `kubectl kustomize` did NOT render infra/k8s/overlays/{cpu,gpu}, infra/k8s/monitoring ' +
-      'and infra/k8s/examples/{hpa,ps-shards}, and their output was NOT validated. Install kubectl (it includes kustomize) to run these tests. ***\n',
+      'and infra/k8s/examples/{hpa,ps-shards,http-shared}, and their output was NOT validated. Install kubectl (it includes kustomize) to run these tests. ***\n',
   );
 }
 
@@ -82,7 +82,7 @@ describe.skipIf(!canKustomize)('kubectl kustomize', () => {
   // The base leaves the token Secret to the user (kubectl create secret …).
   const external = ['Secret/dtrain-token'];
 
-  it.each(['overlays/cpu', 'overlays/gpu', 'examples/hpa', 'examples/ps-shards'])('%s renders objects that pass the schemas and the consistency checks', (dir) => {
+  it.each(['overlays/cpu', 'overlays/gpu', 'examples/hpa', 'examples/ps-shards', 'examples/http-shared'])('%s renders objects that pass the schemas and the consistency checks', (dir) => {
     const objects = render(dir);
     expect(objects.map(ref)).toEqual(expect.arrayContaining(['Deployment/dtrain-coordinator', 'Deployment/dtrain-worker', 'Service/dtrain-coordinator', 'PersistentVolumeClaim/dtrain-state']));
     expect(validateObjects(objects)).toEqual([]);
@@ -144,6 +144,24 @@ describe.skipIf(!canKustomize)('kubectl kustomize', () => {
     const job = parse((config['data'] as Record<string, string>)['job.yaml'] ?? '') as { name: string; cluster: Record<string, unknown> };
     expect(job.name).toBe('mnist-mlp');
     expect(job.cluster).toMatchObject({ psShards: EXAMPLE_PS_SHARDS });
+  });
+
+  it('examples/http-shared: the CPU overlay with the http job config mounted, and no data volume in any pod', () => {
+    const objects = render('examples/http-shared');
+    const configs = objects.filter((o) => o.kind === 'ConfigMap');
+    expect(configs).toHaveLength(1);
+    const config = configs[0]!;
+    expect(podSpec(byRef(objects, 'Deployment/dtrain-coordinator')).volumes).toContainEqual({ name: 'config', configMap: { name: config.metadata?.name } });
+    const job = parse((config['data'] as Record<string, string>)['job.yaml'] ?? '') as { name: string; dataset: { access: string; features: string[]; labels: string[] }; checkpoint: { dir: string } };
+    // The base's objects carry the job label mnist-mlp: the config keeps that name.
+    expect(job.name).toBe('mnist-mlp');
+    expect(job.dataset.access).toBe('shared');
+    for (const url of [...job.dataset.features, ...job.dataset.labels]) expect(url).toMatch(/^https:\/\//);
+    expect(job.dataset.features).toHaveLength(job.dataset.labels.length);
+    expect(job.checkpoint.dir).toBe('/var/lib/dtrain/checkpoints');
+    for (const name of ['Deployment/dtrain-coordinator', 'Deployment/dtrain-worker']) {
+      expect(podSpec(byRef(objects, name)).volumes.map((v) => v.name)).not.toContain('data');
+    }
   });
 
   it('examples/hpa: the autoscaler targets the worker Deployment', () => {

@@ -1,6 +1,7 @@
 /**
  * What every dtrain container shares: the token from its Secret, a locked-down
- * security context, a writable /tmp on a read-only root filesystem.
+ * security context, a writable /tmp on a read-only root filesystem; and for
+ * the pods that read the job's data, its claim.
  */
 import type {
   IIoK8sApiCoreV1EnvVar,
@@ -9,7 +10,7 @@ import type {
   IIoK8sApiCoreV1Volume,
   IIoK8sApiCoreV1VolumeMount,
 } from 'kubernetes-models/v1';
-import { RUN_AS_USER, TOKEN_KEY } from './pod-layout.js';
+import { JOB_ROOT, RUN_AS_USER, TOKEN_KEY } from './pod-layout.js';
 
 /** DTRAIN_TOKEN from the Secret: the CLI reads it when no --token-file is given. */
 export function tokenEnv(secretName: string): IIoK8sApiCoreV1EnvVar {
@@ -56,3 +57,13 @@ export function containerSecurityContext(): IIoK8sApiCoreV1SecurityContext {
 /** A small scratch /tmp: tfjs and Node may want one, the root filesystem is read-only. */
 export const TMP_VOLUME: IIoK8sApiCoreV1Volume = { name: 'tmp', emptyDir: { sizeLimit: '1Gi' } };
 export const TMP_MOUNT: IIoK8sApiCoreV1VolumeMount = { name: 'tmp', mountPath: '/tmp' };
+
+/**
+ * The job's data claim, read-only at {@link JOB_ROOT} in every pod that reads
+ * the data (the coordinator; the workers unless `dataset.access` is `ship`):
+ * the relocated paths in the config then name the same files in each pod.
+ */
+export function dataVolume(claimName: string): IIoK8sApiCoreV1Volume {
+  return { name: 'data', persistentVolumeClaim: { claimName, readOnly: true } };
+}
+export const DATA_MOUNT: IIoK8sApiCoreV1VolumeMount = { name: 'data', mountPath: JOB_ROOT, readOnly: true };

@@ -16,10 +16,11 @@ export const WORKER_METRICS_PORT = 9400;
 export const SHARD_PORT = 7100;
 
 /**
- * The job folder as the coordinator sees it: the config's data paths are
- * rewritten from "relative to the config file" to "under /job". The images
- * ship the repository's examples/ here; a job's own data comes from a derived
- * image or from a PersistentVolumeClaim mounted here (`--data-pvc`).
+ * The job folder as the coordinator sees it, and the workers when they read
+ * the data themselves (`dataset.access` not `ship`): the config's data paths
+ * are rewritten from "relative to the config file" to "under /job". The
+ * images ship the repository's examples/ here; a job's own data comes from a
+ * derived image or from a PersistentVolumeClaim mounted here (`--data-pvc`).
  */
 export const JOB_ROOT = '/job';
 

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { K8sError } from './k8s-error.js';
 import { relocateJobConfig } from './relocate-job-config.js';
 
@@ -60,6 +61,42 @@ describe('relocateJobConfig', () => {
     expect(() => relocateJobConfig('name: j\ndataset: { format: csv, path: [a.csv, ../b.csv], labelColumn: y }\n', DIR)).toThrow(
       expect.objectContaining({ field: 'dataset.path[1]' }),
     );
+  });
+
+  it('leaves http(s) URLs as written, alone or in a list beside files, and lists them apart from the files', () => {
+    const text = [
+      'name: j',
+      'dataset:',
+      '  format: npy',
+      '  features:',
+      '    - https://data.example.com/train-000.npy # first shard',
+      '    - shards/x-1.npy',
+      '    - HTTP://data.example.com/train-002.npy?sig=a%2Fb&x=1',
+      "  labels: 'http://data.example.com/labels.npy' # quoted",
+      '  test: { format: jsonl, path: [https://data.example.com/test.jsonl], featureField: x, labelField: y }',
+      '',
+    ].join('\n');
+    const { document, files, urls, text: out } = relocateJobConfig(text, DIR);
+    expect(document['dataset']).toMatchObject({
+      features: ['https://data.example.com/train-000.npy', '/job/shards/x-1.npy', 'HTTP://data.example.com/train-002.npy?sig=a%2Fb&x=1'],
+      labels: 'http://data.example.com/labels.npy',
+      test: { path: ['https://data.example.com/test.jsonl'] },
+    });
+    expect(files).toEqual(['shards/x-1.npy']);
+    // In the order of the fields the readers know (labels before features), as the files are.
+    expect(urls).toEqual(['http://data.example.com/labels.npy', 'https://data.example.com/train-000.npy', 'HTTP://data.example.com/train-002.npy?sig=a%2Fb&x=1', 'https://data.example.com/test.jsonl']);
+    // The list is rewritten item by item: its comments and the quoting stay.
+    expect(out).toContain('    - https://data.example.com/train-000.npy # first shard\n    - /job/shards/x-1.npy\n');
+    expect(out).toContain("  labels: 'http://data.example.com/labels.npy' # quoted\n");
+    expect(out).not.toMatch(/\/job\/https?:/i);
+  });
+
+  it('needs no folder for a config whose data are all URLs: nothing is outside it', () => {
+    const text = 'name: j\ndataset: { format: npy, features: [https://h/x.npy], labels: [https://h/y.npy] }\ncheckpoint: { dir: /var/lib/dtrain/checkpoints }\n';
+    const relocated = relocateJobConfig(text, DIR);
+    expect(relocated.files).toEqual([]);
+    expect(relocated.urls).toEqual(['https://h/y.npy', 'https://h/x.npy']);
+    expect(relocated.document).toEqual(parse(text));
   });
 
   it.each([

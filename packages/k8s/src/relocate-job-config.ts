@@ -5,11 +5,12 @@
  * is mounted or baked in at {@link JOB_ROOT}. So every file path becomes
  * absolute under JOB_ROOT, and the checkpoint folder moves to the state
  * volume; when asked, `cluster.psShards` is set to the number of shard pods
- * rendered beside it. Everything else stays as the user wrote it, comments
+ * rendered beside it. An http(s) URL names the same file in every pod and
+ * stays as written. Everything else stays as the user wrote it, comments
  * included.
  */
 import { isAbsolute, posix, relative, resolve, sep } from 'node:path';
-import { isMap, isSeq, parseDocument } from 'yaml';
+import { isMap, isScalar, isSeq, parseDocument, type Scalar } from 'yaml';
 import { K8sError, K8sErrorCode } from './k8s-error.js';
 import { CHECKPOINT_DIR, JOB_ROOT } from './pod-layout.js';
 
@@ -36,8 +37,18 @@ export interface RelocatedConfig {
   readonly text: string;
   /** The same, as a plain object. */
   readonly document: Record<string, unknown>;
-  /** The files the coordinator reads, relative to the config's folder (POSIX separators), in field order. */
+  /** The files the config names, relative to the config's folder (POSIX separators), in field order. */
   readonly files: readonly string[];
+  /** The http(s) URLs the config names instead of files, as written, in field order. */
+  readonly urls: readonly string[];
+}
+
+/**
+ * An `http://` or `https://` location: the test `isHttpUrl` of @dtrain/data
+ * makes (http-byte-source.ts), repeated so this package needs no data readers.
+ */
+function isHttpUrl(location: string): boolean {
+  return /^https?:\/\//i.test(location);
 }
 
 /**
@@ -49,13 +60,18 @@ export function relocateJobConfig(text: string, configDir: string, options: Relo
   const doc = parseDocument(text);
   if (doc.errors.length > 0 || !isMap(doc.contents)) throw new K8sError(K8sErrorCode.CONFIG_PATH, 'expected the job config to be a YAML or JSON object');
   const files: string[] = [];
-  /** The path under JOB_ROOT for one configured path (or glob: a pattern relocates like a path). */
+  const urls: string[] = [];
+  /** The path under JOB_ROOT for one configured path (or glob: a pattern relocates like a path); a URL as it is. */
   const relocate = (value: string, field: string): string => {
+    if (isHttpUrl(value)) {
+      urls.push(value);
+      return value;
+    }
     const rel = relative(configDir, resolve(configDir, value));
     if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
       throw new K8sError(
         K8sErrorCode.CONFIG_PATH,
-        `${value} is outside the config's folder ${configDir}; in Kubernetes the coordinator sees only that folder (at ${JOB_ROOT}): move the file under it`,
+        `${value} is outside the config's folder ${configDir}; in Kubernetes the pods see only that folder (at ${JOB_ROOT}): move the file under it`,
         { field },
       );
     }
@@ -67,15 +83,14 @@ export function relocateJobConfig(text: string, configDir: string, options: Relo
     const value: unknown = doc.getIn(path);
     const field = path.join('.');
     if (typeof value === 'string') doc.setIn(path, relocate(value, field));
-    // A sharded source may list its files.
-    else if (isSeq(value)) {
-      const items: unknown = value.toJSON();
-      if (Array.isArray(items) && items.every((v) => typeof v === 'string')) {
-        doc.setIn(path, doc.createNode(items.map((v: string, i) => relocate(v, `${field}[${i}]`))));
-      }
+    // A sharded source may list its files. Rewritten item by item, so comments between them stay.
+    else if (isSeq(value) && value.items.every((item) => isScalar(item) && typeof item.value === 'string')) {
+      (value.items as Scalar<string>[]).forEach((item, i) => {
+        item.value = relocate(item.value, `${field}[${i}]`);
+      });
     }
   }
   doc.setIn(['checkpoint', 'dir'], CHECKPOINT_DIR);
   if (options.psShards !== undefined) doc.setIn(['cluster', 'psShards'], options.psShards);
-  return { text: doc.toString({ lineWidth: 0 }), document: doc.toJS() as Record<string, unknown>, files };
+  return { text: doc.toString({ lineWidth: 0 }), document: doc.toJS() as Record<string, unknown>, files, urls };
 }

@@ -134,6 +134,120 @@ describe('renderJob', () => {
     expect((error as K8sError).isUserError).toBe(true);
   });
 
+  describe('dataset.access: which pods get the data claim', () => {
+    const MLP = readFileSync(join(EXAMPLES, 'mnist-mlp.yaml'), 'utf8');
+    /** mnist-mlp.yaml with `dataset.access` set to `access`, or as written when undefined. */
+    const withAccess = (access: string | undefined): string => (access === undefined ? MLP : MLP.replace('  format: idx\n', `  format: idx\n  access: ${access}\n`));
+    const renderAccess = (access: string | undefined, options: Partial<RenderJobOptions> = {}): KubeObject[] =>
+      parseManifestYaml(toYamlStream(renderJob({ configText: withAccess(access), configDir: EXAMPLES, image: 'img:1', workers: 2, gpu: false, ...options }).manifests));
+    const DATA_VOLUME = { name: 'data', persistentVolumeClaim: { claimName: 'job-data', readOnly: true } };
+    const DATA_MOUNT = { name: 'data', mountPath: '/job', readOnly: true };
+    const TMP_VOLUME = { name: 'tmp', emptyDir: { sizeLimit: '1Gi' } };
+    const TMP_MOUNT = { name: 'tmp', mountPath: '/tmp' };
+
+    it.each([
+      ['shared', 'shared'],
+      ['auto', 'auto'],
+      ['absent (auto)', undefined],
+    ])('%s with a data claim: the workers mount it read-only at /job, exactly as the coordinator does', (_what, access) => {
+      const list = renderAccess(access, { dataClaim: 'job-data' });
+      const worker = get(list, 'Deployment', 'mnist-mlp-worker');
+      const coordinator = get(list, 'Deployment', 'mnist-mlp-coordinator');
+      expect(pod(worker).volumes).toEqual([TMP_VOLUME, DATA_VOLUME]);
+      expect(container(worker).volumeMounts).toEqual([TMP_MOUNT, DATA_MOUNT]);
+      // Same claim, same path, read-only in both: the config's /job/... paths name the same files in every pod.
+      expect(pod(coordinator).volumes).toContainEqual(DATA_VOLUME);
+      expect(container(coordinator).volumeMounts).toContainEqual(DATA_MOUNT);
+      expect(validateObjects(list)).toEqual([]);
+      expect(checkConsistency(list, { external: ['PersistentVolumeClaim/job-data'] })).toEqual([]);
+      // The claim is not among the objects: without it declared external, both pods are reported.
+      expect(checkConsistency(list).map((p) => p.object)).toEqual(['Deployment/mnist-mlp-coordinator', 'Deployment/mnist-mlp-worker']);
+    });
+
+    it('ship with a data claim: only the coordinator mounts it, the workers keep /tmp alone', () => {
+      const list = renderAccess('ship', { dataClaim: 'job-data' });
+      const worker = get(list, 'Deployment', 'mnist-mlp-worker');
+      expect(pod(worker).volumes).toEqual([TMP_VOLUME]);
+      expect(container(worker).volumeMounts).toEqual([TMP_MOUNT]);
+      const coordinator = get(list, 'Deployment', 'mnist-mlp-coordinator');
+      expect(pod(coordinator).volumes).toContainEqual(DATA_VOLUME);
+      expect(container(coordinator).volumeMounts).toContainEqual(DATA_MOUNT);
+      expect(validateObjects(list)).toEqual([]);
+      expect(checkConsistency(list, { external: ['PersistentVolumeClaim/job-data'] })).toEqual([]);
+    });
+
+    it.each(['ship', 'shared', 'auto', undefined])('access %s without a data claim: no pod gets a data volume', (access) => {
+      const list = renderAccess(access);
+      for (const name of ['mnist-mlp-coordinator', 'mnist-mlp-worker']) {
+        const deployment = get(list, 'Deployment', name);
+        expect(pod(deployment).volumes.map((v) => v.name)).not.toContain('data');
+        expect(container(deployment).volumeMounts.map((m) => m.name)).not.toContain('data');
+      }
+      expect(checkConsistency(list)).toEqual([]);
+    });
+
+    it('reports the access it rendered for (absent: auto) and keeps the field in the embedded config', () => {
+      const access = (a: string | undefined): string => renderJob({ configText: withAccess(a), configDir: EXAMPLES, image: 'img:1', workers: 1, gpu: false }).dataAccess;
+      expect([access('ship'), access('shared'), access('auto'), access(undefined), access('~')]).toEqual(['ship', 'shared', 'auto', 'auto', 'auto']);
+      const config = (get(renderAccess('ship'), 'ConfigMap', 'mnist-mlp-job')['data'] as Record<string, string>)['job.yaml']!;
+      expect(parse(config)).toMatchObject({ dataset: { access: 'ship' } });
+    });
+
+    it.each(['copy', 'true', '[ship]', 'Ship'])('rejects dataset.access %s naming the field', (value) => {
+      let error: unknown;
+      try {
+        renderAccess(value, { dataClaim: 'job-data' });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(K8sError);
+      expect(error).toMatchObject({ code: 'DTRAIN_K8S_CONFIG_PATH', field: 'dataset.access' });
+      expect((error as Error).message).toMatch(/^dataset\.access: expected one of ship, shared, auto, got /);
+      expect((error as K8sError).isUserError).toBe(true);
+    });
+  });
+
+  describe('a dataset behind http(s) URLs (infra/k8s/examples/http-shared)', () => {
+    const DIR = join(REPO, 'infra/k8s/examples/http-shared');
+    const TEXT = readFileSync(join(DIR, 'job.yaml'), 'utf8');
+    const URLS = [
+      'https://data.example.com/mnist/train-labels-000.npy',
+      'https://data.example.com/mnist/train-labels-001.npy',
+      'https://data.example.com/mnist/train-features-000.npy',
+      'https://data.example.com/mnist/train-features-001.npy',
+    ];
+
+    it('keeps the URLs as written, needs no claim and mounts no data volume anywhere', () => {
+      const rendered = renderJob({ configText: TEXT, configDir: DIR, image: 'img:1', workers: 3, gpu: false });
+      expect(rendered.dataAccess).toBe('shared');
+      expect(rendered.dataFiles).toEqual([]);
+      expect(rendered.dataUrls).toEqual(URLS);
+      const list = parseManifestYaml(toYamlStream(rendered.manifests));
+      const config = parse((get(list, 'ConfigMap', 'mnist-mlp-job')['data'] as Record<string, string>)['job.yaml']!) as { dataset: Record<string, unknown> };
+      expect(config.dataset).toMatchObject({ access: 'shared', features: URLS.slice(2), labels: URLS.slice(0, 2) });
+      // The one claim is the coordinator's state volume.
+      expect(list.filter((o) => o.kind === 'PersistentVolumeClaim').map((o) => o.metadata?.name)).toEqual(['mnist-mlp-state']);
+      expect(pod(get(list, 'Deployment', 'mnist-mlp-worker')).volumes.map((v) => v.name)).toEqual(['tmp']);
+      expect(pod(get(list, 'Deployment', 'mnist-mlp-coordinator')).volumes.map((v) => v.name)).toEqual(['config', 'state', 'tmp']);
+      expect(validateObjects(list)).toEqual([]);
+      expect(checkConsistency(list)).toEqual([]);
+    });
+
+    it('with a data claim anyway (say, for a model file), the workers mount it as the coordinator does', () => {
+      const list = parseManifestYaml(toYamlStream(renderJob({ configText: TEXT, configDir: DIR, image: 'img:1', workers: 1, gpu: false, dataClaim: 'job-data' }).manifests));
+      expect(container(get(list, 'Deployment', 'mnist-mlp-worker')).volumeMounts).toContainEqual({ name: 'data', mountPath: '/job', readOnly: true });
+      expect(checkConsistency(list, { external: ['PersistentVolumeClaim/job-data'] })).toEqual([]);
+    });
+
+    it('is written in pod form already: rendering changes nothing in it, so kustomize can use it as is', () => {
+      const rendered = renderJob({ configText: TEXT, configDir: DIR, image: 'img:1', workers: 1, gpu: false });
+      const embedded = (get(parseManifestYaml(toYamlStream(rendered.manifests)), 'ConfigMap', 'mnist-mlp-job')['data'] as Record<string, string>)['job.yaml']!;
+      expect(parse(embedded)).toEqual(parse(TEXT));
+      // Its comments travel with it (the 206 requirement among them).
+      expect(embedded).toContain('# The server must answer Range requests with 206 Partial Content');
+    });
+  });
+
   describe('parameter-server shards', () => {
     const kinds = (list: KubeObject[]): string[] => list.map((o) => `${String(o.kind)}/${String(o.metadata?.name)}`);
     const jobConfig = (list: KubeObject[]): Record<string, unknown> =>

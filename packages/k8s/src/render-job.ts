@@ -3,6 +3,7 @@
  * `dtrain k8s render` prints. Names come from the job's `name:`.
  */
 import { coordinatorDeployment, coordinatorService, stateClaim } from './coordinator-manifests.js';
+import { dataAccess, workersReadData, type DataAccess } from './data-access.js';
 import { fingerprint, generateToken, jobConfigMap, tokenSecret } from './job-inputs.js';
 import { checkObjectName, jobNames, type JobNames } from './job-names.js';
 import { K8sError, K8sErrorCode } from './k8s-error.js';
@@ -38,7 +39,11 @@ export interface RenderJobOptions {
   readonly existingTokenSecret?: string;
   /** The token to put in the generated Secret; default 32 random bytes. For tests. */
   readonly token?: string;
-  /** A claim with the job's data, mounted read-only at /job; default: the image's /job. */
+  /**
+   * A claim with the job's data, mounted read-only at /job on the coordinator,
+   * and on the workers too unless the config's `dataset.access` is `ship`
+   * (then only the coordinator reads the data). Default: the images' /job.
+   */
   readonly dataClaim?: string;
   /** Size of the state volume (checkpoints, model); default 10Gi. */
   readonly stateSize?: string;
@@ -54,8 +59,12 @@ export interface RenderedJob {
   readonly manifests: readonly Manifest[];
   /** Shard pods rendered (the rendered config's `cluster.psShards`); 0 when the coordinator holds the one shard. */
   readonly psShards: number;
-  /** The files the coordinator reads, relative to the config's folder: it finds them under /job. */
+  /** The files the config names, relative to its folder: the pods that read them find them under /job. */
   readonly dataFiles: readonly string[];
+  /** The http(s) URLs the config names instead of files, left as written: no volume serves them. */
+  readonly dataUrls: readonly string[];
+  /** The config's `dataset.access` (default auto): with anything but `ship` the workers may read the data too, and get the data claim. */
+  readonly dataAccess: DataAccess;
   /** Whether a Secret with a fresh token is among the manifests (else `existingTokenSecret` is used). */
   readonly generatedToken: boolean;
 }
@@ -66,11 +75,12 @@ export function renderJob(o: RenderJobOptions): RenderedJob {
   if (o.psShards !== undefined && (!Number.isInteger(o.psShards) || o.psShards < 0 || o.psShards > MAX_PS_SHARDS)) {
     throw new K8sError(K8sErrorCode.OPTION, `expected an integer from 0 to ${MAX_PS_SHARDS}, got ${o.psShards}`, { field: 'ps-shards' });
   }
-  const { text, document, files } = relocateJobConfig(o.configText, o.configDir, o.psShards === undefined ? {} : { psShards: o.psShards });
+  const { text, document, files, urls } = relocateJobConfig(o.configText, o.configDir, o.psShards === undefined ? {} : { psShards: o.psShards });
   const jobName = document['name'];
   if (typeof jobName !== 'string') throw new K8sError(K8sErrorCode.CONFIG_PATH, 'required', { field: 'name' });
   const names = jobNames(jobName);
   const psShards = o.psShards ?? configuredShards(document);
+  const access = dataAccess(document);
   checkImage(o.image, 'image');
   if (o.workerImage !== undefined) checkImage(o.workerImage, 'worker-image');
   if (!Number.isInteger(o.workers) || o.workers < 0) throw new K8sError(K8sErrorCode.OPTION, `expected an integer >= 0, got ${o.workers}`, { field: 'workers' });
@@ -80,7 +90,7 @@ export function renderJob(o: RenderJobOptions): RenderedJob {
   const dataClaim = o.dataClaim === undefined ? undefined : checkObjectName(o.dataClaim, 'data-pvc', 'subdomain');
   const existing = o.existingTokenSecret === undefined ? undefined : checkObjectName(o.existingTokenSecret, 'token-secret', 'subdomain');
 
-  const configYaml = `# ${jobName}, rendered by \`dtrain k8s render\`: data paths point under ${JOB_ROOT} (the config's folder in the coordinator's pod).\n${text}`;
+  const configYaml = `# ${jobName}, rendered by \`dtrain k8s render\`: data paths point under ${JOB_ROOT} (the config's folder, in every pod that reads the data).\n${text}`;
   const token = existing === undefined ? (o.token ?? generateToken()) : undefined;
   const secretName = existing ?? names.token;
   // Pods read config and token only at start: a changed one must restart them.
@@ -116,6 +126,8 @@ export function renderJob(o: RenderJobOptions): RenderedJob {
       replicas: o.workers,
       gpu: o.gpu,
       tokenSecret: secretName,
+      // The same claim at the same path: the config's relocated paths name the same files as in the coordinator.
+      ...(dataClaim !== undefined && workersReadData(access) ? { dataClaim } : {}),
       ...(token === undefined ? {} : { podAnnotations: tokenNote }),
       ...ns,
     }),
@@ -125,7 +137,7 @@ export function renderJob(o: RenderJobOptions): RenderedJob {
     manifests.push(coordinatorServiceMonitor(monitor), workerPodMonitor(monitor));
     if (psShards > 0) manifests.push(shardPodMonitor(monitor));
   }
-  return { names, manifests, psShards, dataFiles: files, generatedToken: token !== undefined };
+  return { names, manifests, psShards, dataFiles: files, dataUrls: urls, dataAccess: access, generatedToken: token !== undefined };
 }
 
 /** `cluster.psShards` as the config has it (validated by the coordinator's loader), 0 when absent. */

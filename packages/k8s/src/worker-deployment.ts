@@ -5,10 +5,10 @@
  * SIGTERM, leave cleanly and their batches go to the others.
  */
 import { Deployment } from 'kubernetes-models/apps/v1';
-import type { IIoK8sApiCoreV1ResourceRequirements, IIoK8sApiCoreV1Toleration } from 'kubernetes-models/v1';
+import type { IIoK8sApiCoreV1ResourceRequirements, IIoK8sApiCoreV1Toleration, IIoK8sApiCoreV1Volume, IIoK8sApiCoreV1VolumeMount } from 'kubernetes-models/v1';
 import { commonLabels, selectorLabels, type JobNames } from './job-names.js';
 import { ns } from './coordinator-manifests.js';
-import { TMP_MOUNT, TMP_VOLUME, containerSecurityContext, podSecurityContext, tokenEnv } from './pod-defaults.js';
+import { DATA_MOUNT, TMP_MOUNT, TMP_VOLUME, containerSecurityContext, dataVolume, podSecurityContext, tokenEnv } from './pod-defaults.js';
 import { COORDINATOR_PORT, WORKER_GRACE_SECONDS, WORKER_METRICS_PORT } from './pod-layout.js';
 
 export interface WorkerOptions {
@@ -21,6 +21,15 @@ export interface WorkerOptions {
   readonly gpu: boolean;
   /** Name of the Secret holding the worker token (key `token`). */
   readonly tokenSecret: string;
+  /**
+   * A claim with the job's data, mounted read-only at /job as on the
+   * coordinator, for workers that read the dataset themselves
+   * (`dataset.access` shared or auto). Default none: the workers get their
+   * samples from the coordinator, or read them from their image's /job or
+   * from http(s) URLs. Workers on several nodes need a ReadOnlyMany or
+   * ReadWriteMany claim.
+   */
+  readonly dataClaim?: string;
   readonly podAnnotations?: Record<string, string>;
   readonly namespace?: string;
 }
@@ -31,6 +40,12 @@ const GPU_RESOURCES: IIoK8sApiCoreV1ResourceRequirements = { requests: { cpu: '1
 const GPU_TOLERATIONS: IIoK8sApiCoreV1Toleration[] = [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }];
 
 export function workerDeployment(o: WorkerOptions): Deployment {
+  const volumes: IIoK8sApiCoreV1Volume[] = [TMP_VOLUME];
+  const mounts: IIoK8sApiCoreV1VolumeMount[] = [TMP_MOUNT];
+  if (o.dataClaim !== undefined) {
+    volumes.push(dataVolume(o.dataClaim));
+    mounts.push(DATA_MOUNT);
+  }
   return new Deployment({
     metadata: { name: o.names.worker, labels: commonLabels(o.names, 'worker'), ...ns(o.namespace) },
     spec: {
@@ -62,10 +77,10 @@ export function workerDeployment(o: WorkerOptions): Deployment {
               // the coordinator evicts a silent worker by its heartbeat. Restarting is the kubelet's job.
               resources: o.gpu ? GPU_RESOURCES : CPU_RESOURCES,
               securityContext: containerSecurityContext(),
-              volumeMounts: [TMP_MOUNT],
+              volumeMounts: mounts,
             },
           ],
-          volumes: [TMP_VOLUME],
+          volumes,
         },
       },
     },

@@ -93,6 +93,25 @@ describe('dtrain k8s render', () => {
     expect(notes).toContain('models/model.json, data/train.csv, data/test/images.gz, data/test/labels.gz under /job');
   });
 
+  it('--data-pvc: the claim is mounted read-only at /job in the coordinator and, as dataset.access defaults to auto, in the workers too', async () => {
+    const { code, yaml, notes } = await render(['--config', join(EXAMPLES, 'mnist-mlp.yaml'), '--image', 'img:1', '--data-pvc', 'job-data']);
+    expect(code).toBe(0);
+    const objects = parseManifestYaml(yaml);
+    interface Pod {
+      volumes: { name: string; persistentVolumeClaim?: unknown }[];
+      containers: { volumeMounts: unknown[] }[];
+    }
+    const pod = (name: string): Pod => (objects.find((o) => o.kind === 'Deployment' && o.metadata?.name === name)?.['spec'] as { template: { spec: Pod } }).template.spec;
+    for (const name of ['mnist-mlp-coordinator', 'mnist-mlp-worker']) {
+      expect(pod(name).volumes).toContainEqual({ name: 'data', persistentVolumeClaim: { claimName: 'job-data', readOnly: true } });
+      expect(pod(name).containers[0]?.volumeMounts).toContainEqual({ name: 'data', mountPath: '/job', readOnly: true });
+    }
+    expect(validateObjects(objects)).toEqual([]);
+    expect(checkConsistency(objects, { external: ['PersistentVolumeClaim/job-data'] })).toEqual([]);
+    expect(notes).toContain('the coordinator (and for a large dataset the workers) reads data/mnist/t10k-images-idx3-ubyte.gz, data/mnist/t10k-labels-idx1-ubyte.gz under /job, on the claim job-data, mounted read-only in the coordinator and every worker');
+    expect(notes).toContain('ReadOnlyMany or ReadWriteMany');
+  });
+
   describe('--ps-shards', () => {
     const MLP = join(EXAMPLES, 'mnist-mlp.yaml');
     const refs = (objects: KubeObject[]): string[] => objects.map((o) => `${String(o.kind)}/${String(o.metadata?.name)}`);
@@ -187,7 +206,7 @@ describe('dtrain k8s render', () => {
       const config = join(scratch, 'jobs', 'outside.yaml');
       writeFileSync(config, `name: outside\n${MODEL}dataset: { format: csv, path: ../shared.csv, labelColumn: y }\n${TRAINING}`);
       return ['render', '--config', config, '--image', 'x:1'];
-    }, /^dtrain: dtrain k8s render: dataset\.path: \.\.\/shared\.csv is outside the config's folder .*\/jobs; in Kubernetes the coordinator sees only that folder \(at \/job\): move the file under it$/],
+    }, /^dtrain: dtrain k8s render: dataset\.path: \.\.\/shared\.csv is outside the config's folder .*\/jobs; in Kubernetes the pods see only that folder \(at \/job\): move the file under it$/],
     ['a bad namespace', () => ['render', '--config', join(EXAMPLES, 'mnist-mlp.yaml'), '--image', 'x:1', '--namespace', 'ML_Jobs'], /^dtrain: dtrain k8s render: --namespace: expected a Kubernetes name/],
     ['a bad --storage', () => ['render', '--config', join(EXAMPLES, 'mnist-mlp.yaml'), '--image', 'x:1', '--storage', '10 GB'], /--storage: expected a Kubernetes quantity such as 10Gi, got "10 GB"/],
     ['--monitor-label without --monitoring', () => ['render', '--config', join(EXAMPLES, 'mnist-mlp.yaml'), '--image', 'x:1', '--monitor-label', 'release=x'], /--monitor-label needs --monitoring/],

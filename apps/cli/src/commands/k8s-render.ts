@@ -89,14 +89,35 @@ export async function k8sRenderCommand(
     ]),
   );
   if (f.quiet !== true) {
-    const files = rendered.dataFiles.length === 0 ? 'no data files' : rendered.dataFiles.join(', ');
-    const source = f['data-pvc'] === undefined ? 'in the image (the dtrain images carry examples/ there; for your own data build FROM the image and COPY the config folder to /job/)' : `on the claim ${f['data-pvc']}`;
-    notes.write(`dtrain k8s render: the coordinator reads ${files} under ${k8s.JOB_ROOT}, ${source}\n`);
+    for (const line of dataNotes(k8s, rendered, f['data-pvc'], f['worker-image'])) notes.write(`dtrain k8s render: ${line}\n`);
     if (rendered.generatedToken) {
       notes.write(`dtrain k8s render: Secret ${names.token} holds a new random token; rendering again makes another (and restarts the pods): keep this output, or pass --token-secret\n`);
     }
   }
   return 0;
+}
+
+/** Who reads the job's data (from `dataset.access`), where from, and what that asks of the claim or the server. */
+function dataNotes(k8s: typeof K8s, rendered: K8s.RenderedJob, dataClaim: string | undefined, workerImage: string | undefined): string[] {
+  const { dataFiles, dataUrls, dataAccess } = rendered;
+  const workersRead = k8s.workersReadData(dataAccess);
+  const readers = { ship: 'the coordinator reads', shared: 'the coordinator and the workers read', auto: 'the coordinator (and for a large dataset the workers) reads' }[dataAccess];
+  const lines: string[] = [];
+  if (dataFiles.length > 0 || dataUrls.length === 0) {
+    const files = dataFiles.length === 0 ? 'no data files' : dataFiles.join(', ');
+    let source: string;
+    if (dataClaim !== undefined) {
+      source = workersRead
+        ? `on the claim ${dataClaim}, mounted read-only in the coordinator and every worker (workers on several nodes need a ReadOnlyMany or ReadWriteMany claim; dataset.access: ship keeps it on the coordinator alone)`
+        : `on the claim ${dataClaim}`;
+    } else {
+      const images = workersRead && workerImage !== undefined ? 'the images (--worker-image too)' : 'the image';
+      source = `in ${images} (the dtrain images carry examples/ there; for your own data build FROM the image and COPY the config folder to /job/)`;
+    }
+    lines.push(`${readers} ${files} under ${k8s.JOB_ROOT}, ${source}`);
+  }
+  if (dataUrls.length > 0) lines.push(`${readers} ${dataUrls.join(', ')} over http(s): the server must answer Range requests with 206 Partial Content`);
+  return lines;
 }
 
 /** Never print objects the API server would reject: a failure here is a bug in @dtrain/k8s (exit 1). */
