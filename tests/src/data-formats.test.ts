@@ -1,15 +1,17 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createRng } from '@dtrain/data';
-import { afterAll, describe, expect, it } from 'vitest';
+import { createRng, splitIds } from '@dtrain/data';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeGrayscalePng } from './grayscale-png.js';
 import { dtrain, tempDir, writeJob } from './harness.js';
 
 /**
  * The image-folder and JSONL readers end to end: `dtrain train` learns a
  * small generated dataset of each (4 classes, 200 samples, 2 epochs) well
- * above chance, and a bad JSONL record stops it before training with one
- * line naming file and line.
+ * above chance, shipped by the coordinator and read by the worker itself
+ * (shared access); an image that does not decode is skipped and counted up
+ * to dataset.maxBadSamples and fails the job naming it beyond; a bad JSONL
+ * record stops it before training with one line naming file and line.
  */
 
 interface Summary {
@@ -64,17 +66,42 @@ function summary(out: string): Summary {
   return JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as Summary;
 }
 
+/** Writes the image folder once: class-k/NNNN.png, sample i in class i % CLASSES. */
+function writeImages(root: string): void {
+  const rng = createRng(17);
+  for (let i = 0; i < SAMPLES; i++) {
+    const k = i % CLASSES;
+    mkdirSync(join(root, `class-${k}`), { recursive: true });
+    writeFileSync(join(root, `class-${k}`, `${String(i).padStart(4, '0')}.png`), encodeGrayscalePng(patternImage(k, rng), 8));
+  }
+}
+
+/** Writes the JSONL rows once, sharded over two files. */
+function writeJsonl(dir: string): void {
+  const rng = createRng(23);
+  const lines: string[][] = [[], []];
+  for (let i = 0; i < SAMPLES; i++) {
+    const label = i % CLASSES;
+    const x = Array.from({ length: CLASSES }, (_, d) => Number(((d === label ? 3 : 0) + rng.normal()).toFixed(4)));
+    lines[i % 2]!.push(JSON.stringify({ id: i, x, label }));
+  }
+  lines.forEach((shard, s) => writeFileSync(join(dir, `rows-${s}.jsonl`), shard.join('\n') + '\n'));
+}
+
 describe('dtrain train on the new source formats', () => {
-  it('learns an image-folder dataset of PNGs, resized to featureShape', async () => {
-    const rng = createRng(17);
-    const root = join(tmp.dir, 'images');
-    for (let i = 0; i < SAMPLES; i++) {
-      const k = i % CLASSES;
-      mkdirSync(join(root, `class-${k}`), { recursive: true });
-      writeFileSync(join(root, `class-${k}`, `${String(i).padStart(4, '0')}.png`), encodeGrayscalePng(patternImage(k, rng), 8));
-    }
-    const config = writeJob(tmp.dir, job('images-e2e', [8, 8, 1], { format: 'images', path: 'images', featureShape: [8, 8, 1], normalise: { kind: 'scale', scale: 255 } }), 'images.yaml');
-    const out = join(tmp.dir, 'out-images');
+  beforeAll(() => {
+    writeImages(join(tmp.dir, 'images'));
+    writeJsonl(tmp.dir);
+  });
+
+  // Shipped by the coordinator, and read by the worker itself (shared access: the indexed readers, by sample).
+  it.each(['ship', 'shared'] as const)('learns an image-folder dataset of PNGs, resized to featureShape (access: %s)', async (access) => {
+    const config = writeJob(
+      tmp.dir,
+      job(`images-${access}`, [8, 8, 1], { format: 'images', path: 'images', featureShape: [8, 8, 1], normalise: { kind: 'scale', scale: 255 }, access }),
+      `images-${access}.yaml`,
+    );
+    const out = join(tmp.dir, `out-images-${access}`);
     const { code, stderr } = await train(config, out);
     expect(code, stderr).toBe(0);
     const result = summary(out);
@@ -82,22 +109,55 @@ describe('dtrain train on the new source formats', () => {
     expect(result.final.valAccuracy, JSON.stringify(result.final)).toBeGreaterThan(LEARNT);
   });
 
-  it('learns a JSONL dataset sharded over two files read through a glob', async () => {
-    const rng = createRng(23);
-    const lines: string[][] = [[], []];
-    for (let i = 0; i < SAMPLES; i++) {
-      const label = i % CLASSES;
-      const x = Array.from({ length: CLASSES }, (_, d) => Number(((d === label ? 3 : 0) + rng.normal()).toFixed(4)));
-      lines[i % 2]!.push(JSON.stringify({ id: i, x, label }));
-    }
-    lines.forEach((shard, s) => writeFileSync(join(tmp.dir, `rows-${s}.jsonl`), shard.join('\n') + '\n'));
-    const config = writeJob(tmp.dir, job('jsonl-e2e', [CLASSES], { format: 'jsonl', path: 'rows-*.jsonl', featureField: 'x', labelField: 'label' }), 'jsonl.yaml');
-    const out = join(tmp.dir, 'out-jsonl');
+  it.each(['ship', 'shared'] as const)('learns a JSONL dataset sharded over two files read through a glob (access: %s)', async (access) => {
+    const config = writeJob(tmp.dir, job(`jsonl-${access}`, [CLASSES], { format: 'jsonl', path: 'rows-*.jsonl', featureField: 'x', labelField: 'label', access }), `jsonl-${access}.yaml`);
+    const out = join(tmp.dir, `out-jsonl-${access}`);
     const { code, stderr } = await train(config, out);
     expect(code, stderr).toBe(0);
     const result = summary(out);
     expect(result.state).toBe('done');
     expect(result.final.valAccuracy, JSON.stringify(result.final)).toBeGreaterThan(LEARNT);
+  });
+
+  describe('an image that does not decode, read by the worker (shared access)', () => {
+    // A copy of the folder with one training image replaced by bytes that are no PNG.
+    const root = join(tmp.dir, 'images-bad');
+    let broken = '';
+    beforeAll(() => {
+      writeImages(root);
+      // Class folders sorted, files sorted: source id j of class 0 is sample 4j. The first of class 0 in the training split.
+      const { train: trainIds } = splitIds(SAMPLES, 0.2, 5);
+      const j = Array.from(trainIds).find((id) => id < SAMPLES / CLASSES) as number;
+      broken = join(root, 'class-0', `${String(j * CLASSES).padStart(4, '0')}.png`);
+      writeFileSync(broken, 'not a png at all');
+    });
+
+    it('is skipped and counted within dataset.maxBadSamples: the job finishes and the log names the file', async () => {
+      const config = writeJob(
+        tmp.dir,
+        job('images-bad-ok', [8, 8, 1], { format: 'images', path: 'images-bad', featureShape: [8, 8, 1], normalise: { kind: 'scale', scale: 255 }, access: 'shared', maxBadSamples: 1 }),
+        'images-bad-ok.yaml',
+      );
+      const { code, stderr } = await train(config, join(tmp.dir, 'out-images-bad-ok'));
+      expect(code, stderr).toBe(0);
+      expect(stderr).toMatch(/skipped training sample \d+ \(decode\): /);
+      expect(stderr).toContain(broken);
+    });
+
+    it('fails the job naming the file when dataset.maxBadSamples is 0 (the default)', async () => {
+      const config = writeJob(
+        tmp.dir,
+        job('images-bad-fail', [8, 8, 1], { format: 'images', path: 'images-bad', featureShape: [8, 8, 1], normalise: { kind: 'scale', scale: 255 }, access: 'shared' }),
+        'images-bad-fail.yaml',
+      );
+      const out = join(tmp.dir, 'out-images-bad-fail');
+      const { code, stderr } = await train(config, out);
+      expect(code, stderr).not.toBe(0);
+      const result = summary(out);
+      expect(result.state).toBe('failed');
+      expect(result.failure).toContain('DTRAIN_JOB_DATA: 1 training sample(s) do not parse or decode, more than dataset.maxBadSamples=0; first: ');
+      expect(result.failure).toContain(broken);
+    });
   });
 
   it('stops before training on a JSONL record without the label: exit 2, one line naming file and line', async () => {
