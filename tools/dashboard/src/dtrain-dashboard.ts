@@ -292,6 +292,20 @@ export function buildDtrainDashboard(): Dashboard {
         thresholds: [[1, 'red']],
       }),
     )
+    .withPanel(
+      timeseriesPanel({
+        id: next(),
+        title: 'Data errors',
+        width: 12,
+        height: 8,
+        min: 0,
+        axisLabel: 'per minute',
+        description:
+          'With dataset.access: shared, what the workers could not read: unreadable (a worker could not read a whole shard; its batches went to other workers), parse / decode / shape (samples skipped, up to dataset.maxBadSamples). Zeros when the coordinator ships the data.',
+        queries: [{ expr: sumBy(['reason'], increasePerMinute('dtrain_data_errors_total')), legend: '{{reason}}' }],
+        thresholds: [[1, 'red']],
+      }),
+    )
 
     .withRow(row('Parameter-server shards'))
     .withPanel(
