@@ -51,14 +51,7 @@ export const DataErrorCode = {
   /** A sample id lies outside the data it indexes: fetch the data and retry. */
   RANGE: 'DTRAIN_DATA_RANGE',
   // Retry the read, then fail the job (a shard that was indexed cannot be read now).
-  /**
-   * A shard that was indexed cannot be read now: it vanished or its
-   * permissions changed, it is shorter than its index says, the server is
-   * down or answers other than 206 with the range asked for. The whole read
-   * fails (it is not one bad sample); `file` names the shard. Retry the read
-   * a few times (a server restarting, a network volume blinking), then fail
-   * the job.
-   */
+  /** A shard that was indexed cannot be read now (vanished, shorter than indexed, a server not answering 206): with shared access the worker reports it and gets other batches; `file` names it. */
   UNREADABLE: 'DTRAIN_DATA_UNREADABLE',
 } as const;
 export type DataErrorCode = (typeof DataErrorCode)[keyof typeof DataErrorCode];
