@@ -22,6 +22,7 @@ export class FileByteSource implements ByteSource {
   readonly name: string;
   readonly #handle: FileHandle;
   #size: number | undefined;
+  #closed = false;
 
   private constructor(name: string, handle: FileHandle) {
     this.name = name;
@@ -64,6 +65,8 @@ export class FileByteSource implements ByteSource {
   async read(offset: number, length: number): Promise<Uint8Array> {
     const out = new Uint8Array(length);
     let filled = 0;
+    // A closed handle's fd is -1: fail as the promise API does on a closed file.
+    if (this.#closed) throw asUnreadable(Object.assign(new Error('file closed'), { code: 'EBADF' }), this.name);
     // A positioned read may return fewer bytes than asked (large reads, some file systems): loop.
     while (filled < length) {
       let bytesRead: number;
@@ -89,6 +92,7 @@ export class FileByteSource implements ByteSource {
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     await this.#handle.close();
   }
 }
