@@ -130,9 +130,11 @@ class ShardedSource implements IndexedDataset {
 /** The worker's training samples under shared access. */
 export class SharedSource {
   readonly #samples: SharedSamples;
+  #reported: SharedSamplesStats;
 
   private constructor(samples: SharedSamples) {
     this.#samples = samples;
+    this.#reported = samples.stats;
   }
 
   /**
@@ -159,6 +161,14 @@ export class SharedSource {
 
   get stats(): SharedSamplesStats {
     return this.#samples.stats;
+  }
+
+  /** Hits, misses and bytes read since the last call (for the worker's metrics). */
+  takeReads(): { hits: number; misses: number; bytesRead: number } {
+    const now = this.#samples.stats;
+    const last = this.#reported;
+    this.#reported = now;
+    return { hits: now.hits - last.hits, misses: now.misses - last.misses, bytesRead: now.bytesRead - last.bytesRead };
   }
 
   /** Reads these training ids into the cache in the background (the coordinator's hint of the next assignment). */

@@ -551,7 +551,8 @@ export class Worker {
     const metrics = this.#o.metrics;
     if (metrics !== undefined) {
       if (waited !== undefined) metrics.waited(waited);
-      metrics.stepComputed({ computeSeconds: result.stepSeconds, dataSeconds: result.dataSeconds, samples: sampleCount });
+      metrics.stepComputed({ computeSeconds: result.stepSeconds, dataSeconds: result.dataSeconds + (read?.seconds ?? 0), samples: sampleCount });
+      if (job.shared !== undefined) metrics.sampleReads(job.shared.takeReads());
       metrics.tfjsMemory(result.tfjsMemory);
     }
   }

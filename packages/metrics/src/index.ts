@@ -28,4 +28,4 @@ export {
   type WorkerStepReport,
 } from './coordinator-metrics.js';
 export { COMMIT_OUTCOMES, SHARD_METRIC_NAMES, ShardMetrics, type CommitOutcome, type ShardMetricsOptions, type ShardStep } from './shard-metrics.js';
-export { WORKER_METRIC_NAMES, WorkerMetrics, type TfjsMemory, type WorkerInfo, type WorkerStep } from './worker-metrics.js';
+export { WORKER_METRIC_NAMES, WorkerMetrics, type SampleReads, type TfjsMemory, type WorkerInfo, type WorkerStep } from './worker-metrics.js';

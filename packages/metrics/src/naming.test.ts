@@ -46,6 +46,8 @@ const LABEL_VALUES: Record<string, readonly string[] | RegExp> = {
   reason: [...REJECT_REASONS, ...DATA_ERROR_REASONS],
   direction: TRANSFER_DIRECTIONS,
   outcome: COMMIT_OUTCOMES,
+  // dtrain_worker_sample_reads_total{result}.
+  result: ['hit', 'miss'],
   kind: ['gradients', 'weights'],
   // dtrain_wire_info{gradients, weights}: cluster.wire's formats.
   gradients: ['float32', 'bfloat16', 'float16'],

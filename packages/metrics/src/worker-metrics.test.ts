@@ -24,6 +24,17 @@ describe('WorkerMetrics', () => {
     expect(valueOf(s, 'dtrain_worker_data_seconds_bucket', { le: '0.005' })).toBe(2);
   });
 
+  it('sampleReads counts hits, misses (both start at 0) and bytes read', async () => {
+    const { metrics, scrape } = setup();
+    expect([valueOf(await scrape(), 'dtrain_worker_sample_reads_total', { result: 'hit' }), valueOf(await scrape(), 'dtrain_worker_sample_reads_total', { result: 'miss' })]).toEqual([0, 0]);
+    metrics.sampleReads({ hits: 60, misses: 4, bytesRead: 4 * 3072 });
+    metrics.sampleReads({ hits: 0, misses: 64, bytesRead: 64 * 3072 });
+    const s = await scrape();
+    expect(valueOf(s, 'dtrain_worker_sample_reads_total', { result: 'hit' })).toBe(60);
+    expect(valueOf(s, 'dtrain_worker_sample_reads_total', { result: 'miss' })).toBe(68);
+    expect(valueOf(s, 'dtrain_worker_sample_read_bytes_total')).toBe(68 * 3072);
+  });
+
   it('waited records idle time and ignores impossible values', async () => {
     const { metrics, scrape } = setup();
     metrics.waited(0.25);

@@ -8,6 +8,8 @@ export const WORKER_METRIC_NAMES = [
   'dtrain_worker_wait_seconds',
   'dtrain_worker_steps_total',
   'dtrain_worker_samples_total',
+  'dtrain_worker_sample_reads_total',
+  'dtrain_worker_sample_read_bytes_total',
   'dtrain_tfjs_tensors',
   'dtrain_tfjs_bytes',
   'dtrain_worker_info',
@@ -27,10 +29,18 @@ export interface WorkerInfo {
 export interface WorkerStep {
   /** Loss and gradient computation (forward + backward), seconds. */
   readonly computeSeconds: number;
-  /** Gathering the batch's samples from the chunk cache, seconds. */
+  /** Getting the batch's samples: reading them (shared access) and gathering them, seconds. */
   readonly dataSeconds: number;
   /** Samples in the batch. */
   readonly samples: number;
+}
+
+/** Samples read through the worker's sample cache since the last report (shared access). */
+export interface SampleReads {
+  readonly hits: number;
+  readonly misses: number;
+  /** Feature bytes read from the source (reads and prefetches). */
+  readonly bytesRead: number;
 }
 
 /** What tfjs holds (`tf.memory()` has this shape; the metrics package does not import tfjs). */
@@ -47,6 +57,8 @@ export class WorkerMetrics {
   readonly #wait: Histogram;
   readonly #steps: Counter;
   readonly #samples: Counter;
+  readonly #sampleReads: Counter<'result'>;
+  readonly #sampleBytes: Counter;
   readonly #tensors: Gauge;
   readonly #bytes: Gauge;
   #currentInfo: WorkerInfo;
@@ -67,7 +79,7 @@ export class WorkerMetrics {
     });
     this.#data = new Histogram({
       name: 'dtrain_worker_data_seconds',
-      help: "Time gathering a step's batch from the chunk cache.",
+      help: "Time getting a step's batch: reading its samples (shared access) and gathering them.",
       buckets: [...SECONDS_BUCKETS],
       registers,
     });
@@ -79,6 +91,14 @@ export class WorkerMetrics {
     });
     this.#steps = new Counter({ name: 'dtrain_worker_steps_total', help: 'Steps this worker computed gradients for.', registers });
     this.#samples = new Counter({ name: 'dtrain_worker_samples_total', help: 'Samples this worker computed gradients for (applied or not).', registers });
+    this.#sampleReads = new Counter({
+      name: 'dtrain_worker_sample_reads_total',
+      help: 'Shared access: samples of assignments found in the sample cache (hit, a prefetch included) or read from the source (miss).',
+      labelNames: ['result'],
+      registers,
+    });
+    for (const result of ['hit', 'miss']) this.#sampleReads.inc({ result }, 0);
+    this.#sampleBytes = new Counter({ name: 'dtrain_worker_sample_read_bytes_total', help: 'Shared access: feature bytes read from the source, prefetches included.', registers });
     this.#tensors = new Gauge({ name: 'dtrain_tfjs_tensors', help: 'Tensors tfjs holds, after the last step.', registers });
     this.#bytes = new Gauge({ name: 'dtrain_tfjs_bytes', help: 'Bytes of tensor data tfjs holds, after the last step.', registers });
     this.#setInfoLabels();
@@ -95,6 +115,13 @@ export class WorkerMetrics {
     if (step.samples > 0) this.#samples.inc(step.samples);
     if (isDuration(step.computeSeconds)) this.#compute.observe(step.computeSeconds);
     if (isDuration(step.dataSeconds)) this.#data.observe(step.dataSeconds);
+  }
+
+  /** Shared access: what reading an assignment's samples (and prefetching) cost since the last call. */
+  sampleReads(reads: SampleReads): void {
+    if (reads.hits > 0) this.#sampleReads.inc({ result: 'hit' }, reads.hits);
+    if (reads.misses > 0) this.#sampleReads.inc({ result: 'miss' }, reads.misses);
+    if (reads.bytesRead > 0) this.#sampleBytes.inc(reads.bytesRead);
   }
 
   /** Idle time before an assignment arrived, seconds. */

@@ -400,6 +400,36 @@ export function buildDtrainDashboard(): Dashboard {
         queries: [{ expr: selector('dtrain_tfjs_tensors'), legend: '{{instance}}' }],
       }),
     )
+    .withPanel(
+      timeseriesPanel({
+        id: next(),
+        title: 'Sample cache hit ratio',
+        width: 12,
+        height: 8,
+        unit: 'percentunit',
+        min: 0,
+        description:
+          'Shared access: the share of each worker’s assigned samples found in its sample cache (read ahead by a prefetch, or kept from an earlier epoch) rather than read when the step needed them. Empty when the coordinator ships the data.',
+        queries: [
+          {
+            expr: `${sumBy(['instance'], rate('dtrain_worker_sample_reads_total', 'result="hit"'))} / ${sumBy(['instance'], rate('dtrain_worker_sample_reads_total'))}`,
+            legend: '{{instance}}',
+          },
+        ],
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
+        id: next(),
+        title: 'Sample reads',
+        width: 12,
+        height: 8,
+        unit: 'Bps',
+        min: 0,
+        description: 'Shared access: bytes per second each worker reads from the dataset’s shards (files or http ranges), prefetches included.',
+        queries: [{ expr: sumBy(['instance'], rate('dtrain_worker_sample_read_bytes_total')), legend: '{{instance}}' }],
+      }),
+    )
 
     .withRow(row('Processes'))
     .withPanel(
