@@ -150,7 +150,7 @@ export class SharedSource {
     }
     const { format: _format, ...options } = descriptor.source;
     const keys = SHARD_OPTION_KEYS[format as IndexedFormat];
-    const dataset = keys.length === 0 ? await openWhole(format, options, descriptor) : await openSharded(format, options, keys, descriptor);
+    const dataset = keys.length === 0 ? await openWhole(format, options, descriptor) : await openAllOrEach(format, options, keys, descriptor);
     const { train } = splitIds(dataset.numSamples, descriptor.validationSplit, descriptor.splitSeed);
     if (train.length !== numTrain) {
       await dataset.close();
@@ -208,6 +208,20 @@ async function openWhole(format: string, options: Record<string, unknown>, descr
     throw new WorkerError('DTRAIN_WORKER_REJECTED', `shared data: ${dataset.source} has shards of [${counts}] samples here; the coordinator indexed others`);
   }
   return dataset;
+}
+
+/**
+ * The source as one index when every shard opens and matches the
+ * coordinator's (one read per batch, runs planned across shards); else each
+ * shard on its own, so one this worker cannot read costs only its batches.
+ */
+async function openAllOrEach(format: string, options: Record<string, unknown>, keys: readonly string[], descriptor: SharedDataDescriptor): Promise<IndexedDataset> {
+  try {
+    return await openWhole(format, options, descriptor);
+  } catch (error) {
+    if (error instanceof WorkerError || isDataError(error)) return openSharded(format, options, keys, descriptor);
+    throw error;
+  }
 }
 
 /** Each shard opened on its own, a few at a time; one that fails is remembered with its reason. At least one must open. */
