@@ -91,6 +91,8 @@ const usage = (message: string): never => {
   process.exit(2);
 };
 const { values: flags } = parseArgs({
+  // `pnpm bench:cluster -- --short` hands the script a bare `--` first.
+  args: process.argv.slice(2).filter((arg, i) => !(i === 0 && arg === '--')),
   options: {
     short: { type: 'boolean' },
     json: { type: 'string' },

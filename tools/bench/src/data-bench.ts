@@ -58,6 +58,8 @@ const usage = (why: string): never => {
   process.exit(2);
 };
 const { values: flags } = parseArgs({
+  // `pnpm bench:data -- --short` hands the script a bare `--` first.
+  args: process.argv.slice(2).filter((arg, i) => !(i === 0 && arg === '--')),
   options: { short: { type: 'boolean' }, sizes: { type: 'string' }, shards: { type: 'string' }, seconds: { type: 'string' }, 'reference-mb': { type: 'string' }, json: { type: 'string' } },
 });
 const short = flags.short === true;
