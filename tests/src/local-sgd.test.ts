@@ -106,7 +106,8 @@ describe('local SGD under faults', () => {
     cleanup = tmp.cleanup;
     const epochs = 2;
     const numTrain = 8000 - 400;
-    const c = new Cluster(writeJob(tmp.dir, elasticJob('local-kill', { stepTimeoutMs: 3000 }, { epochs, localSteps: 4 })), tmp.dir);
+    // minWorkers 2: after the kill the job waits for the replacement instead of racing it to the end (a loaded machine starts a worker slowly).
+    const c = new Cluster(writeJob(tmp.dir, elasticJob('local-kill', { stepTimeoutMs: 3000, minWorkers: 2 }, { epochs, localSteps: 4 })), tmp.dir);
     cluster = c;
     const records = [0, 1, 2].map((i) => join(tmp.dir, `worker-${i}.jsonl`));
     await c.startCoordinator();

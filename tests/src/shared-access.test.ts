@@ -115,7 +115,8 @@ describe('shared access: workers read their own samples', () => {
       const dir = join(tmp.dir, 'kill');
       mkdirSync(dir);
       const epochs = 2;
-      const c = new Cluster(writeJob(tmp.dir, job('shared-kill', 'shared', { training: { epochs } }), 'kill.yaml'), dir);
+      // minWorkers 2: after the kill the job waits for the replacement instead of racing it to the end.
+      const c = new Cluster(writeJob(tmp.dir, job('shared-kill', 'shared', { training: { epochs }, cluster: { minWorkers: 2 } }), 'kill.yaml'), dir);
       cluster = c;
       const records = [0, 1, 2].map((i) => join(dir, `worker-${i}.jsonl`));
       await c.startCoordinator();

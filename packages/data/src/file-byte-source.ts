@@ -66,7 +66,7 @@ export class FileByteSource implements ByteSource {
     const out = new Uint8Array(length);
     let filled = 0;
     // A closed handle's fd is -1: fail as the promise API does on a closed file.
-    if (this.#closed) throw asUnreadable(Object.assign(new Error('file closed'), { code: 'EBADF' }), this.name);
+    if (this.#closed) throw new DataError('DTRAIN_DATA_UNREADABLE', `${this.name}: cannot be read (EBADF)`, { file: this.name });
     // A positioned read may return fewer bytes than asked (large reads, some file systems): loop.
     while (filled < length) {
       let bytesRead: number;
