@@ -16,6 +16,7 @@ import {
   isDataError,
   normaliseBatch,
   openIndexed,
+  shardOfSample,
   splitIds,
   statsToJSON,
   streamingStats,
@@ -108,15 +109,7 @@ export class SharedTraining {
 
   /** The shard (index into `files`) training sample `trainId` lives in. */
   shardOf(trainId: number): number {
-    const sourceId = this.#trainIds[trainId] as number;
-    let lo = 0;
-    let hi = this.files.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if ((this.#shardStarts[mid] as number) <= sourceId) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
+    return shardOfSample(this.#shardStarts, this.#trainIds[trainId] as number);
   }
 
   /** True when any of `trainIds` lives in one of `shards`. */

@@ -13,6 +13,7 @@ import {
   SharedSamples,
   isDataError,
   openIndexed,
+  shardOfSample,
   splitIds,
   type BadSample,
   type IndexedBatch,
@@ -79,17 +80,6 @@ class ShardedSource implements IndexedDataset {
     this.numSamples = this.#starts[descriptor.shards.length] as number;
   }
 
-  #shardOf(id: number): number {
-    let lo = 0;
-    let hi = this.shards.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if ((this.#starts[mid] as number) <= id) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
-  }
-
   async read(ids: Uint32Array): Promise<IndexedBatch> {
     const featureSize = this.featureShape.reduce((a, b) => a * b, 1);
     const labelSize = this.labelShape.reduce((a, b) => a * b, 1);
@@ -97,7 +87,7 @@ class ShardedSource implements IndexedDataset {
     const byShard = new Map<number, number[]>();
     ids.forEach((id, position) => {
       if (id >= this.numSamples) throw new DataError('DTRAIN_DATA_RANGE', `${this.source}: sample ${id} does not exist; expected 0..${this.numSamples - 1}`);
-      const shard = this.#shardOf(id);
+      const shard = shardOfSample(this.#starts, id);
       let positions = byShard.get(shard);
       if (positions === undefined) byShard.set(shard, (positions = []));
       positions.push(position);

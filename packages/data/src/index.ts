@@ -39,6 +39,7 @@ export type { HttpByteSourceOptions } from './http-byte-source.js';
 export { ByteLru } from './byte-lru.js';
 export type { ByteLruStats } from './byte-lru.js';
 export { openIndexed, INDEXED_FORMATS, SHARD_OPTION_KEYS } from './open-indexed.js';
+export { shardOfSample } from './sample-runs.js';
 export type { IndexedFormat, IndexedFormatOptions, OpenIndexedOptions } from './open-indexed.js';
 export type { IndexedBatch, IndexedDataset, IndexedShard } from './indexed-dataset.js';
 export type { BadSample } from './bad-sample.js';

@@ -18,6 +18,21 @@ export interface RunPlan {
 }
 
 /**
+ * The shard holding global sample `id`, by binary search.
+ * @param shardStarts the first global id of each shard, then the total: length shards + 1 (empty shards allowed).
+ */
+export function shardOfSample(shardStarts: ArrayLike<number>, id: number): number {
+  let lo = 0;
+  let hi = shardStarts.length - 2;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if ((shardStarts[mid] as number) <= id) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/**
  * Groups sample ids into runs of consecutive ids within one shard, so a
  * batch costs one range read per run rather than per sample. Ids come in any
  * order (an epoch plan shuffles them) and may repeat; they are visited in
